@@ -1,0 +1,3 @@
+from yachat.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""What the chat core tells a front end while a run streams.
+
+A front end applies each `RunUpdate` as it comes; it never needs to diff text
+or look at the SDK's objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from yachat.store.models import RunStatus
+
+
+class UpdateKind(StrEnum):
+    STARTED = "started"  # the user message and the (empty) answer are stored
+    APPEND = "append"  # `text` is the new suffix of the answer
+    REPLACE = "replace"  # `text` is the whole answer (the server rewrote it)
+    NOTICE = "notice"  # `text` is transient progress, e.g. "retrying in 3 s"
+    FINISHED = "finished"  # `status` is final; `error` says what went wrong, if anything
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    kind: UpdateKind
+    thread_id: int
+    run_id: int
+    message_id: int  # the answer's message
+    text: str = ""
+    usage: Usage | None = None
+    status: RunStatus | None = None
+    error: str | None = None
+    user_message_id: int | None = None  # set on STARTED when a user message was stored
+    model_version: str | None = None
+    first_chunk_s: float | None = None
+    tokens_per_s: float | None = None
+
+
+UpdateSink = Callable[[RunUpdate], None]

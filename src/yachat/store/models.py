@@ -1,0 +1,90 @@
+"""What the store keeps: plain frozen records, no SQL, no SDK."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the process died while it streamed
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class ExpirationPolicy(StrEnum):
+    STATIC = "static"  # expires ttl_days after creation
+    SINCE_LAST_ACTIVE = "since_last_active"  # expires ttl_days after the last message
+
+
+@dataclass(frozen=True)
+class Assistant:
+    id: int
+    name: str
+    model: str  # "yandexgpt/rc", "yandexgpt-lite", or a full "gpt://folder/name/version"
+    instruction: str
+    temperature: float | None
+    max_tokens: int | None
+    keep_last_messages: int | None  # prompt truncation: last N messages
+    prompt_token_budget: int | None  # prompt truncation: token budget (measured by tokenize)
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    name: str
+    assistant_id: int
+    created_at: float
+    updated_at: float
+    ttl_days: int | None
+    expiration_policy: ExpirationPolicy
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    thread_id: int
+    role: str  # "user" | "assistant"
+    text: str
+    status: MessageStatus
+    created_at: float
+    run_id: int | None
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    thread_id: int
+    assistant_id: int | None
+    model_uri: str
+    status: RunStatus
+    error: str | None
+    input_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    model_version: str | None
+    started_at: float
+    finished_at: float | None
+    first_chunk_s: float | None  # time from request to first chunk
+    tokens_per_s: float | None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    message_id: int
+    thread_id: int
+    thread_name: str
+    role: str
+    snippet: str  # plain text; matched terms wrapped in \x02 ... \x03 for the UI to highlight
+    created_at: float
