@@ -7,6 +7,7 @@ writes is 0600: the store holds conversations, the runtime file a token.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -62,10 +63,8 @@ def log_file() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable by the user alone."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
+    with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
-    except OSError:
-        pass
     return path
 
 

@@ -166,9 +166,7 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
                 ) from exc
     if "store_path" in out:
         out["store_path"] = Path(out["store_path"]).expanduser()
-    if "enable_server_data_logging" in out and not isinstance(
-        out["enable_server_data_logging"], bool
-    ):
+    if "enable_server_data_logging" in out and not isinstance(out["enable_server_data_logging"], bool):
         raise ConfigError(
             "enable_server_data_logging must be true or false "
             f"(from {sources.get('enable_server_data_logging')})"

@@ -1,0 +1,75 @@
+"""Subcommands other than `serve`: their flags and where each one runs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from yachat.cli.common import fail, load_or_fail
+
+
+def add_subcommands(sub: Any) -> None:
+    ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
+    where = ask.add_mutually_exclusive_group()
+    where.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
+    where.add_argument("--new", action="store_true", help="start a new thread (the default)")
+    ask.add_argument("question", nargs="*", help="the question (else read from stdin)")
+
+    chat = sub.add_parser("chat", help="chat in the terminal; --plain for a line chat")
+    chat.add_argument("--plain", action="store_true", help="a line-by-line chat without the TUI")
+    chat.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
+
+    threads = sub.add_parser("threads", help="list, show, search, export, rename, delete threads")
+    tsub = threads.add_subparsers(dest="threads_command", metavar="ACTION", required=True)
+    tsub.add_parser("list", help="threads, most recently active first").add_argument(
+        "--limit", type=int, default=50
+    )
+    tsub.add_parser("show", help="a thread's messages").add_argument("id", type=int)
+    search = tsub.add_parser("search", help="full-text search over messages")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--limit", type=int, default=20)
+    export = tsub.add_parser("export", help="a thread as Markdown or JSON")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    rename = tsub.add_parser("rename", help="rename a thread")
+    rename.add_argument("id", type=int)
+    rename.add_argument("name", nargs="+")
+    tsub.add_parser("delete", help="delete a thread").add_argument("id", type=int)
+
+    sub.add_parser("doctor", help="which backend would be used and why; where files live")
+    sub.add_parser("tui", help="open the TUI (the default)")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    settings = load_or_fail(args)
+    if settings is None:
+        return 2
+    command = args.command or "tui"
+    if command == "tui" or (command == "chat" and not args.plain):
+        return _run_tui(settings, getattr(args, "thread", None))
+    if command == "ask":
+        from yachat.cli.ask import run_ask
+
+        return run_ask(settings, args)
+    if command == "chat":
+        from yachat.cli.plain_chat import run_plain_chat
+
+        return run_plain_chat(settings, args.thread)
+    if command == "threads":
+        from yachat.cli.threads import run_threads
+
+        return run_threads(settings, args)
+    if command == "doctor":
+        from yachat.cli.doctor import run_doctor
+
+        return run_doctor(settings)
+    return fail(f"unknown command {command!r}", 2)
+
+
+def _run_tui(settings: Any, thread_id: int | None) -> int:
+    try:
+        from yachat.tui.app import run_tui
+    except ImportError:
+        return fail("the TUI is not available in this build; use `yachat chat --plain`.")
+    return run_tui(settings, thread_id=thread_id)

@@ -1,0 +1,106 @@
+"""`yachat threads ...`: the store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from yachat.cli.common import fail
+from yachat.core.export import export_thread
+from yachat.settings import Settings
+from yachat.store import Store, StoreError
+from yachat.text import one_line, strip_controls
+
+
+def run_threads(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        store = Store.open(settings.store_path)
+    except StoreError as exc:
+        return fail(str(exc))
+    try:
+        return _ACTIONS[args.threads_command](store, args)
+    except StoreError as exc:
+        return fail(str(exc))
+    finally:
+        store.close()
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _list(store: Store, args: argparse.Namespace) -> int:
+    for t in store.list_threads(limit=args.limit):
+        print(f"{t.id:>6}  {_when(t.updated_at)}  {one_line(t.name, 70)}")
+    return 0
+
+
+def _show(store: Store, args: argparse.Namespace) -> int:
+    thread = store.get_thread(args.id)
+    if thread is None:
+        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    safe = strip_controls if sys.stdout.isatty() else (lambda s: s)
+    print(f"# {one_line(thread.name, 200)}  (thread {thread.id})")
+    for m in store.list_messages(thread.id):
+        state = "" if m.status == "complete" else f" [{m.status}]"
+        print(f"\n{m.role}{state} · {_when(m.created_at)}\n{safe(m.text)}")
+    return 0
+
+
+def _search(store: Store, args: argparse.Namespace) -> int:
+    hits = store.search(" ".join(args.query), limit=args.limit)
+    if not hits:
+        print("no matches", file=sys.stderr)
+        return 1
+    bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("«", "»")
+    for hit in hits:
+        # Clean each piece, then mark the matches: the markers are controls too.
+        pieces = [
+            strip_controls(p).replace("\n", " ") for p in hit.snippet.replace("\x03", "\x02").split("\x02")
+        ]
+        snippet = "".join(p if i % 2 == 0 else f"{bold}{p}{plain}" for i, p in enumerate(pieces))
+        print(f"{hit.thread_id:>6}  {one_line(hit.thread_name, 40)}  {hit.role}: {snippet}")
+    return 0
+
+
+def _export(store: Store, args: argparse.Namespace) -> int:
+    try:
+        text = export_thread(store, args.id, args.format)
+    except LookupError:
+        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    if args.output:
+        try:
+            Path(args.output).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            return fail(f"cannot write {args.output}: {exc.strerror}")
+        print(f"exported thread {args.id} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def _rename(store: Store, args: argparse.Namespace) -> int:
+    if store.get_thread(args.id) is None:
+        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    store.rename_thread(args.id, " ".join(args.name))
+    return 0
+
+
+def _delete(store: Store, args: argparse.Namespace) -> int:
+    if store.get_thread(args.id) is None:
+        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    store.delete_thread(args.id)
+    print(f"deleted thread {args.id}", file=sys.stderr)
+    return 0
+
+
+_ACTIONS = {
+    "list": _list,
+    "show": _show,
+    "search": _search,
+    "export": _export,
+    "rename": _rename,
+    "delete": _delete,
+}

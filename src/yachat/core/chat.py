@@ -1,0 +1,223 @@
+"""The chat core: assistants, threads and runs, streamed through the SDK.
+
+Front ends (TUI, CLI) call this and render what it reports; none of them
+touches the SDK or SQL. The core does not know which backend it talks to.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+
+from yachat.core.backend import Backend, StatusSink, resolve_backend
+from yachat.core.errors import UserFacingError
+from yachat.core.export import export_thread
+from yachat.core.prompt import PromptMessage, build_prompt
+from yachat.core.run_stream import RunContext, RunStreamer
+from yachat.core.sdk import build_sdk, split_model
+from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
+from yachat.settings import Settings
+from yachat.store import Store
+from yachat.store.models import Assistant, MessageStatus, Thread
+from yachat.text import one_line
+
+log = logging.getLogger(__name__)
+
+NEW_THREAD_NAME = "New chat"
+THREAD_NAME_CHARS = 60
+
+
+class ChatCore:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.backend: Backend | None = None
+        self._sdk: Any = None
+        self._connect_lock = anyio.Lock()
+
+    @classmethod
+    def open_store(cls, settings: Settings) -> ChatCore:
+        """Open the store, settle what the last process left: interrupted runs, expired threads."""
+        store = Store.open(settings.store_path)
+        interrupted = store.mark_interrupted()
+        if interrupted:
+            log.info("marked %d runs interrupted", interrupted)
+        store.purge_expired()
+        return cls(settings, store)
+
+    # -- backend -----------------------------------------------------------
+
+    async def connect(self, on_status: StatusSink | None = None) -> Backend:
+        async with self._connect_lock:
+            if self.backend is None:
+                backend = await resolve_backend(self.settings, on_status)
+                self._sdk = build_sdk(
+                    folder_id=backend.folder_id,
+                    auth=backend.auth,
+                    endpoint=backend.endpoint,
+                    verify=backend.verify,
+                    enable_server_data_logging=self.settings.enable_server_data_logging,
+                )
+                self.backend = backend
+            return self.backend
+
+    async def _disconnect(self) -> None:
+        backend, self.backend, self._sdk = self.backend, None, None
+        if backend is not None:
+            await anyio.to_thread.run_sync(backend.stop)
+
+    async def aclose(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._disconnect()
+        self.store.close()
+
+    # -- threads -----------------------------------------------------------
+
+    def new_thread(self, name: str | None = None, assistant_id: int | None = None) -> Thread:
+        assistant = self._assistant(assistant_id)
+        return self.store.create_thread(name or NEW_THREAD_NAME, assistant.id)
+
+    def fork_for_edit(self, thread_id: int, message_id: int) -> Thread:
+        """A new thread with the messages before `message_id`; the original stays."""
+        thread = self._thread(thread_id)
+        return self.store.fork_thread(thread.id, message_id, name=f"{thread.name} (edited)")
+
+    def export_thread(self, thread_id: int, fmt: str = "md") -> str:
+        return export_thread(self.store, thread_id, fmt)
+
+    def assistant_for(self, thread_id: int | None) -> Assistant:
+        thread = self.store.get_thread(thread_id) if thread_id is not None else None
+        return self._assistant(thread.assistant_id if thread else None)
+
+    def model_label(self, thread_id: int | None = None) -> str:
+        return self._model_of(self.assistant_for(thread_id))
+
+    def _model_of(self, assistant: Assistant) -> str:
+        # A model named on the command line or in the environment wins for this session.
+        if "model" in self.settings.sources:
+            return self.settings.model
+        return assistant.model
+
+    # -- runs --------------------------------------------------------------
+
+    async def send(self, thread_id: int, text: str, on_update: UpdateSink) -> RunUpdate:
+        if not text.strip():
+            raise UserFacingError("The message is empty; type something to send.")
+        thread = self._thread(thread_id)
+        user = self.store.add_message(thread.id, "user", text)
+        if thread.name == NEW_THREAD_NAME:
+            self.store.rename_thread(thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME)
+        return await self._run(thread, on_update, user_message_id=user.id)
+
+    async def retry(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
+        """Run the last user message again, replacing an answer that did not complete."""
+        thread = self._thread(thread_id)
+        last = self.store.last_message(thread.id)
+        if last is None:
+            raise UserFacingError("This thread has no message to retry.")
+        if last.role == "assistant":
+            if last.status == MessageStatus.COMPLETE:
+                raise UserFacingError("The last answer is complete; use Regenerate to replace it.")
+            self.store.delete_message(last.id)
+        return await self._run(thread, on_update)
+
+    async def regenerate(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
+        """Replace the last answer with a new one."""
+        thread = self._thread(thread_id)
+        last = self.store.last_message(thread.id)
+        if last is None:
+            raise UserFacingError("This thread has no message to answer.")
+        if last.role == "assistant":
+            self.store.delete_message(last.id)
+        return await self._run(thread, on_update)
+
+    async def _run(
+        self, thread: Thread, on_update: UpdateSink, user_message_id: int | None = None
+    ) -> RunUpdate:
+        assistant = self._assistant(thread.assistant_id)
+        run = self.store.create_run(thread.id, assistant.id, self._model_of(assistant))
+        answer = self.store.add_message(
+            thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
+        )
+        streamer = RunStreamer(
+            RunContext(
+                store=self.store,
+                thread_id=thread.id,
+                run_id=run.id,
+                message_id=answer.id,
+                on_update=on_update,
+                idle_timeout_s=self.settings.stream_idle_timeout_s,
+                backend_kind=self.backend.kind if self.backend else "cloud",
+            )
+        )
+        streamer.emit(UpdateKind.STARTED, user_message_id=user_message_id)
+        try:
+            await self.connect(on_status=streamer.notice)
+            streamer.ctx.backend_kind = self.backend.kind if self.backend else "cloud"
+            prompt = await build_prompt(
+                assistant,
+                [m for m in self.store.list_messages(thread.id) if m.id != answer.id],
+                self._count_tokens_for(assistant),
+            )
+            results = self._completions(assistant).run_stream(prompt, timeout=self.settings.request_timeout_s)
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                streamer.consume_cancelled()
+            raise
+        except Exception as exc:
+            return streamer.fail(exc)
+        final = await streamer.consume(results)
+        if final.error and self.backend is not None and self.backend.kind == "local":
+            await self._forget_dead_local_server()
+        return final
+
+    async def _forget_dead_local_server(self) -> None:
+        """After a local failure, reconnect on the next send if the server is gone."""
+        backend = self.backend
+        if backend is None:
+            return
+        host, _, port = backend.endpoint.rpartition(":")
+        try:
+            with anyio.fail_after(1.0):
+                stream = await anyio.connect_tcp(host, int(port))
+                await stream.aclose()
+        except (OSError, TimeoutError, ValueError):
+            log.info("local server at %s is gone; will start another", backend.endpoint)
+            await self._disconnect()
+
+    def _completions(self, assistant: Assistant) -> Any:
+        name, version = split_model(self._model_of(assistant))
+        model = self._sdk.models.completions(name, model_version=version)
+        options: dict[str, Any] = {}
+        if assistant.temperature is not None:
+            options["temperature"] = assistant.temperature
+        if assistant.max_tokens is not None:
+            options["max_tokens"] = assistant.max_tokens
+        return model.configure(**options) if options else model
+
+    def _count_tokens_for(self, assistant: Assistant) -> Any:
+        if not assistant.prompt_token_budget:
+            return None
+
+        async def count(messages: list[PromptMessage]) -> int:
+            tokens = await self._completions(assistant).tokenize(messages)
+            return len(tokens)
+
+        return count
+
+    # -- lookups -----------------------------------------------------------
+
+    def _thread(self, thread_id: int) -> Thread:
+        thread = self.store.get_thread(thread_id)
+        if thread is None:
+            raise UserFacingError("This thread no longer exists; pick another or start a new one.")
+        return thread
+
+    def _assistant(self, assistant_id: int | None) -> Assistant:
+        if assistant_id is not None:
+            assistant = self.store.get_assistant(assistant_id)
+            if assistant is not None:
+                return assistant
+        return self.store.default_assistant()

@@ -1,0 +1,68 @@
+"""A thread as a Markdown or JSON document. Exports are files people open in
+terminals and editors, so Markdown is stripped of control sequences; JSON keeps
+the exact text (its encoder escapes every control character)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from yachat.store import Store
+from yachat.text import one_line, strip_controls
+
+
+def export_thread(store: Store, thread_id: int, fmt: str) -> str:
+    thread = store.get_thread(thread_id)
+    if thread is None:
+        raise LookupError(f"thread {thread_id} does not exist")
+    messages = store.list_messages(thread_id)
+    runs = {run.id: run for run in store.list_runs(thread_id)}
+    if fmt == "json":
+        return json.dumps(
+            {
+                "id": thread.id,
+                "name": thread.name,
+                "created_at": _iso(thread.created_at),
+                "updated_at": _iso(thread.updated_at),
+                "messages": [
+                    {
+                        "id": m.id,
+                        "role": m.role,
+                        "text": m.text,
+                        "status": str(m.status),
+                        "created_at": _iso(m.created_at),
+                        **_run_fields(runs.get(m.run_id) if m.run_id else None),
+                    }
+                    for m in messages
+                ],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    if fmt != "md":
+        raise ValueError(f"unknown export format {fmt!r} (use md or json)")
+    lines = [f"# {one_line(thread.name, 200)}", ""]
+    for m in messages:
+        who = "You" if m.role == "user" else "Assistant"
+        state = "" if m.status == "complete" else f" ({m.status})"
+        lines += [f"## {who}{state} — {_iso(m.created_at)}", "", strip_controls(m.text), ""]
+    return "\n".join(lines)
+
+
+def _run_fields(run: object | None) -> dict[str, object]:
+    if run is None:
+        return {}
+    return {
+        "model": getattr(run, "model_uri", None),
+        "model_version": getattr(run, "model_version", None),
+        "usage": {
+            "input_tokens": getattr(run, "input_tokens", None),
+            "completion_tokens": getattr(run, "completion_tokens", None),
+            "total_tokens": getattr(run, "total_tokens", None),
+        },
+        "error": getattr(run, "error", None),
+    }
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")

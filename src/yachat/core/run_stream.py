@@ -1,0 +1,189 @@
+"""One streamed generation: from SDK results to RunUpdates and stored rows.
+
+The answer is stored as it grows (throttled), so a crash leaves the partial
+text behind for the next start to mark `interrupted`; a cancel or an error
+keeps what arrived.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from yachat.core.assembler import StreamAssembler
+from yachat.core.errors import StreamIdleTimeout, explain
+from yachat.core.sdk import retry_reporter
+from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink, Usage
+from yachat.store import Store
+from yachat.store.models import MessageStatus, RunStatus
+
+log = logging.getLogger(__name__)
+
+PERSIST_EVERY_S = 0.25
+# Names of the SDK's AlternativeStatus members that end an answer normally.
+_DONE = {"FINAL", "TRUNCATED_FINAL", "CONTENT_FILTER", "TOOL_CALLS"}
+
+
+@dataclass
+class RunContext:
+    store: Store
+    thread_id: int
+    run_id: int
+    message_id: int
+    on_update: UpdateSink
+    idle_timeout_s: float
+    backend_kind: str
+
+
+class RunStreamer:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.assembler = StreamAssembler()
+        self.usage: Usage | None = None
+        self.model_version: str | None = None
+        self.started = time.monotonic()
+        self.first_chunk_at: float | None = None
+        self.last_persist = 0.0
+        self.final_status: str | None = None
+
+    def emit(self, kind: UpdateKind, **fields: Any) -> RunUpdate:
+        update = RunUpdate(
+            kind=kind,
+            thread_id=self.ctx.thread_id,
+            run_id=self.ctx.run_id,
+            message_id=self.ctx.message_id,
+            **fields,
+        )
+        try:
+            self.ctx.on_update(update)
+        except Exception:  # a front end's bug must not lose the answer
+            log.exception("update sink failed on %s", kind)
+        return update
+
+    async def consume(self, results: AsyncIterator[Any]) -> RunUpdate:
+        cancelled_exc = anyio.get_cancelled_exc_class()
+
+        def report_retry(seconds: float, attempt: int) -> None:
+            self.emit(
+                UpdateKind.NOTICE,
+                text=f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})",
+            )
+
+        token = retry_reporter.set(report_retry)
+        iterator = results.__aiter__()
+        try:
+            while True:
+                with anyio.move_on_after(self.ctx.idle_timeout_s) as idle:
+                    try:
+                        result = await iterator.__anext__()
+                    except StopAsyncIteration:
+                        break
+                if idle.cancelled_caught:
+                    raise StreamIdleTimeout(self.ctx.idle_timeout_s)
+                self._apply(result)
+            return self._finish(RunStatus.COMPLETED)
+        except cancelled_exc:
+            with anyio.CancelScope(shield=True):
+                self._finish(RunStatus.CANCELLED)
+                await _close(iterator)
+            raise
+        except Exception as exc:
+            log.info("run %s failed: %r", self.ctx.run_id, exc)
+            with anyio.CancelScope(shield=True):
+                await _close(iterator)
+            return self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
+        finally:
+            retry_reporter.reset(token)
+
+    def notice(self, text: str) -> None:
+        self.emit(UpdateKind.NOTICE, text=text)
+
+    def consume_cancelled(self) -> RunUpdate:
+        return self._finish(RunStatus.CANCELLED)
+
+    def fail(self, exc: BaseException) -> RunUpdate:
+        return self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
+
+    def _apply(self, result: Any) -> None:
+        now = time.monotonic()
+        if self.first_chunk_at is None:
+            self.first_chunk_at = now
+        alternative = result.alternatives[0]
+        change = self.assembler.feed(alternative.text)
+        if change is not None:
+            kind = UpdateKind.REPLACE if change.replace else UpdateKind.APPEND
+            self.emit(kind, text=change.text)
+        if result.usage is not None:
+            self.usage = Usage(
+                input_tokens=result.usage.input_text_tokens,
+                completion_tokens=result.usage.completion_tokens,
+                total_tokens=result.usage.total_tokens,
+            )
+        self.model_version = result.model_version or self.model_version
+        self.final_status = alternative.status.name
+        if now - self.last_persist >= PERSIST_EVERY_S:
+            self.last_persist = now
+            self.ctx.store.update_message(self.ctx.message_id, text=self.assembler.text)
+
+    def _finish(self, status: RunStatus, error: str | None = None) -> RunUpdate:
+        if status is RunStatus.COMPLETED and self.final_status not in _DONE:
+            status, error = (
+                RunStatus.FAILED,
+                "The stream ended before the answer was complete; press Retry.",
+            )
+        if status is RunStatus.COMPLETED and self.final_status == "CONTENT_FILTER":
+            error = "Part of the answer was withheld by the content filter."
+        message_status = {
+            RunStatus.COMPLETED: MessageStatus.COMPLETE,
+            RunStatus.CANCELLED: MessageStatus.CANCELLED,
+            RunStatus.FAILED: MessageStatus.FAILED,
+        }[status]
+        first_chunk_s = self.first_chunk_at - self.started if self.first_chunk_at is not None else None
+        tokens_per_s = self._tokens_per_s()
+        store = self.ctx.store
+        store.update_message(self.ctx.message_id, text=self.assembler.text, status=message_status)
+        usage = self.usage
+        store.finish_run(
+            self.ctx.run_id,
+            status,
+            error=error,
+            input_tokens=usage.input_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            total_tokens=usage.total_tokens if usage else None,
+            model_version=self.model_version,
+            first_chunk_s=first_chunk_s,
+            tokens_per_s=tokens_per_s,
+        )
+        return self.emit(
+            UpdateKind.FINISHED,
+            text=self.assembler.text,
+            usage=usage,
+            status=status,
+            error=error,
+            model_version=self.model_version,
+            first_chunk_s=first_chunk_s,
+            tokens_per_s=tokens_per_s,
+        )
+
+    def _tokens_per_s(self) -> float | None:
+        if self.usage is None or self.first_chunk_at is None:
+            return None
+        elapsed = time.monotonic() - self.first_chunk_at
+        if elapsed <= 0 or self.usage.completion_tokens <= 1:
+            return None
+        return round(self.usage.completion_tokens / elapsed, 1)
+
+
+async def _close(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is None:
+        return
+    try:
+        await aclose()
+    except Exception:
+        log.debug("closing the SDK stream failed", exc_info=True)

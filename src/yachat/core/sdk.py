@@ -1,0 +1,77 @@
+"""Build the Yandex SDK the same way for both backends.
+
+The SDK's retries are kept (UNAVAILABLE and RESOURCE_EXHAUSTED, 5 attempts)
+but made visible: the policy reports each backoff to whoever runs the call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import random
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+if TYPE_CHECKING:
+    from yandex_cloud_ml_sdk import AsyncYCloudML
+
+with warnings.catch_warnings():
+    # The wrapper package warns that it is deprecated on import; yachat uses
+    # the maintained SDK underneath and the user has nothing to do about it.
+    warnings.simplefilter("ignore")
+    from yandex_ai_studio_sdk.retry import RetryPolicy
+
+# Set by a run for the duration of its SDK call: (seconds, attempt) -> None.
+retry_reporter: contextvars.ContextVar[Callable[[float, int], None] | None] = contextvars.ContextVar(
+    "yachat_retry_reporter", default=None
+)
+
+
+@dataclass(frozen=True)
+class ReportingRetryPolicy(RetryPolicy):
+    """The SDK's default policy, telling the current run before each backoff."""
+
+    async def sleep(self, attempt: int, deadline: float | None) -> None:
+        backoff = self.initial_backoff * (self.backoff_multiplier**attempt) + random.uniform(0, self.jitter)
+        if deadline is not None:
+            backoff = min(backoff, deadline - time.time())
+        backoff = max(0.0, min(backoff, self.max_backoff))
+        report = retry_reporter.get()
+        if report is not None:
+            report(backoff, attempt)
+        await anyio.sleep(backoff)
+
+
+def build_sdk(
+    *,
+    folder_id: str,
+    auth: Any,
+    endpoint: str,
+    verify: bool,
+    enable_server_data_logging: bool,
+) -> AsyncYCloudML:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from yandex_cloud_ml_sdk import AsyncYCloudML
+
+    return AsyncYCloudML(
+        folder_id=folder_id,
+        auth=auth,
+        endpoint=endpoint,
+        verify=verify,
+        retry_policy=ReportingRetryPolicy(),
+        enable_server_data_logging=enable_server_data_logging,
+    )
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """'yandexgpt/rc' -> ('yandexgpt', 'rc'); a full gpt:// URI passes whole."""
+    model = model.strip()
+    if "://" in model:
+        return model, "latest"
+    name, _, version = model.partition("/")
+    return name, version or "latest"
