@@ -1,0 +1,65 @@
+"""Run the `yachat` command for real, against a scripted local server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from yachat.server.process import start_server_process
+
+from ..core.conftest import Script
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory: pytest.TempPathFactory) -> Script:
+    return Script(tmp_path_factory.mktemp("script") / "script.json")
+
+
+@pytest.fixture(scope="module")
+def server(script: Script, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    home = tmp_path_factory.mktemp("server-home")
+    with start_server_process(
+        "scripted", args=["--script", str(script.path)], env={"YACHAT_HOME": str(home)}
+    ) as srv:
+        yield srv
+
+
+class Yachat:
+    def __init__(self, home: Path, server: Any) -> None:
+        self.home = home
+        self.env = {
+            **os.environ,
+            "YACHAT_HOME": str(home),
+            "YACHAT_BACKEND": "local",
+            "YACHAT_LOCAL_ADDRESS": server.address,
+            "YACHAT_LOCAL_TOKEN": server.token,
+        }
+        for var in ("YC_API_KEY", "YC_IAM_TOKEN", "YC_OAUTH_TOKEN", "YC_FOLDER_ID"):
+            self.env.pop(var, None)
+
+    def __call__(
+        self, *args: str, input: str | bytes | None = None, timeout: float = 60, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "yachat", *args],
+            input=data,
+            capture_output=True,
+            env={**self.env, **env},
+            timeout=timeout,
+        )
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+        )
+
+
+@pytest.fixture
+def yachat(tmp_path: Path, server: Any, script: Script) -> Yachat:
+    script.set()
+    return Yachat(tmp_path / "home", server)
