@@ -34,6 +34,11 @@ class Backend:
     auth: Any = field(repr=False)
     owned_server: Any = field(default=None, repr=False)  # a ServerProcess yachat started
 
+    async def still_there(self) -> bool:
+        """Whether the server still accepts connections (asked before a retry)."""
+        host, _, port = self.endpoint.rpartition(":")
+        return await answers(host, int(port))
+
     def stop(self) -> None:
         if self.owned_server is not None:
             self.owned_server.stop()
@@ -112,7 +117,7 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
 
     running = read_server_info()
     reusable = running is not None and running.engine == settings.local_engine
-    if running is not None and reusable and await _answers(running.host, running.port):
+    if running is not None and reusable and await answers(running.host, running.port):
         on_status(f"using the local server on {running.address}")
         return backend(running.address, running.token, running.engine)
 
@@ -136,7 +141,7 @@ def _start_server(settings: Settings) -> Any:
         raise UserFacingError(f"The local model server did not start: {exc}") from exc
 
 
-async def _answers(host: str, port: int) -> bool:
+async def answers(host: str, port: int) -> bool:
     try:
         with anyio.fail_after(1.0):
             stream = await anyio.connect_tcp(host, port)

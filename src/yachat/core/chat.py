@@ -59,6 +59,7 @@ class ChatCore:
                     endpoint=backend.endpoint,
                     verify=backend.verify,
                     enable_server_data_logging=self.settings.enable_server_data_logging,
+                    still_there=backend.still_there if backend.kind == "local" else None,
                 )
                 self.backend = backend
             return self.backend
@@ -176,14 +177,7 @@ class ChatCore:
     async def _forget_dead_local_server(self) -> None:
         """After a local failure, reconnect on the next send if the server is gone."""
         backend = self.backend
-        if backend is None:
-            return
-        host, _, port = backend.endpoint.rpartition(":")
-        try:
-            with anyio.fail_after(1.0):
-                stream = await anyio.connect_tcp(host, int(port))
-                await stream.aclose()
-        except (OSError, TimeoutError, ValueError):
+        if backend is not None and not await backend.still_there():
             log.info("local server at %s is gone; will start another", backend.endpoint)
             await self._disconnect()
 

@@ -13,6 +13,10 @@ class UserFacingError(Exception):
         self.message = message
 
 
+class ServerGone(Exception):
+    """Retrying is pointless: the (local) server is not there any more."""
+
+
 class StreamIdleTimeout(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
@@ -23,6 +27,10 @@ def explain(exc: BaseException, *, backend_kind: str = "cloud") -> str:
     """One clear sentence, with what to do, for an exception raised by a run."""
     if isinstance(exc, UserFacingError):
         return exc.message
+    if isinstance(exc, ServerGone):
+        if backend_kind == "local":
+            return "The local model server stopped; press Retry to restart it."
+        return "The server cannot be reached any more; check your network and press Retry."
     if isinstance(exc, StreamIdleTimeout):
         return (
             f"The model sent nothing for {exc.seconds:g} s, so the answer was stopped; "
