@@ -123,3 +123,42 @@ def test_killed_while_streaming_leaves_an_interrupted_run(yachat: Yachat, script
         assert store.get_run(answer.run_id or 0).status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+def test_two_processes_share_one_store(yachat: Yachat, script: Script) -> None:
+    script.set({"match": "proc", "answer": "answer " * 60, "chunk_chars": 6, "delay_ms": 2})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "yachat", "ask", f"proc {n}"],
+            env=yachat.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(2)
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+    store = Store.open(yachat.home / "data" / "yachat.db")
+    try:
+        threads = store.list_threads()
+        assert len(threads) == 6
+        for thread in threads:
+            assert [m.text for m in store.list_messages(thread.id)][1] == "answer " * 60
+    finally:
+        store.close()
+
+
+def test_read_only_data_dir_is_one_clear_error(yachat: Yachat) -> None:
+    data = yachat.home / "data"
+    data.mkdir(parents=True)
+    data.chmod(0o500)
+    try:
+        if os.access(data, os.W_OK):  # root writes anywhere: nothing to test here
+            return
+        result = yachat("ask", "hello")
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    finally:
+        data.chmod(0o700)

@@ -1,0 +1,118 @@
+"""Run yachat's benchmarks: each scenario in fresh processes, several times.
+
+    python bench/run.py [--repeat N] [--only NAME ...] [--json PATH]
+
+Every scenario is a script in bench/scenarios/ that prints one JSON object of
+figures on its last stdout line. This runner repeats each one in a new
+process, prints the median and spread of every figure, and the ratio of each
+figure to its reference measured in the same run (these machines are shared
+and noisy: compare ratios, not absolute numbers). Benchmarks never fail a
+test run; they print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = ["stream", "paint", "history", "sidebar", "startup"]
+
+# figure -> (reference figure or None, target text, target check on the medians)
+TARGETS: dict[str, tuple[str | None, str]] = {
+    "stream_total_s": ("stream_raw_sdk_s", "<= 2 x raw SDK"),
+    "stream_log_s": ("stream_raw_sdk_s", "reference (Log widget)"),
+    "stream_stock_markdown_s": ("stream_raw_sdk_s", "reference (stock Markdown stream)"),
+    "stream_raw_sdk_s": (None, "reference (transport alone)"),
+    "stream_paint_p50_ms": ("stock_paint_p99_ms", ""),
+    "stream_paint_p99_ms": ("stock_paint_p99_ms", "<= 100 ms"),
+    "stock_paint_p99_ms": (None, "reference (stock Markdown stream)"),
+    "keypress_p99_ms": (None, "<= 50 ms"),
+    "history_open_s": ("history_stock_open_s", "<= 1 s"),
+    "history_rss_mb": ("history_stock_rss_mb", "<= 150 MB"),
+    "history_stock_open_s": (None, "reference (one Markdown per message)"),
+    "history_stock_rss_mb": (None, "reference (one Markdown per message)"),
+    "history_pageup_p99_ms": (None, "<= 50 ms"),
+    "sidebar_open_s": (None, "<= 0.5 s"),
+    "search_median_ms": (None, "<= 50 ms"),
+    "startup_s": ("startup_bare_textual_s", "<= 1.0 s"),
+    "startup_bare_textual_s": (None, "reference (empty Textual app)"),
+    "idle_rss_mb": ("idle_bare_textual_rss_mb", "<= 120 MB"),
+    "idle_bare_textual_rss_mb": (None, "reference (empty Textual app)"),
+    "local_ready_s": (None, "local server start -> first smollm2 token"),
+}
+
+
+def run_scenario(name: str, repeat: int, timeout: float) -> dict[str, list[float]]:
+    figures: dict[str, list[float]] = {}
+    script = HERE / "scenarios" / f"{name}.py"
+    for i in range(repeat):
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            print(f"  {name} run {i + 1}: failed: {' | '.join(tail)}", file=sys.stderr)
+            continue
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        for key, value in result.items():
+            figures.setdefault(key, []).append(float(value))
+        print(f"  {name} run {i + 1}/{repeat}: {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return figures
+
+
+def summarize(figures: dict[str, list[float]]) -> dict[str, dict[str, float | str | None]]:
+    medians = {k: statistics.median(v) for k, v in figures.items()}
+    table: dict[str, dict[str, float | str | None]] = {}
+    for key, values in figures.items():
+        ref, target = TARGETS.get(key, (None, ""))
+        ratio = medians[key] / medians[ref] if ref and medians.get(ref) else None
+        table[key] = {
+            "median": medians[key],
+            "min": min(values),
+            "max": max(values),
+            "runs": len(values),
+            "reference": ref,
+            "ratio": ratio,
+            "target": target,
+        }
+    return table
+
+
+def print_table(table: dict[str, dict[str, float | str | None]]) -> None:
+    print(f"{'figure':<26} {'median':>10} {'spread':>19} {'reference':<26} {'ratio':>7}  target")
+    for key, row in table.items():
+        spread = f"{row['min']:.3g}–{row['max']:.3g}"
+        ratio = f"{row['ratio']:.2f}" if isinstance(row["ratio"], float) else ""
+        print(
+            f"{key:<26} {row['median']:>10.4g} {spread:>19} {row['reference'] or '':<26} "
+            f"{ratio:>7}  {row['target']}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--timeout", type=float, default=600)
+    args = parser.parse_args()
+    figures: dict[str, list[float]] = {}
+    for name in args.only or SCENARIOS:
+        print(f"scenario {name}", file=sys.stderr)
+        figures.update(run_scenario(name, args.repeat, args.timeout))
+    table = summarize(figures)
+    print_table(table)
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
