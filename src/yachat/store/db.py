@@ -1,0 +1,82 @@
+"""The SQLite connection: private files, WAL, one writer transaction at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from yachat.paths import ensure_private_dir
+from yachat.store.errors import StoreError, describe
+from yachat.store.schema import migrate
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        try:
+            ensure_private_dir(path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+            # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE) so a
+            # write either lands whole or not at all, and readers never block.
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise describe(exc, path, "open") from exc
+        try:
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            with self.lock:
+                migrate(self.conn)
+            self._private_sidecars()
+        except (OSError, sqlite3.Error) as exc:
+            self.conn.close()
+            raise describe(exc, path, "open") from exc
+
+    def _private_sidecars(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
+
+    @contextlib.contextmanager
+    def write(self, doing: str = "write to") -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise describe(exc, self.path, doing) from exc
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise describe(exc, self.path, doing) from exc
+                raise
+
+    def read(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+        with self.lock:
+            try:
+                return self.conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise describe(exc, self.path, "read") from exc
+
+    def close(self) -> None:
+        with self.lock, contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+
+__all__ = ["Database", "StoreError"]

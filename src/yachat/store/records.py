@@ -1,0 +1,72 @@
+"""Rows to records."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from yachat.store.models import (
+    Assistant,
+    ExpirationPolicy,
+    Message,
+    MessageStatus,
+    Run,
+    RunStatus,
+    Thread,
+)
+
+
+def assistant(r: sqlite3.Row) -> Assistant:
+    return Assistant(
+        id=r["id"],
+        name=r["name"],
+        model=r["model"],
+        instruction=r["instruction"],
+        temperature=r["temperature"],
+        max_tokens=r["max_tokens"],
+        keep_last_messages=r["keep_last_messages"],
+        prompt_token_budget=r["prompt_token_budget"],
+        created_at=r["created_at"],
+    )
+
+
+def thread(r: sqlite3.Row) -> Thread:
+    return Thread(
+        id=r["id"],
+        name=r["name"],
+        assistant_id=r["assistant_id"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        ttl_days=r["ttl_days"],
+        expiration_policy=ExpirationPolicy(r["expiration_policy"]),
+    )
+
+
+def message(r: sqlite3.Row) -> Message:
+    return Message(
+        id=r["id"],
+        thread_id=r["thread_id"],
+        role=r["role"],
+        text=r["text"],
+        status=MessageStatus(r["status"]),
+        created_at=r["created_at"],
+        run_id=r["run_id"],
+    )
+
+
+def run(r: sqlite3.Row) -> Run:
+    return Run(
+        id=r["id"],
+        thread_id=r["thread_id"],
+        assistant_id=r["assistant_id"],
+        model_uri=r["model_uri"],
+        status=RunStatus(r["status"]),
+        error=r["error"],
+        input_tokens=r["input_tokens"],
+        completion_tokens=r["completion_tokens"],
+        total_tokens=r["total_tokens"],
+        model_version=r["model_version"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        first_chunk_s=r["first_chunk_s"],
+        tokens_per_s=r["tokens_per_s"],
+    )

@@ -1,0 +1,92 @@
+"""The store's schema, versioned with PRAGMA user_version and migrated on open."""
+
+from __future__ import annotations
+
+import sqlite3
+
+V1 = """
+CREATE TABLE assistants (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    model TEXT NOT NULL,
+    instruction TEXT NOT NULL DEFAULT '',
+    temperature REAL,
+    max_tokens INTEGER,
+    keep_last_messages INTEGER,
+    prompt_token_budget INTEGER,
+    created_at REAL NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE threads (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    assistant_id INTEGER REFERENCES assistants(id) ON DELETE SET NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    ttl_days INTEGER,
+    expiration_policy TEXT NOT NULL DEFAULT 'static'
+);
+CREATE INDEX threads_by_activity ON threads(updated_at DESC, id DESC);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    assistant_id INTEGER REFERENCES assistants(id) ON DELETE SET NULL,
+    model_uri TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    input_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    model_version TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    first_chunk_s REAL,
+    tokens_per_s REAL,
+    owner_pid INTEGER  -- the process streaming it: only a dead owner's run is "interrupted"
+);
+CREATE INDEX runs_by_thread ON runs(thread_id);
+CREATE INDEX runs_by_status ON runs(status);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL
+);
+CREATE INDEX messages_by_thread ON messages(thread_id, id);
+CREATE INDEX messages_by_run ON messages(run_id);
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+-- The index follows the text only when it settles: a streaming answer is
+-- rewritten many times a second and is indexed once, when it stops streaming.
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, status ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text)
+        SELECT 'delete', old.id, old.text WHERE old.status != 'streaming';
+    INSERT INTO messages_fts(rowid, text)
+        SELECT new.id, new.text WHERE new.status != 'streaming';
+END;
+"""
+
+MIGRATIONS: list[str] = [V1]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the newest version; returns the version reached."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"the store was written by a newer yachat (schema {version}); upgrade yachat"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first; wrap the step so it applies whole or not at all.
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)
