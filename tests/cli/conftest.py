@@ -5,29 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from yachat.server.process import start_server_process
-
-from ..core.conftest import Script
-
-
-@pytest.fixture(scope="module")
-def script(tmp_path_factory: pytest.TempPathFactory) -> Script:
-    return Script(tmp_path_factory.mktemp("script") / "script.json")
-
-
-@pytest.fixture(scope="module")
-def server(script: Script, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    home = tmp_path_factory.mktemp("server-home")
-    with start_server_process(
-        "scripted", args=["--script", str(script.path)], env={"YACHAT_HOME": str(home)}
-    ) as srv:
-        yield srv
+from ..support import Script
 
 
 class Yachat:

@@ -13,7 +13,7 @@ from pathlib import Path
 from yachat.store import Store
 from yachat.store.models import MessageStatus, RunStatus
 
-from ..core.conftest import Script
+from ..support import Script
 from .conftest import Yachat
 
 SEED_SESSION = "Hello! How are you?\n2 + 2\n15234 - 265\nexit\n"
@@ -24,10 +24,16 @@ def test_plain_chat_replays_the_seed_session(yachat: Yachat) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "you> " in out and "= 4" in out and "14969" in out
-    history = out[out.index("newest first") :]
+    history = out[out.index("newest first") :].splitlines()[1:]
     # The whole thread, newest first: the last answer before the first question.
-    assert history.index("14969") < history.index("15234 - 265") < history.index("2 + 2")
-    assert history.index("2 + 2") < history.index("Hello! How are you?")
+    assert history[:5] == [
+        "assistant: 15234 - 265 = 14969",
+        "you: 15234 - 265",
+        "assistant: 2 + 2 = 4",
+        "you: 2 + 2",
+        history[4],
+    ]
+    assert history[4].startswith("assistant: You said") and history[5] == "you: Hello! How are you?"
     assert "usage:" in out and "total tokens" in out
     assert "Traceback" not in result.stderr
 

@@ -12,7 +12,7 @@ from yachat.core.errors import UserFacingError
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.store.models import MessageStatus, RunStatus
 
-from .conftest import Script
+from ..support import Script
 
 
 class Recorder:

@@ -7,7 +7,7 @@ import anyio
 from yachat.core.chat import ChatCore
 from yachat.store.models import MessageStatus, RunStatus
 
-from .conftest import Script
+from ..support import Script
 from .test_chat_runs import Recorder
 
 STREAMS = 20

@@ -6,6 +6,7 @@ touches the SDK or SQL. The core does not know which backend it talks to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -35,7 +36,8 @@ class ChatCore:
         self.store = store
         self.backend: Backend | None = None
         self._sdk: Any = None
-        self._connect_lock = anyio.Lock()
+        self._sdk_loop: asyncio.AbstractEventLoop | None = None
+        self._connect_lock: anyio.Lock | None = None
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
@@ -50,9 +52,17 @@ class ChatCore:
     # -- backend -----------------------------------------------------------
 
     async def connect(self, on_status: StatusSink | None = None) -> Backend:
+        loop = asyncio.get_running_loop()
+        if self._sdk_loop is not loop:
+            # gRPC channels belong to the loop that made them: a new loop (a
+            # CLI that runs several, a test) gets a new SDK on the same backend.
+            self._sdk_loop, self._sdk, self._connect_lock = loop, None, anyio.Lock()
+        assert self._connect_lock is not None
         async with self._connect_lock:
             if self.backend is None:
-                backend = await resolve_backend(self.settings, on_status)
+                self.backend = await resolve_backend(self.settings, on_status)
+            if self._sdk is None:
+                backend = self.backend
                 self._sdk = build_sdk(
                     folder_id=backend.folder_id,
                     auth=backend.auth,
@@ -61,7 +71,6 @@ class ChatCore:
                     enable_server_data_logging=self.settings.enable_server_data_logging,
                     still_there=backend.still_there if backend.kind == "local" else None,
                 )
-                self.backend = backend
             return self.backend
 
     async def _disconnect(self) -> None:

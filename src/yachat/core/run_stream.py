@@ -68,22 +68,24 @@ class RunStreamer:
     async def consume(self, results: AsyncIterator[Any]) -> RunUpdate:
         cancelled_exc = anyio.get_cancelled_exc_class()
 
+        idle_scope: anyio.CancelScope | None = None
+
         def report_retry(seconds: float, attempt: int) -> None:
-            self.emit(
-                UpdateKind.NOTICE,
-                text=f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})",
-            )
+            self.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
+            if idle_scope is not None:
+                # Waiting out the SDK's backoff is not the stream going silent.
+                idle_scope.deadline = anyio.current_time() + seconds + self.ctx.idle_timeout_s
 
         token = retry_reporter.set(report_retry)
         iterator = results.__aiter__()
         try:
             while True:
-                with anyio.move_on_after(self.ctx.idle_timeout_s) as idle:
+                with anyio.move_on_after(self.ctx.idle_timeout_s) as idle_scope:
                     try:
                         result = await iterator.__anext__()
                     except StopAsyncIteration:
                         break
-                if idle.cancelled_caught:
+                if idle_scope.cancelled_caught:
                     raise StreamIdleTimeout(self.ctx.idle_timeout_s)
                 self._apply(result)
             return self._finish(RunStatus.COMPLETED)

@@ -1,0 +1,25 @@
+"""Engines behind the local server: a real on-device model and deterministic ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yachat.server.engines.base import Engine
+
+ENGINES = ("smollm2", "scripted", "firehose")
+
+
+def make_engine(name: str, **options: Any) -> Engine:
+    if name == "smollm2":
+        from yachat.server.engines.llama import LlamaEngine
+
+        return LlamaEngine(options.get("model_path"))
+    if name == "scripted":
+        from yachat.server.engines.scripted import ScriptedEngine
+
+        return ScriptedEngine(options.get("script_path"))
+    if name == "firehose":
+        from yachat.server.engines.firehose import FirehoseEngine
+
+        return FirehoseEngine(chunks=options.get("chunks"), rate=options.get("rate"))
+    raise ValueError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")

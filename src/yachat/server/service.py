@@ -1,0 +1,247 @@
+"""Yandex's completions API over gRPC, as the SDK expects it on the wire.
+
+Streamed answers carry the cumulative text; every chunk but the last is
+PARTIAL; usage rides on every chunk with completion tokens strictly growing.
+Logical errors are INVALID_ARGUMENT or UNAUTHENTICATED, never the codes the
+SDK retries (UNAVAILABLE, RESOURCE_EXHAUSTED).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from yandex.cloud.ai.foundation_models.v1 import text_common_pb2 as common
+from yandex.cloud.ai.foundation_models.v1.text_generation import (
+    text_generation_service_pb2 as tg,
+)
+from yandex.cloud.ai.foundation_models.v1.text_generation import (
+    text_generation_service_pb2_grpc as tg_grpc,
+)
+from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2
+from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
+
+from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Stall
+
+log = logging.getLogger(__name__)
+
+ROLES = {"system", "user", "assistant"}
+MODEL_URI = re.compile(r"^gpt://[^/\s]+/[^/\s]+(/[^/\s]+)?$")
+Alternative = common.Alternative
+
+
+class Stats:
+    """Counters the tests and the operator can read: what the engine really did."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+        self.pieces = 0
+        self.cancelled = 0
+
+
+class Auth:
+    def __init__(self, token: str, hint: str) -> None:
+        self.token = token.encode()
+        self.hint = hint
+
+    def check(self, context: grpc.ServicerContext) -> None:
+        header = dict(context.invocation_metadata()).get("authorization", "")
+        scheme, _, value = str(header).partition(" ")
+        if scheme in ("Api-Key", "Bearer") and hmac.compare_digest(value.strip().encode(), self.token):
+            return
+        problem = "no authorization header" if not header else "the token is not this server's"
+        context.abort(
+            grpc.StatusCode.UNAUTHENTICATED,
+            f"{problem}: send 'authorization: Api-Key <token>' with the token {self.hint}",
+        )
+
+
+class EndpointService(endpoint_grpc.ApiEndpointServiceServicer):
+    """Endpoint discovery: the SDK asks it, without auth, where each service is."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def List(self, request: Any, context: grpc.ServicerContext) -> Any:
+        ids = ("ai-foundation-models", "ai-llm", "endpoint")
+        return api_endpoint_service_pb2.ListApiEndpointsResponse(
+            endpoints=[api_endpoint_pb2.ApiEndpoint(id=i, address=self.address) for i in ids]
+        )
+
+    def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return api_endpoint_pb2.ApiEndpoint(id=request.api_endpoint_id, address=self.address)
+
+
+def parse_request(request: Any, context: grpc.ServicerContext) -> tuple[tuple[ChatMessage, ...], Any]:
+    """Validate a CompletionRequest; a bad one ends the call with INVALID_ARGUMENT."""
+
+    def invalid(message: str) -> None:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+    if not MODEL_URI.match(request.model_uri):
+        invalid(f"model_uri must look like gpt://<folder_id>/<model>/<version>, got {request.model_uri!r}")
+    if not request.messages:
+        invalid("messages: at least one message is required")
+    messages = []
+    for i, m in enumerate(request.messages):
+        if m.role not in ROLES:
+            invalid(f"messages[{i}].role must be one of system, user, assistant; got {m.role!r}")
+        if m.WhichOneof("Content") not in (None, "text"):
+            invalid(f"messages[{i}]: only text messages are supported by the local server")
+        messages.append(ChatMessage(m.role, m.text))
+    options = request.completion_options
+    if options.HasField("temperature") and not 0 <= options.temperature.value <= 2:
+        invalid(f"completion_options.temperature must be between 0 and 2, got {options.temperature.value}")
+    if options.HasField("max_tokens") and options.max_tokens.value < 0:
+        invalid(f"completion_options.max_tokens must not be negative, got {options.max_tokens.value}")
+    return tuple(messages), options
+
+
+class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
+    def __init__(self, engine: Engine, auth: Auth, stats: Stats) -> None:
+        self.engine = engine
+        self.auth = auth
+        self.stats = stats
+
+    def Completion(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        self.auth.check(context)
+        messages, options = parse_request(request, context)
+        input_tokens = len(self.engine.tokenize(messages))
+        max_tokens = options.max_tokens.value if options.HasField("max_tokens") else None
+        gen = GenerationRequest(
+            messages=messages,
+            temperature=options.temperature.value if options.HasField("temperature") else None,
+            max_tokens=max_tokens or None,
+            should_stop=lambda: not context.is_active(),
+        )
+        chunks = self._chunks(gen, input_tokens, context)
+        if options.stream:
+            yield from chunks
+            return
+        last = None
+        for last in chunks:  # noqa: B007 - only the final state is answered
+            pass
+        if last is not None:
+            yield last
+
+    def _chunks(
+        self, gen: GenerationRequest, input_tokens: int, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        text, tokens, truncated, pending = "", 0, False, None
+        with self.stats.lock:
+            self.stats.active += 1
+        try:
+            pieces = self.engine.generate(gen)
+            try:
+                for piece in pieces:
+                    with self.stats.lock:
+                        self.stats.pieces += 1
+                    if piece.rewrite:
+                        text, tokens = piece.text, tokens + max(1, piece.tokens)
+                        if pending is not None:
+                            yield pending
+                        yield self._response(
+                            text, Alternative.ALTERNATIVE_STATUS_CONTENT_FILTER, input_tokens, tokens
+                        )
+                        return
+                    text += piece.text
+                    tokens += max(1, piece.tokens)
+                    if not text:
+                        continue
+                    # Hold one chunk back: only when the next arrives is it known not to be the last.
+                    if pending is not None:
+                        yield pending
+                    pending = self._response(
+                        text, Alternative.ALTERNATIVE_STATUS_PARTIAL, input_tokens, tokens
+                    )
+                    if gen.max_tokens and tokens >= gen.max_tokens:
+                        truncated = True
+                        break
+            finally:
+                close = getattr(pieces, "close", None)
+                if close:
+                    close()
+            if not context.is_active():
+                with self.stats.lock:
+                    self.stats.cancelled += 1
+                return
+            status = (
+                Alternative.ALTERNATIVE_STATUS_TRUNCATED_FINAL
+                if truncated
+                else Alternative.ALTERNATIVE_STATUS_FINAL
+            )
+            if not text:
+                text, tokens = " ", max(tokens, 1)  # the API never sends an empty alternative
+            yield self._response(text, status, input_tokens, tokens)
+        except Fault as fault:
+            if pending is not None:
+                yield pending
+            context.abort(_code(fault.code), fault.message)
+        except Drop:
+            if pending is not None:
+                yield pending
+            context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped by the server")
+        except Stall:
+            if pending is not None:
+                yield pending
+            while context.is_active():
+                time.sleep(0.05)
+        finally:
+            with self.stats.lock:
+                self.stats.active -= 1
+
+    def _response(self, text: str, status: int, input_tokens: int, tokens: int) -> Any:
+        return tg.CompletionResponse(
+            alternatives=[
+                common.Alternative(
+                    message=common.Message(role="assistant", text=text),
+                    status=status,  # type: ignore[arg-type]
+                )
+            ],
+            usage=common.ContentUsage(
+                input_text_tokens=input_tokens,
+                completion_tokens=tokens,
+                total_tokens=input_tokens + tokens,
+            ),
+            model_version=self.engine.model_version,
+        )
+
+
+class TokenizerService(tg_grpc.TokenizerServiceServicer):
+    def __init__(self, engine: Engine, auth: Auth) -> None:
+        self.engine = engine
+        self.auth = auth
+
+    def TokenizeCompletion(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.auth.check(context)
+        messages, _ = parse_request(request, context)
+        return tg.TokenizeResponse(
+            tokens=[
+                common.Token(id=t.id, text=t.text, special=t.special) for t in self.engine.tokenize(messages)
+            ],
+            model_version=self.engine.model_version,
+        )
+
+    def Tokenize(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.auth.check(context)
+        messages = (ChatMessage("user", request.text),)
+        return tg.TokenizeResponse(
+            tokens=[
+                common.Token(id=t.id, text=t.text, special=t.special) for t in self.engine.tokenize(messages)
+            ],
+            model_version=self.engine.model_version,
+        )
+
+
+def _code(name: str) -> grpc.StatusCode:
+    try:
+        return grpc.StatusCode[name.upper()]
+    except KeyError:
+        return grpc.StatusCode.INTERNAL
