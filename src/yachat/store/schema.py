@@ -80,13 +80,37 @@ MIGRATIONS: list[str] = [V1]
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema to the newest version; returns the version reached."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise sqlite3.DatabaseError(
-            f"the store was written by a newer yachat (schema {version}); upgrade yachat"
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        # executescript commits first; wrap the step so it applies whole or not at all.
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    """Bring the schema to the newest version; returns the version reached.
+
+    The version is read inside a write transaction, so two yachat processes
+    opening a new store at the same moment migrate it once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise sqlite3.DatabaseError(
+                f"the store was written by a newer yachat (schema {version}); upgrade yachat"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit mid-transaction)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
