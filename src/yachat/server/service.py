@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -171,6 +172,13 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             if not context.is_active():
                 with self.stats.lock:
                     self.stats.cancelled += 1
+                # On stderr (the operator's console, or the log yachat keeps for a
+                # server it started): proof that generation stopped early.
+                print(
+                    f"yachat serve: client cancelled; stopped after {tokens} tokens",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 return
             status = (
                 Alternative.ALTERNATIVE_STATUS_TRUNCATED_FINAL
