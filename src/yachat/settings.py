@@ -174,3 +174,36 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
     if "keymap" in out and not isinstance(out["keymap"], Mapping):
         raise ConfigError(f"keymap must be a table of binding id = keys ({sources.get('keymap')})")
     return out
+
+
+def save_setting(path: Path, key: str, value: str) -> None:
+    """Set one top-level string key in the config file, keeping everything else.
+
+    Used for choices made in the UI (the theme). Only simple top-level keys are
+    written; a line that sets the key is replaced, else one is added before the
+    first table.
+    """
+    if key not in _CONFIG_KEYS:
+        raise ConfigError(f"{key!r} is not a config key")
+    _read_config(path)  # refuse to touch a file that is already broken
+    line = f"{key} = {_toml_string(value)}\n"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:
+        lines = []
+    for i, existing in enumerate(lines):
+        stripped = existing.strip()
+        if stripped.startswith("["):
+            lines.insert(i, line)
+            break
+        if stripped.startswith(key) and stripped[len(key) :].lstrip().startswith("="):
+            lines[i] = line
+            break
+    else:
+        lines.append(line)
+    paths.write_private_file(path, "".join(lines))
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,430 @@
+"""The yachat TUI: thread history, the live message pane, the composer.
+
+Thin on purpose: everything it does goes through the chat core and the
+store's methods; no SDK, gRPC or SQL here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Static
+
+from yachat.core.chat import ChatCore
+from yachat.core.errors import UserFacingError
+from yachat.logs import route_loop_errors
+from yachat.settings import ConfigError, Settings, save_setting
+from yachat.store import StoreError, ThreadSnapshot
+from yachat.text import one_line
+from yachat.tui.commands import YachatCommands
+from yachat.tui.composer import Composer
+from yachat.tui.dialogs import Ask, Confirm
+from yachat.tui.help_screen import HelpScreen
+from yachat.tui.message_pane import MessagePane, MessageWidget
+from yachat.tui.render import code_blocks
+from yachat.tui.runs import RunController
+from yachat.tui.settings_screen import SettingsResult, SettingsScreen
+from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+
+SEARCH_DELAY_S = 0.12
+
+
+class YachatApp(App[None]):
+    CSS_PATH = "styles.tcss"
+    TITLE = "yachat"
+    COMMANDS = App.COMMANDS | {YachatCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="yachat.quit", priority=True),
+        Binding("ctrl+n", "new_thread", "New", id="yachat.new_thread"),
+        Binding("escape", "stop_or_back", "Stop", id="yachat.stop"),
+        Binding("ctrl+r", "retry", "Retry", id="yachat.retry"),
+        Binding("ctrl+g", "regenerate", "Regenerate", id="yachat.regenerate"),
+        Binding("ctrl+y", "copy_last_answer", "Copy answer", id="yachat.copy_answer"),
+        Binding("ctrl+o", "copy_last_code", "Copy code", show=False, id="yachat.copy_code"),
+        Binding("ctrl+f", "search", "Search", id="yachat.search"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
+        Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
+        Binding("ctrl+e", "export", "Export", show=False, id="yachat.export"),
+        Binding("ctrl+z", "undo_delete", "Undo delete", show=False, id="yachat.undo"),
+        Binding("ctrl+l", "focus_composer", "Composer", show=False, id="yachat.focus_composer"),
+        Binding("f1", "help", "Help", id="yachat.help"),
+    ]
+
+    def __init__(self, core: ChatCore, thread_id: int | None = None) -> None:
+        super().__init__()
+        self.core = core
+        self.settings: Settings = core.settings
+        self.thread_id: int | None = None
+        self._first_thread = thread_id
+        self.runs = RunController(self)
+        self._search_timer: Timer | None = None
+        self._undo: ThreadSnapshot | None = None
+        self._backend_label = "connecting…"
+
+    # -- layout ----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="topbar")
+        with Horizontal(id="body"):
+            yield Sidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield MessagePane(id="pane")
+                yield Button("↓ new content below", id="jump", compact=True)
+                yield Composer(id="composer")
+        yield Footer()
+
+    @property
+    def pane(self) -> MessagePane:
+        return self.query_one(MessagePane)
+
+    @property
+    def sidebar(self) -> Sidebar:
+        return self.query_one(Sidebar)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def on_mount(self) -> None:
+        route_loop_errors()
+        if self.settings.keymap:
+            self.set_keymap(dict(self.settings.keymap))
+        if self.settings.theme and self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.watch(self, "theme", self._save_theme, init=False)
+        self.query_one("#jump").display = False
+        self.refresh_threads()
+        first = self._first_thread or (self.sidebar.threads[0].id if self.sidebar.threads else None)
+        self.open_thread(first)
+        self.composer.focus()
+        self._connect()
+
+    @work(exit_on_error=False)
+    async def _connect(self) -> None:
+        def status(line: str) -> None:
+            self._backend_label = line
+            self.update_topbar()
+
+        try:
+            backend = await self.core.connect(on_status=status)
+        except UserFacingError as exc:
+            self._backend_label = "not connected"
+            self.update_topbar()
+            self.notify(exc.message, severity="error", markup=False, timeout=15)
+            return
+        self._backend_label = backend.description
+        self.update_topbar()
+
+    def update_topbar(self) -> None:
+        text = Text("yachat", style="bold")
+        text.append("  ")
+        text.append(one_line(self._backend_label, 60), style="dim")
+        try:
+            assistant = self.core.assistant_for(self.thread_id)
+            text.append("  ·  ")
+            text.append(one_line(assistant.name, 30))
+            text.append(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim")
+        except StoreError:
+            pass
+        self.query_one("#topbar", Static).update(text)
+
+    async def on_unmount(self) -> None:
+        await self.core.aclose()
+
+    # -- threads -----------------------------------------------------------------
+
+    def refresh_threads(self) -> None:
+        sidebar = self.sidebar
+        if sidebar.searching:
+            return
+        loaded = max(PAGE, len(sidebar.threads))
+        sidebar.show_threads(self.core.store.list_threads(limit=loaded), self.core.store.count_threads())
+
+    @on(LoadMore)
+    def _load_more(self) -> None:
+        sidebar = self.sidebar
+        sidebar.append_threads(self.core.store.list_threads(limit=PAGE, offset=len(sidebar.threads)))
+
+    @on(ThreadList.Opened)
+    def _opened(self, event: ThreadList.Opened) -> None:
+        self.open_thread(event.thread_id, event.message_id)
+        if event.message_id is None:
+            self.composer.focus()
+
+    def open_thread(self, thread_id: int | None, message_id: int | None = None) -> None:
+        store = self.core.store
+        if thread_id is not None and store.get_thread(thread_id) is None:
+            self.notify("That thread no longer exists.", severity="warning")
+            thread_id = None
+        self.thread_id = thread_id
+        if thread_id is None:
+            self.pane.show(None, [], [])
+        else:
+            self.pane.show(thread_id, store.list_messages(thread_id), store.list_runs(thread_id), message_id)
+            self.runs.resume_on_screen(thread_id)
+            self.sidebar.highlight(thread_id)
+        self.update_topbar()
+
+    def action_new_thread(self) -> None:
+        self.open_thread(None)
+        self.composer.focus()
+
+    @work(exit_on_error=False)
+    async def action_rename_thread(self) -> None:
+        thread_id = self.sidebar.highlighted_thread() or self.thread_id
+        thread = self.core.store.get_thread(thread_id) if thread_id else None
+        if thread is None:
+            return
+        name = await self.push_screen_wait(Ask("Rename thread", thread.name, ok="Rename"))
+        if name and name.strip():
+            self.core.store.rename_thread(thread.id, name.strip())
+            self.refresh_threads()
+
+    @work(exit_on_error=False)
+    async def action_delete_thread(self) -> None:
+        thread_id = self.sidebar.highlighted_thread() or self.thread_id
+        thread = self.core.store.get_thread(thread_id) if thread_id else None
+        if thread is None:
+            return
+        if self.runs.streaming(thread.id):
+            self.notify("Stop the answer first (Esc), then delete.", severity="warning")
+            return
+        question = f"Delete “{one_line(thread.name, 50)}” and its messages?"
+        if not await self.push_screen_wait(Confirm(question)):
+            return
+        self._undo = self.core.store.snapshot_thread(thread.id)
+        self.core.store.delete_thread(thread.id)
+        if self.thread_id == thread.id:
+            self.open_thread(None)
+        self.refresh_threads()
+        self.notify("Thread deleted — ctrl+z to undo.", markup=False)
+
+    def action_undo_delete(self) -> None:
+        if self._undo is None:
+            self.notify("Nothing to undo.")
+            return
+        thread = self.core.store.restore_thread(self._undo)
+        self._undo = None
+        self.refresh_threads()
+        self.open_thread(thread.id)
+        self.notify("Thread restored.", markup=False)
+
+    # -- sending -------------------------------------------------------------------
+
+    @on(Composer.Submitted)
+    def _submitted(self, event: Composer.Submitted) -> None:
+        text = event.text
+        if not text.strip():
+            self.notify("Nothing to send: type a message first.", severity="warning")
+            return
+        composer = self.composer
+        editing = composer.editing_message_id
+        thread_id = self.thread_id
+        if editing is not None and thread_id is not None:
+            thread_id = self.core.fork_for_edit(thread_id, editing).id
+            composer.editing_message_id = None
+            self.notify("Edited message sent to a new thread; the original is kept.", markup=False)
+        elif self.runs.streaming(thread_id):
+            self.notify(
+                "An answer is still streaming here: Esc stops it. Your message stays in the composer.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if thread_id is None:
+            thread_id = self.core.new_thread().id
+        if thread_id != self.thread_id:
+            self.open_thread(thread_id)
+        composer.remember(text)
+        composer.clear()
+        self.runs.start(thread_id, lambda sink: self.core.send(thread_id, text, sink))
+
+    def action_stop_or_back(self) -> None:
+        if self.runs.stop(self.thread_id):
+            return
+        if self.composer.editing_message_id is not None:
+            self.composer.editing_message_id = None
+            self.composer.clear()
+            self.notify("Edit cancelled.")
+            return
+        search = self.query_one("#search", Input)
+        if search.has_focus or search.value:
+            search.value = ""
+            self.refresh_threads()
+        self.composer.focus()
+
+    def _rerun(self, how: str) -> None:
+        thread_id = self.thread_id
+        if thread_id is None or self.runs.streaming(thread_id):
+            return
+        last = self.core.store.last_message(thread_id)
+        if last is None:
+            return
+        if how == "retry" and last.role == "assistant" and last.status == "complete":
+            self.notify("The last answer is complete: ctrl+g regenerates it.")
+            return
+        if last.role == "assistant":
+            self.pane.remove_message(last.id)
+        method = self.core.retry if how == "retry" else self.core.regenerate
+        self.runs.start(thread_id, lambda sink: method(thread_id, sink))
+
+    def action_retry(self) -> None:
+        self._rerun("retry")
+
+    def action_regenerate(self) -> None:
+        self._rerun("regenerate")
+
+    # -- messages ------------------------------------------------------------------
+
+    def _focused_message(self) -> MessageWidget | None:
+        return self.focused if isinstance(self.focused, MessageWidget) else None
+
+    def _last_answer(self) -> str | None:
+        if self.thread_id is None:
+            return None
+        last = self.core.store.last_message(self.thread_id, role="assistant")
+        return last.text if last and last.text else None
+
+    def _copy(self, text: str | None, what: str) -> None:
+        if not text:
+            self.notify(f"No {what} to copy.")
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied {what} ({len(text)} characters).", markup=False)
+
+    def action_copy_last_answer(self) -> None:
+        self._copy(self._last_answer(), "answer")
+
+    def action_copy_last_code(self) -> None:
+        blocks = code_blocks(self._last_answer() or "")
+        self._copy(blocks[-1] if blocks else None, "code block")
+
+    def action_copy_message(self) -> None:
+        widget = self._focused_message()
+        self._copy(widget.message.text if widget else None, "message")
+
+    def action_copy_message_code(self) -> None:
+        widget = self._focused_message()
+        blocks = code_blocks(widget.message.text) if widget else []
+        self._copy("\n".join(blocks) if blocks else None, "code")
+
+    def action_edit_message(self) -> None:
+        widget = self._focused_message()
+        if widget is None or widget.message.role != "user":
+            self.notify("Focus one of your messages (click it) to edit and resend it.")
+            return
+        composer = self.composer
+        composer.load_text(widget.message.text)
+        composer.editing_message_id = widget.message.id
+        composer.focus()
+        self.notify("Editing: Enter sends it to a new thread (the original stays); Esc cancels.")
+
+    # -- search, sidebar, settings, export ------------------------------------------------
+
+    def action_search(self) -> None:
+        if not self.sidebar.display:
+            self.sidebar.display = True
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY_S, lambda: self.run_search(event.value))
+
+    def run_search(self, query: str) -> None:
+        if not query.strip():
+            self.sidebar.searching = False
+            self.refresh_threads()
+            return
+        store = self.core.store
+        self.sidebar.show_results(store.search_threads_by_name(query, 30), store.search(query, 50))
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.sidebar.option_list.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar.display = not self.sidebar.display
+
+    def action_focus_composer(self) -> None:
+        self.composer.focus()
+
+    @on(MessagePane.NewBelow)
+    def _new_below(self, event: MessagePane.NewBelow) -> None:
+        self.query_one("#jump").display = event.visible
+
+    @on(Button.Pressed, "#jump")
+    def _jump(self) -> None:
+        self.pane.jump_to_bottom()
+
+    @work(exit_on_error=False)
+    async def action_settings(self) -> None:
+        store = self.core.store
+        thread = store.get_thread(self.thread_id) if self.thread_id else None
+        screen = SettingsScreen(store.list_assistants(), self.core.assistant_for(self.thread_id), thread)
+        result = await self.push_screen_wait(screen)
+        if result is not None:
+            self._apply_settings(result)
+
+    def _apply_settings(self, result: SettingsResult) -> None:
+        store = self.core.store
+        if result.assistant_id is None:
+            assistant = store.create_assistant(**result.fields)
+        else:
+            assistant = store.update_assistant(result.assistant_id, **result.fields)
+        if self.thread_id is not None:
+            store.set_thread_assistant(self.thread_id, assistant.id)
+            store.set_thread_ttl(self.thread_id, result.ttl_days, result.policy)
+        if result.make_default or self.thread_id is None:
+            store.set_default_assistant(assistant.id)
+        self.update_topbar()
+        self.notify(f"Assistant “{one_line(assistant.name, 40)}” saved.", markup=False)
+
+    @work(exit_on_error=False)
+    async def action_export(self) -> None:
+        if self.thread_id is None:
+            self.notify("Open a thread to export it.")
+            return
+        default = f"yachat-thread-{self.thread_id}.md"
+        answer = await self.push_screen_wait(Ask("Export to file (.md or .json)", default, ok="Export"))
+        if not answer or not answer.strip():
+            return
+        path = Path(answer.strip()).expanduser()
+        fmt = "json" if path.suffix.lower() == ".json" else "md"
+        try:
+            path.write_text(self.core.export_thread(self.thread_id, fmt) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
+            return
+        self.notify(f"Exported to {path.resolve()}", markup=False)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self))
+
+    def _save_theme(self, theme: str) -> None:
+        try:
+            save_setting(self.settings.config_path, "theme", theme)
+        except (ConfigError, OSError) as exc:
+            self.notify(f"Theme not saved: {exc}", severity="warning", markup=False)
+
+
+def run_tui(settings: Settings, thread_id: int | None = None) -> int:
+    import sys
+
+    from yachat.logs import setup_logging
+
+    setup_logging()
+    try:
+        core = ChatCore.open_store(settings)
+    except StoreError as exc:
+        print(f"yachat: {exc}", file=sys.stderr)
+        return 1
+    YachatApp(core, thread_id).run()
+    return 0

@@ -1,0 +1,239 @@
+"""The thread's messages: history mounted lazily, the live answer at the end.
+
+A long thread opens with only its last page of messages mounted; older ones
+are mounted a page at a time as the user scrolls to the top. The pane follows
+the bottom while an answer streams, unless the user has scrolled up: then it
+stays put and shows a "new content below" jump.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.events import Click
+from textual.message import Message as TextualMessage
+from textual.widgets import Static
+
+from yachat.store.models import Message, Run
+from yachat.tui.live_answer import LiveAnswer
+from yachat.tui.render import message_renderable
+
+PAGE = 20
+
+
+class MessageWidget(Static, can_focus=True):
+    """One finished message, rendered once."""
+
+    BINDINGS = [
+        Binding("c", "app.copy_message", "Copy", id="yachat.copy_message"),
+        Binding("k", "app.copy_message_code", "Copy code", id="yachat.copy_message_code"),
+        Binding("e", "app.edit_message", "Edit & resend", id="yachat.edit_message"),
+    ]
+
+    class Chosen(TextualMessage):
+        def __init__(self, widget: MessageWidget) -> None:
+            super().__init__()
+            self.widget = widget
+
+    def __init__(self, message: Message, run: Run | None) -> None:
+        super().__init__(
+            message_renderable(message, run),
+            classes=f"message {message.role} status-{message.status}",
+            id=f"m{message.id}",
+        )
+        self.message = message
+        self.run = run
+
+    def on_click(self, event: Click) -> None:
+        self.focus()
+        self.post_message(self.Chosen(self))
+
+
+class OlderMarker(Static):
+    pass
+
+
+class MessagePane(VerticalScroll):
+    class NewBelow(TextualMessage):
+        """Whether to offer the "new content below" jump."""
+
+        def __init__(self, visible: bool) -> None:
+            super().__init__()
+            self.visible = visible
+
+    DEFAULT_CSS = """
+    MessagePane { height: 1fr; padding: 0 1; }
+    MessagePane > OlderMarker { color: $text-muted; text-align: center; width: 100%; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.thread_id: int | None = None
+        self._messages: list[Message] = []
+        self._runs: dict[int, Run] = {}
+        self._first_mounted = 0  # index in _messages of the oldest mounted message
+        self.follow = True
+        self._jump_shown = False
+
+    # -- showing a thread ------------------------------------------------------
+
+    def show(
+        self,
+        thread_id: int | None,
+        messages: Sequence[Message],
+        runs: Sequence[Run],
+        focus_message: int | None = None,
+    ) -> None:
+        self.thread_id = thread_id
+        self._messages = list(messages)
+        self._runs = {r.id: r for r in runs}
+        start = max(0, len(self._messages) - PAGE)
+        if focus_message is not None:
+            index = next((i for i, m in enumerate(self._messages) if m.id == focus_message), None)
+            if index is not None:
+                start = min(start, max(0, index - 2))
+        self._first_mounted = start
+        with self.app.batch_update():
+            self.remove_children()
+            widgets: list[Static] = []
+            if start > 0:
+                widgets.append(self._older_marker())
+            widgets += [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
+            self.mount_all(widgets)
+        self.follow = True
+        if focus_message is not None:
+            self.call_after_refresh(self._reveal, focus_message)
+        else:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _is_live(self, message: Message) -> bool:
+        return message.status == "streaming"
+
+    def _widget(self, message: Message) -> MessageWidget:
+        run = self._runs.get(message.run_id) if message.run_id else None
+        return MessageWidget(message, run)
+
+    def _older_marker(self) -> OlderMarker:
+        return OlderMarker(Text(f"↑ {self._first_mounted} older messages — scroll up to load", style="dim"))
+
+    def _reveal(self, message_id: int) -> None:
+        try:
+            widget = self.query_one(f"#m{message_id}", MessageWidget)
+        except Exception:
+            return
+        self.scroll_to_widget(widget, animate=False, top=True)
+        widget.focus()
+
+    # -- lazy history --------------------------------------------------------
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 1 and self._first_mounted > 0:
+            self.call_later(self.load_older)
+        at_bottom = new >= self.max_scroll_y - 1
+        if at_bottom:
+            self.follow = True
+            self._hide_jump()
+        elif new < old:
+            self.follow = False
+
+    def load_older(self) -> None:
+        if self._first_mounted == 0:
+            return
+        start = max(0, self._first_mounted - PAGE)
+        batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
+        self._first_mounted = start
+        height_before = self.virtual_size.height
+        y_before = self.scroll_y
+        markers = list(self.query(OlderMarker))
+        first = next((c for c in self.children if isinstance(c, MessageWidget)), None)
+        with self.app.batch_update():
+            for marker in markers:
+                marker.remove()
+            if first is not None:
+                self.mount_all(batch, before=first)
+            else:
+                self.mount_all(batch)
+            if start > 0:
+                self.mount(self._older_marker(), before=batch[0])
+
+        def keep_place() -> None:
+            grown = self.virtual_size.height - height_before
+            self.scroll_to(y=y_before + grown, animate=False)
+
+        self.call_after_refresh(keep_place)
+
+    # -- streaming -----------------------------------------------------------
+
+    def live(self) -> LiveAnswer | None:
+        found = list(self.query(LiveAnswer))
+        return found[-1] if found else None
+
+    def add_message(self, message: Message, run: Run | None = None) -> None:
+        self._messages.append(message)
+        if run is not None:
+            self._runs[run.id] = run
+        self.mount(MessageWidget(message, run))
+        self.scroll_end(animate=False)
+        self.follow = True
+
+    def start_live(self, message_id: int, text: str = "") -> LiveAnswer:
+        existing = self.live()
+        if existing is not None and existing.message_id == message_id:
+            return existing
+        widget = LiveAnswer(message_id, text)
+        self.mount(widget)
+        self.follow = True
+        self.call_after_refresh(self.scroll_end, animate=False)
+        return widget
+
+    def content_grew(self) -> None:
+        """After the live answer grew: follow it, or offer to jump down."""
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True)
+        else:
+            self._show_jump()
+
+    def finish_live(self, message: Message, run: Run | None) -> None:
+        """Replace the live widget with the stored answer, rendered once in full."""
+        if run is not None:
+            self._runs[run.id] = run
+        self._messages = [m for m in self._messages if m.id != message.id] + [message]
+        live = next((w for w in self.query(LiveAnswer) if w.message_id == message.id), None)
+        final = MessageWidget(message, run)
+        with self.app.batch_update():
+            if live is not None:
+                self.mount(final, after=live)
+                live.remove()
+            else:
+                self.mount(final)
+        if self.follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def remove_message(self, message_id: int) -> None:
+        self._messages = [m for m in self._messages if m.id != message_id]
+        for widget in self.query(f"#m{message_id}"):
+            widget.remove()
+
+    # -- the jump ------------------------------------------------------------
+
+    def _show_jump(self) -> None:
+        if not self._jump_shown:
+            self._jump_shown = True
+            self.post_message(self.NewBelow(True))
+
+    def _hide_jump(self) -> None:
+        if self._jump_shown:
+            self._jump_shown = False
+            self.post_message(self.NewBelow(False))
+
+    def jump_to_bottom(self) -> None:
+        self.follow = True
+        self._hide_jump()
+        self.scroll_end(animate=False)
+
+    def message_widgets(self) -> list[MessageWidget]:
+        return list(self.query(MessageWidget))

@@ -1,0 +1,85 @@
+"""How a message looks: Rich renderables built from untrusted text.
+
+Messages render through Rich's Markdown into one Static each: far cheaper
+than Textual's Markdown widget (one widget per block), and Rich's Markdown
+never interprets console markup such as `[bold]` or `[@click=...]`. Terminal
+escape sequences are stripped before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.text import Text
+
+from yachat.store.models import Message, MessageStatus, Run
+from yachat.text import one_line, strip_controls
+
+CODE_THEME = "monokai"
+_FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def markdown(text: str) -> RenderableType:
+    return Markdown(strip_controls(text), code_theme=CODE_THEME, hyperlinks=False)
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Text shown as-is: no markup, no escapes."""
+    return Text(strip_controls(text), style=style)
+
+
+def code_blocks(text: str) -> list[str]:
+    return [m.group(2) for m in _FENCE.finditer(text)]
+
+
+def run_line(message: Message, run: Run | None, model: str | None = None) -> Text:
+    """The quiet line under an answer: model, tokens, timings, or what went wrong."""
+    parts: list[str] = []
+    if run is not None:
+        parts.append(one_line(run.model_uri or model or "", 40))
+        if run.total_tokens:
+            parts.append(f"{run.input_tokens}+{run.completion_tokens} tokens")
+        if run.first_chunk_s is not None:
+            parts.append(f"first chunk {run.first_chunk_s:.2f} s")
+        if run.tokens_per_s:
+            parts.append(f"{run.tokens_per_s:.0f} tok/s")
+    line = Text(" · ".join(p for p in parts if p), style="dim")
+    status = message.status
+    if status == MessageStatus.CANCELLED:
+        line.append("  ■ stopped", style="yellow")
+        line.append("  ctrl+r retry", style="dim")
+    elif status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
+        error = (run.error if run else None) or "The answer did not complete."
+        line.append(f"  ✖ {one_line(error, 300)}", style="bold red")
+        line.append("  ctrl+r retry", style="dim")
+    elif run is not None and run.error:
+        line.append(f"  ⚠ {one_line(run.error, 200)}", style="yellow")
+    return line
+
+
+def message_renderable(message: Message, run: Run | None) -> RenderableType:
+    when = datetime.fromtimestamp(message.created_at).strftime("%H:%M")
+    who = "You" if message.role == "user" else "Assistant"
+    header = Text(f"{who}  ", style="bold").append(when, style="dim")
+    body: RenderableType = markdown(message.text) if message.text else Text("…", style="dim")
+    if message.role == "user":
+        return Group(header, body)
+    return Group(header, body, run_line(message, run))
+
+
+def day_label(ts: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    day = datetime.fromtimestamp(ts).date()
+    today = datetime.fromtimestamp(now).date()
+    delta = (today - day).days
+    if delta <= 0:
+        return "Today"
+    if delta == 1:
+        return "Yesterday"
+    if delta < 7:
+        return day.strftime("%A")
+    return day.strftime("%d %b %Y")

@@ -1,0 +1,109 @@
+"""Runs as the TUI sees them: one worker per streaming thread, its updates
+applied to the pane when that thread is on screen, to the sidebar always."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from textual.worker import Worker
+
+from yachat.core.errors import UserFacingError
+from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
+from yachat.store import StoreError
+
+if TYPE_CHECKING:
+    from yachat.tui.app import YachatApp
+
+Starter = Callable[[UpdateSink], Awaitable[RunUpdate]]
+
+
+@dataclass
+class ActiveRun:
+    thread_id: int
+    message_id: int | None = None
+    text: str = ""
+    notice: str = ""
+    worker: Worker[None] | None = field(default=None, repr=False)
+
+
+class RunController:
+    def __init__(self, app: YachatApp) -> None:
+        self.app = app
+        self.active: dict[int, ActiveRun] = {}
+
+    def streaming(self, thread_id: int | None) -> bool:
+        return thread_id is not None and thread_id in self.active
+
+    def start(self, thread_id: int, starter: Starter) -> None:
+        run = ActiveRun(thread_id)
+        self.active[thread_id] = run
+        self.app.sidebar.set_streaming(thread_id, True)
+        run.worker = self.app.run_worker(
+            self._run(run, starter), group=f"run-{thread_id}", exit_on_error=False
+        )
+
+    def stop(self, thread_id: int | None) -> bool:
+        run = self.active.get(thread_id) if thread_id is not None else None
+        if run is None or run.worker is None:
+            return False
+        run.worker.cancel()
+        return True
+
+    async def _run(self, run: ActiveRun, starter: Starter) -> None:
+        try:
+            await starter(lambda update: self._apply(run, update))
+        except UserFacingError as exc:
+            self.app.notify(exc.message, severity="error", markup=False)
+        except StoreError as exc:
+            self.app.notify(str(exc), severity="error", markup=False, timeout=10)
+        finally:
+            self.active.pop(run.thread_id, None)
+            self.app.sidebar.set_streaming(run.thread_id, False)
+            self.app.refresh_threads()
+
+    def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
+        pane = self.app.pane
+        visible = pane.thread_id == run.thread_id
+        store = self.app.core.store
+        kind = update.kind
+        if kind is UpdateKind.STARTED:
+            run.message_id = update.message_id
+            if visible:
+                if update.user_message_id is not None:
+                    message = store.get_message(update.user_message_id)
+                    if message is not None:
+                        pane.add_message(message)
+                pane.start_live(update.message_id)
+            self.app.refresh_threads()
+            return
+        if kind is UpdateKind.APPEND:
+            run.text += update.text
+        elif kind is UpdateKind.REPLACE:
+            run.text = update.text
+        elif kind is UpdateKind.NOTICE:
+            run.notice = update.text
+        if kind is UpdateKind.FINISHED:
+            if visible:
+                message = store.get_message(update.message_id)
+                if message is not None:
+                    pane.finish_live(message, store.get_run(update.run_id))
+            elif update.error:
+                self.app.notify(f"An answer failed: {update.error}", severity="error", markup=False)
+            return
+        if not visible:
+            return
+        live = pane.live() or pane.start_live(update.message_id, run.text)
+        if kind is UpdateKind.APPEND:
+            live.feed(update.text)
+        elif kind is UpdateKind.REPLACE:
+            live.replace(update.text)
+        elif kind is UpdateKind.NOTICE:
+            live.set_status(f"▍ {update.text}", style="yellow")
+
+    def resume_on_screen(self, thread_id: int) -> None:
+        """The streaming thread was opened again: show its answer so far, live."""
+        run = self.active.get(thread_id)
+        if run is not None and run.message_id is not None:
+            self.app.pane.start_live(run.message_id, run.text)

@@ -1,0 +1,163 @@
+"""Assistant settings: model, instruction, sampling, truncation; switch and
+create assistants; the thread's TTL. Validated inline before anything is saved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, TextArea
+
+from yachat.store.models import Assistant, ExpirationPolicy, Thread
+
+MODELS = ["yandexgpt/latest", "yandexgpt/rc", "yandexgpt-lite", "yandexgpt-lite/rc", "yandexgpt/deprecated"]
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    assistant_id: int | None  # None: create a new assistant with `fields`
+    fields: dict[str, Any]
+    ttl_days: int | None
+    policy: ExpirationPolicy
+    make_default: bool
+
+
+def _number(text: str, kind: type, name: str, low: float, high: float) -> Any:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+class SettingsScreen(ModalScreen[SettingsResult | None]):
+    DEFAULT_CSS = """
+    SettingsScreen { align: center middle; }
+    SettingsScreen > VerticalScroll {
+        width: 84; height: 90%; border: thick $primary; background: $surface; padding: 1 2;
+    }
+    SettingsScreen Label { margin-top: 1; color: $text-muted; }
+    SettingsScreen #instruction { height: 6; }
+    SettingsScreen #error { color: $error; margin-top: 1; }
+    SettingsScreen Horizontal { height: auto; margin-top: 1; }
+    SettingsScreen Horizontal > Input, SettingsScreen Horizontal > Select { width: 1fr; }
+    SettingsScreen Button { margin-right: 1; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, assistants: list[Assistant], current: Assistant, thread: Thread | None) -> None:
+        super().__init__()
+        self.assistants = assistants
+        self.current = current
+        self.thread = thread
+
+    def compose(self) -> ComposeResult:
+        a = self.current
+        with VerticalScroll():
+            yield Label("Assistant")
+            yield Select(
+                [(x.name, x.id) for x in self.assistants] + [("+ New assistant", -1)],
+                value=a.id,
+                allow_blank=False,
+                id="assistant",
+            )
+            yield Label("Name")
+            yield Input(a.name, id="name")
+            yield Label("Model (name/version or a gpt:// URI)")
+            yield Input(a.model, id="model", suggester=None)
+            yield Label(Text("Known: " + ", ".join(MODELS), style="dim"))
+            yield Label("Instruction (system prompt)")
+            yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
+            with Horizontal():
+                yield Input(_s(a.temperature), placeholder="temperature 0–1", id="temperature")
+                yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens")
+            yield Label("Prompt truncation")
+            with Horizontal():
+                yield Input(_s(a.keep_last_messages), placeholder="keep last N messages", id="keep_last")
+                yield Input(_s(a.prompt_token_budget), placeholder="prompt token budget", id="budget")
+            if self.thread is not None:
+                yield Label("This thread expires")
+                with Horizontal():
+                    yield Input(_s(self.thread.ttl_days), placeholder="after N days (empty: never)", id="ttl")
+                    yield Select(
+                        [("after creation", ExpirationPolicy.STATIC),
+                         ("after last activity", ExpirationPolicy.SINCE_LAST_ACTIVE)],
+                        value=self.thread.expiration_policy,
+                        allow_blank=False,
+                        id="policy",
+                    )  # fmt: skip
+            yield Label("", id="error")
+            with Horizontal():
+                yield Button("Save", id="save", variant="primary")
+                yield Button("Save as default", id="default")
+                yield Button("Cancel", id="cancel")
+
+    @on(Select.Changed, "#assistant")
+    def _switch(self, event: Select.Changed) -> None:
+        chosen = next((a for a in self.assistants if a.id == event.value), None)
+        if chosen is None:  # a new assistant starts from the current one's values
+            self.query_one("#name", Input).value = f"{self.current.name} (copy)"
+            return
+        self.current = chosen
+        self.query_one("#name", Input).value = chosen.name
+        self.query_one("#model", Input).value = chosen.model
+        self.query_one("#instruction", TextArea).text = chosen.instruction
+        for wid, value in (
+            ("temperature", chosen.temperature),
+            ("max_tokens", chosen.max_tokens),
+            ("keep_last", chosen.keep_last_messages),
+            ("budget", chosen.prompt_token_budget),
+        ):
+            self.query_one(f"#{wid}", Input).value = _s(value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+            return
+        try:
+            result = self._collect(make_default=event.button.id == "default")
+        except ValueError as exc:
+            self.query_one("#error", Label).update(Text(str(exc)))
+            return
+        self.dismiss(result)
+
+    def _collect(self, make_default: bool) -> SettingsResult:
+        value = lambda wid: self.query_one(f"#{wid}", Input).value  # noqa: E731
+        name = value("name").strip()
+        model = value("model").strip()
+        if not name:
+            raise ValueError("the assistant needs a name")
+        if not model or " " in model:
+            raise ValueError("model must look like yandexgpt/rc, yandexgpt-lite or gpt://folder/name/version")
+        fields = {
+            "name": name,
+            "model": model,
+            "instruction": self.query_one("#instruction", TextArea).text,
+            "temperature": _number(value("temperature"), float, "temperature", 0, 1),
+            "max_tokens": _number(value("max_tokens"), int, "max tokens", 1, 100_000),
+            "keep_last_messages": _number(value("keep_last"), int, "keep last N messages", 1, 10_000),
+            "prompt_token_budget": _number(value("budget"), int, "prompt token budget", 16, 1_000_000),
+        }
+        ttl, policy = None, ExpirationPolicy.STATIC
+        if self.thread is not None:
+            ttl = _number(value("ttl"), int, "TTL days", 1, 3650)
+            policy = ExpirationPolicy(str(self.query_one("#policy", Select).value))
+        selected = self.query_one("#assistant", Select).value
+        assistant_id = None if selected == -1 else int(selected)  # type: ignore[arg-type]
+        return SettingsResult(assistant_id, fields, ttl, policy, make_default)
+
+
+def _s(value: object) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,181 @@
+"""The thread history: every thread, most recently active first, grouped by
+day, with a search field over titles and message text.
+
+An OptionList (one widget for all rows) keeps thousands of threads instant;
+threads load a page at a time as the highlight nears the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message as TextualMessage
+from textual.widgets import Input, OptionList
+from textual.widgets.option_list import Option
+
+from yachat.store.models import SearchHit, Thread
+from yachat.text import one_line, strip_controls
+from yachat.tui.render import day_label
+
+PAGE = 300
+MORE_ID = "more"
+
+
+def _thread_prompt(thread: Thread, streaming: bool) -> Text:
+    title = one_line(thread.name, 200) or "(untitled)"
+    text = Text("● " if streaming else "  ", style="bold" if streaming else "")
+    text.append(title)
+    return text
+
+
+def _hit_prompt(hit: SearchHit) -> Text:
+    """The thread's title, then the matching snippet with the match emphasised."""
+    text = Text(one_line(hit.thread_name, 60), style="bold")
+    text.append("\n  ")
+    # The markers are control characters too: split on them before cleaning.
+    for i, piece in enumerate(hit.snippet.replace("\x03", "\x02").split("\x02")):
+        text.append(strip_controls(piece).replace("\n", " "), style="bold reverse" if i % 2 else "dim")
+    return text
+
+
+class ThreadList(OptionList):
+    BINDINGS = [
+        Binding("delete,d", "app.delete_thread", "Delete", id="yachat.delete_thread"),
+        Binding("f2,r", "app.rename_thread", "Rename", id="yachat.rename_thread"),
+    ]
+
+    class Opened(TextualMessage):
+        def __init__(self, thread_id: int, message_id: int | None = None) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+            self.message_id = message_id
+
+
+class Sidebar(Vertical):
+    DEFAULT_CSS = """
+    Sidebar { width: 34; height: 1fr; border-right: vkey $foreground 15%; }
+    Sidebar > Input { margin: 0 0 1 0; }
+    Sidebar > ThreadList { height: 1fr; border: none; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.threads: list[Thread] = []
+        self.total = 0
+        self.streaming: set[int] = set()
+        self.active: int | None = None
+        self.searching = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Search threads and messages", id="search")
+        yield ThreadList(id="threads")
+
+    @property
+    def option_list(self) -> ThreadList:
+        return self.query_one(ThreadList)
+
+    # -- threads ---------------------------------------------------------------
+
+    def show_threads(self, threads: Sequence[Thread], total: int) -> None:
+        self.threads = list(threads)
+        self.total = total
+        self.searching = False
+        self._render_threads()
+
+    def append_threads(self, threads: Sequence[Thread]) -> None:
+        self.threads += threads
+        self._render_threads(keep_highlight=True)
+
+    def _render_threads(self, keep_highlight: bool = False) -> None:
+        ol = self.option_list
+        highlighted = ol.highlighted
+        options: list[Option | None] = []
+        current_day = None
+        for thread in self.threads:
+            day = day_label(thread.updated_at)
+            if day != current_day:
+                current_day = day
+                options.append(Option(Text(day, style="bold dim"), disabled=True))
+            options.append(Option(_thread_prompt(thread, thread.id in self.streaming), id=f"t{thread.id}"))
+        if len(self.threads) < self.total:
+            more = self.total - len(self.threads)
+            options.append(Option(Text(f"… {more} more", style="dim"), id=MORE_ID))
+        with self.app.batch_update():
+            ol.clear_options()
+            ol.add_options(options)
+            if keep_highlight and highlighted is not None:
+                ol.highlighted = min(highlighted, ol.option_count - 1)
+            elif self.active is not None:
+                self.highlight(self.active)
+
+    def highlight(self, thread_id: int) -> None:
+        self.active = thread_id
+        ol = self.option_list
+        with contextlib.suppress(Exception):
+            ol.highlighted = ol.get_option_index(f"t{thread_id}")
+
+    def set_streaming(self, thread_id: int, streaming: bool) -> None:
+        if streaming:
+            self.streaming.add(thread_id)
+        else:
+            self.streaming.discard(thread_id)
+        thread = next((t for t in self.threads if t.id == thread_id), None)
+        if thread is not None and not self.searching:
+            with contextlib.suppress(Exception):
+                self.option_list.replace_option_prompt(f"t{thread_id}", _thread_prompt(thread, streaming))
+
+    # -- search ----------------------------------------------------------------
+
+    def show_results(self, titles: Sequence[Thread], hits: Sequence[SearchHit]) -> None:
+        self.searching = True
+        options: list[Option | None] = []
+        if titles:
+            options.append(Option(Text("Threads", style="bold dim"), disabled=True))
+            options += [Option(_thread_prompt(t, t.id in self.streaming), id=f"t{t.id}") for t in titles]
+        if hits:
+            options.append(Option(Text("Messages", style="bold dim"), disabled=True))
+            options += [Option(_hit_prompt(h), id=f"h{h.thread_id}:{h.message_id}") for h in hits]
+        if not options:
+            options.append(Option(Text("No matches", style="dim"), disabled=True))
+        ol = self.option_list
+        with self.app.batch_update():
+            ol.clear_options()
+            ol.add_options(options)
+
+    @on(OptionList.OptionSelected, "#threads")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        if option_id == MORE_ID:
+            self.post_message(LoadMore())
+        elif option_id.startswith("t"):
+            self.post_message(ThreadList.Opened(int(option_id[1:])))
+        elif option_id.startswith("h"):
+            thread_id, message_id = option_id[1:].split(":")
+            self.post_message(ThreadList.Opened(int(thread_id), int(message_id)))
+
+    @on(OptionList.OptionHighlighted, "#threads")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id == MORE_ID:
+            self.post_message(LoadMore())
+
+    def highlighted_thread(self) -> int | None:
+        ol = self.option_list
+        if ol.highlighted is None:
+            return None
+        option_id = ol.get_option_at_index(ol.highlighted).id or ""
+        if option_id.startswith("t"):
+            return int(option_id[1:])
+        if option_id.startswith("h"):
+            return int(option_id[1:].split(":")[0])
+        return None
+
+
+class LoadMore(TextualMessage):
+    """The user reached the end of the loaded threads."""

@@ -1,0 +1,123 @@
+"""Sending a message and watching the answer stream, stop and fail."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.pilot import Pilot
+
+from yachat.store.models import MessageStatus, RunStatus
+from yachat.tui.app import YachatApp
+
+from ..support import Script
+from .conftest import SIZE
+
+pytestmark = pytest.mark.anyio
+
+
+async def wait_for(pilot: Pilot[None], condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def screen_text(app: YachatApp) -> str:
+    """What the terminal shows, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def type_and_send(pilot: Pilot[None], text: str) -> None:
+    app = pilot.app
+    assert isinstance(app, YachatApp)
+    app.composer.focus()
+    app.composer.insert(text)
+    await pilot.press("enter")
+
+
+async def test_answer_grows_chunk_by_chunk(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    words = " ".join(f"w{i:03d}" for i in range(120))
+    script.set({"match": "count", "answer": words, "chunk_chars": 10, "delay_ms": 30})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.focused is app.composer  # type at once
+        await type_and_send(pilot, "count for me")
+        await wait_for(pilot, lambda: app.pane.live() is not None and len(app.pane.live().text) > 50)
+        await pilot.pause(0.1)
+        live = app.pane.live()
+        assert live is not None
+        partial = live.text
+        assert 50 < len(partial) < len(words)  # part of the answer is here, the rest not yet
+        await pilot.pause(0.05)
+        text = screen_text(app)
+        assert "w000" in text and "w119" not in text  # on screen: the start, not yet the end
+        await wait_for(pilot, lambda: app.pane.live() is None, timeout=20)
+        finals = [w for w in app.pane.message_widgets() if w.message.role == "assistant"]
+        assert finals and finals[-1].message.text == words
+        stored = app.core.store.get_message(finals[-1].message.id)
+        assert stored is not None and stored.text == words and stored.status is MessageStatus.COMPLETE
+        # The thread got its name from the first message and sits in the sidebar.
+        assert app.sidebar.threads[0].name == "count for me"
+
+
+async def test_escape_stops_and_keeps_the_part(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    script.set({"match": "long", "answer": "tick " * 400, "chunk_chars": 5, "delay_ms": 15})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "a long answer")
+        await wait_for(pilot, lambda: app.pane.live() is not None and len(app.pane.live().text) > 40)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.pane.live() is None)
+        answer = [w for w in app.pane.message_widgets() if w.message.role == "assistant"][-1].message
+        assert answer.status is MessageStatus.CANCELLED
+        assert 40 <= len(answer.text) < len("tick " * 400)
+        stored = app.core.store.get_message(answer.id)
+        assert stored is not None and stored.text == answer.text
+        run = app.core.store.get_run(answer.run_id or 0)
+        assert run is not None and run.status is RunStatus.CANCELLED
+
+
+async def test_error_is_shown_and_retry_works(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    script.set(
+        {
+            "match": "broken",
+            "answer": "half an answer",
+            "chunk_chars": 4,
+            "times": 1,
+            "fault": {"kind": "status", "code": "INTERNAL", "message": "model crashed", "after_chunks": 2},
+        },
+        {"match": "broken", "answer": "a whole answer", "chunk_chars": 4},
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "broken server")
+        await wait_for(pilot, lambda: any(w.message.status == "failed" for w in app.pane.message_widgets()))
+        failed = [w for w in app.pane.message_widgets() if w.message.status == "failed"][-1]
+        assert failed.message.text == "half an "  # what arrived before the fault is kept
+        text = screen_text(app)
+        assert "The server failed (INTERNAL: model crashed)" in text and "press Retry." in text
+        assert "ctrl+r retry" in text and "Traceback" not in text
+        await pilot.press("ctrl+r")
+        await wait_for(
+            pilot, lambda: any(w.message.text == "a whole answer" for w in app.pane.message_widgets())
+        )
+        texts = [w.message.text for w in app.pane.message_widgets()]
+        assert texts == ["broken server", "a whole answer"]
+
+
+async def test_markup_and_escapes_render_literally(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    hostile = "[bold red]not bold[/] [@click=app.quit]click me[/] \x1b]52;c;aGk=\x07 \x1b[2J done"
+    script.set({"match": "hostile", "answer": hostile, "chunk_chars": 6})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "hostile [bold]title[/]")
+        await wait_for(pilot, lambda: any("done" in w.message.text for w in app.pane.message_widgets()))
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "[bold red]not bold[/]" in text
+        assert "[@click=app.quit]click me[/]" in text
+        assert "\x1b" not in text
+        assert app.is_running  # the click markup did not become an action
+        assert "hostile [bold]title[/]" in text  # the thread title, literally
