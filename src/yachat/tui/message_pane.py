@@ -75,8 +75,12 @@ class MessagePane(VerticalScroll):
         self._messages: list[Message] = []
         self._runs: dict[int, Run] = {}
         self._first_mounted = 0  # index in _messages of the oldest mounted message
-        self.follow = True
         self._jump_shown = False
+
+    @property
+    def follow(self) -> bool:
+        """Whether the pane sticks to the bottom (Textual's anchor, released by a user scroll)."""
+        return self.is_anchored and not self._anchor_released
 
     # -- showing a thread ------------------------------------------------------
 
@@ -103,11 +107,11 @@ class MessagePane(VerticalScroll):
                 widgets.append(self._older_marker())
             widgets += [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
             self.mount_all(widgets)
-        self.follow = True
+        self._hide_jump()
         if focus_message is not None:
             self.call_after_refresh(self._reveal, focus_message)
         else:
-            self.call_after_refresh(self.scroll_end, animate=False)
+            self.anchor()
 
     def _is_live(self, message: Message) -> bool:
         return message.status == "streaming"
@@ -133,12 +137,8 @@ class MessagePane(VerticalScroll):
         super().watch_scroll_y(old, new)
         if new <= 1 and self._first_mounted > 0:
             self.call_later(self.load_older)
-        at_bottom = new >= self.max_scroll_y - 1
-        if at_bottom:
-            self.follow = True
+        if self.follow:
             self._hide_jump()
-        elif new < old:
-            self.follow = False
 
     def load_older(self) -> None:
         if self._first_mounted == 0:
@@ -177,8 +177,7 @@ class MessagePane(VerticalScroll):
         if run is not None:
             self._runs[run.id] = run
         self.mount(MessageWidget(message, run))
-        self.scroll_end(animate=False)
-        self.follow = True
+        self.anchor()  # sending a message brings the view back to the bottom
 
     def start_live(self, message_id: int, text: str = "") -> LiveAnswer:
         existing = self.live()
@@ -186,15 +185,11 @@ class MessagePane(VerticalScroll):
             return existing
         widget = LiveAnswer(message_id, text)
         self.mount(widget)
-        self.follow = True
-        self.call_after_refresh(self.scroll_end, animate=False)
         return widget
 
     def content_grew(self) -> None:
-        """After the live answer grew: follow it, or offer to jump down."""
-        if self.follow:
-            self.scroll_end(animate=False, immediate=True)
-        else:
+        """After the live answer grew: the anchor follows it; if released, offer to jump down."""
+        if not self.follow:
             self._show_jump()
 
     def finish_live(self, message: Message, run: Run | None) -> None:
@@ -210,8 +205,6 @@ class MessagePane(VerticalScroll):
                 live.remove()
             else:
                 self.mount(final)
-        if self.follow:
-            self.call_after_refresh(self.scroll_end, animate=False)
 
     def remove_message(self, message_id: int) -> None:
         self._messages = [m for m in self._messages if m.id != message_id]
@@ -231,9 +224,8 @@ class MessagePane(VerticalScroll):
             self.post_message(self.NewBelow(False))
 
     def jump_to_bottom(self) -> None:
-        self.follow = True
         self._hide_jump()
-        self.scroll_end(animate=False)
+        self.anchor()
 
     def message_widgets(self) -> list[MessageWidget]:
         return list(self.query(MessageWidget))

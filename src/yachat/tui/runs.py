@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from textual.css.query import NoMatches
 from textual.worker import Worker
 
 from yachat.core.errors import UserFacingError
@@ -64,7 +65,10 @@ class RunController:
             self.app.refresh_threads()
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
-        pane = self.app.pane
+        try:
+            pane = self.app.pane
+        except NoMatches:  # the app is closing
+            return
         visible = pane.thread_id == run.thread_id
         store = self.app.core.store
         kind = update.kind

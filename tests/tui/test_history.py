@@ -1,0 +1,172 @@
+"""The sidebar and the history: launch, open, search, new, rename, delete, undo, scroll."""
+
+from __future__ import annotations
+
+import pytest
+
+from yachat.core.chat import ChatCore
+from yachat.settings import Settings
+from yachat.tui.message_pane import PAGE, MessageWidget
+from yachat.tui.sidebar import ThreadList
+
+from ..support import Script
+from .conftest import SIZE
+from .test_streaming import flat, screen_text, type_and_send, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+def seeded_core(settings: Settings) -> ChatCore:
+    """A store with two threads written through the store, as an earlier session left it."""
+    core = ChatCore.open_store(settings)
+    old = core.new_thread("Kitchen chemistry")
+    core.store.add_message(old.id, "user", "Why does bread rise?")
+    core.store.add_message(old.id, "assistant", "Yeast ferments sugars and releases **carbon dioxide**.")
+    new = core.new_thread("Rust lifetimes")
+    core.store.add_message(new.id, "user", "What is 'a in Rust?")
+    core.store.add_message(
+        new.id, "assistant", "A lifetime parameter:\n\n```rust\nfn f<'a>(x: &'a str) {}\n```"
+    )
+    return core
+
+
+async def test_launch_shows_the_history_and_the_latest_thread(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "Today" in text and "Kitchen chemistry" in text and "Rust lifetimes" in text
+        assert "fn f<'a>(x: &'a str) {}" in text  # the newest thread is open, its code shown
+        assert [t.name for t in app.sidebar.threads] == ["Rust lifetimes", "Kitchen chemistry"]
+
+
+async def test_opening_another_thread_shows_its_history(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        other = app.sidebar.threads[1]
+        app.sidebar.option_list.focus()
+        app.sidebar.highlight(other.id)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.thread_id == other.id
+        assert "Yeast ferments sugars" in flat(screen_text(app))
+        assert "fn f<'a>" not in screen_text(app)
+
+
+async def test_search_finds_and_opens_a_message(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    core = seeded_core(settings)
+    for i in range(30):
+        t = core.new_thread(f"filler {i}")
+        core.store.add_message(t.id, "user", f"filler question {i}")
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        await pilot.press(*"ferment")
+        await wait_for(pilot, lambda: app.sidebar.searching)
+        text = screen_text(app)
+        assert "Messages" in text and "ferments" in text  # the matching snippet
+        app.sidebar.option_list.focus()
+        ol = app.sidebar.option_list
+        ol.highlighted = next(
+            i for i in range(ol.option_count) if (ol.get_option_at_index(i).id or "").startswith("h")
+        )
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        kitchen = next(t for t in core.store.list_threads() if t.name == "Kitchen chemistry")
+        assert app.thread_id == kitchen.id
+        assert isinstance(app.focused, MessageWidget) and "carbon dioxide" in app.focused.message.text
+
+
+async def test_search_with_fts_syntax_does_not_break(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        await pilot.press(*'"NEAR( a* [bold]')
+        await pilot.pause(0.3)
+        assert app.is_running and "Traceback" not in screen_text(app)
+
+
+async def test_new_rename_delete_and_undo(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n")
+        assert app.thread_id is None and app.focused is app.composer
+        await type_and_send(pilot, "2 + 2")
+        await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
+        assert app.sidebar.threads[0].name == "2 + 2" and len(app.sidebar.threads) == 3
+
+        app.sidebar.option_list.focus()
+        app.sidebar.highlight(app.sidebar.threads[0].id)
+        await pilot.press("f2")
+        await pilot.pause(0.1)
+        screen_input = app.screen.query_one("#answer")
+        screen_input.value = "Arithmetic [red]now[/]"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert app.sidebar.threads[0].name == "Arithmetic [red]now[/]"
+        assert "Arithmetic [red]now[/]" in screen_text(app)
+
+        deleted = app.sidebar.threads[0].id
+        app.sidebar.option_list.focus()
+        app.sidebar.highlight(deleted)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await pilot.pause(0.1)
+        assert app.core.store.get_thread(deleted) is None
+        assert [t.id for t in app.sidebar.threads if t.id == deleted] == []
+        await pilot.press("ctrl+z")
+        await pilot.pause(0.1)
+        restored = app.core.store.get_thread(deleted)
+        assert restored is not None and [m.text for m in app.core.store.list_messages(deleted)][0] == "2 + 2"
+
+
+async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    core = ChatCore.open_store(settings)
+    thread = core.new_thread("Long")
+    for i in range(200):
+        core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"message number {i}")
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert len(app.pane.message_widgets()) == PAGE
+        assert "message number 199" in screen_text(app)
+        app.pane.scroll_home(animate=False)
+        await pilot.pause(0.3)
+        assert len(app.pane.message_widgets()) > PAGE  # older ones were mounted
+
+
+async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+    core = ChatCore.open_store(settings)
+    thread = core.new_thread("Scroll")
+    for i in range(20):
+        core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"line {i}\n\n" * 3)
+    script.set({"match": "stream", "answer": "growing line\n\n" * 200, "chunk_chars": 14, "delay_ms": 20})
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "stream a lot")
+        await wait_for(pilot, lambda: app.pane.live() is not None and len(app.pane.live().text) > 300)
+        await pilot.pause(0.1)
+        assert app.pane.scroll_y >= app.pane.max_scroll_y - 2  # following the bottom
+        app.pane.scroll_to(y=max(0, app.pane.scroll_y - 15), animate=False)
+        await pilot.pause(0.1)
+        held = app.pane.scroll_y
+        await pilot.pause(0.4)  # more chunks arrive...
+        assert app.pane.scroll_y == held  # ...and the view stays put
+        assert app.query_one("#jump").display  # "new content below"
+        await pilot.click("#jump")
+        await pilot.pause(0.1)
+        assert app.pane.follow and app.pane.scroll_y >= app.pane.max_scroll_y - 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.pane.live() is None)
+
+
+async def test_opening_thread_list_item_by_click(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        opened: list[int] = []
+        app.sidebar.option_list.focus()
+        app.sidebar.post_message(ThreadList.Opened(app.sidebar.threads[1].id))
+        await pilot.pause(0.1)
+        opened.append(app.thread_id or 0)
+        assert opened == [app.sidebar.threads[1].id]
