@@ -118,7 +118,7 @@ async def test_new_rename_delete_and_undo(make_app, settings, script: Script) ->
         await pilot.press("ctrl+z")
         await pilot.pause(0.1)
         restored = app.core.store.get_thread(deleted)
-        assert restored is not None and [m.text for m in app.core.store.list_messages(deleted)][0] == "2 + 2"
+        assert restored is not None and next(m.text for m in app.core.store.list_messages(deleted)) == "2 + 2"
 
 
 async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> None:  # type: ignore[no-untyped-def]
