@@ -16,8 +16,6 @@ from textual.widgets import Button, Input, Label, Select, TextArea
 
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
 
-MODELS = ["yandexgpt/latest", "yandexgpt/rc", "yandexgpt-lite", "yandexgpt-lite/rc", "yandexgpt/deprecated"]
-
 
 @dataclass(frozen=True)
 class SettingsResult:
@@ -48,6 +46,8 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
         width: 84; height: 90%; border: thick $primary; background: $surface; padding: 1 2;
     }
     SettingsScreen Label { margin-top: 1; color: $text-muted; }
+    SettingsScreen #title { margin: 0; color: $text; text-style: bold; }
+    SettingsScreen Input, SettingsScreen Select { margin: 0; }
     SettingsScreen #instruction { height: 6; }
     SettingsScreen #error { color: $error; margin-top: 1; }
     SettingsScreen Horizontal { height: auto; margin-top: 1; }
@@ -65,37 +65,49 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
     def compose(self) -> ComposeResult:
         a = self.current
         with VerticalScroll():
+            yield Label("Assistant settings — Esc cancels", id="title")
             yield Label("Assistant")
             yield Select(
                 [(x.name, x.id) for x in self.assistants] + [("+ New assistant", -1)],
                 value=a.id,
                 allow_blank=False,
                 id="assistant",
+                compact=True,
             )
             yield Label("Name")
-            yield Input(a.name, id="name")
-            yield Label("Model (name/version or a gpt:// URI)")
-            yield Input(a.model, id="model", suggester=None)
-            yield Label(Text("Known: " + ", ".join(MODELS), style="dim"))
+            yield Input(a.name, id="name", compact=True)
+            yield Label("Model: yandexgpt/latest, yandexgpt/rc, yandexgpt-lite, … or a gpt:// URI")
+            yield Input(a.model, id="model", suggester=None, compact=True)
             yield Label("Instruction (system prompt)")
             yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
+            yield Label("Temperature · max tokens")
             with Horizontal():
-                yield Input(_s(a.temperature), placeholder="temperature 0–1", id="temperature")
-                yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens")
+                yield Input(_s(a.temperature), placeholder="temperature 0–1", id="temperature", compact=True)
+                yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens", compact=True)
             yield Label("Prompt truncation")
             with Horizontal():
-                yield Input(_s(a.keep_last_messages), placeholder="keep last N messages", id="keep_last")
-                yield Input(_s(a.prompt_token_budget), placeholder="prompt token budget", id="budget")
+                yield Input(
+                    _s(a.keep_last_messages), placeholder="keep last N messages", id="keep_last", compact=True
+                )
+                yield Input(
+                    _s(a.prompt_token_budget), placeholder="prompt token budget", id="budget", compact=True
+                )
             if self.thread is not None:
                 yield Label("This thread expires")
                 with Horizontal():
-                    yield Input(_s(self.thread.ttl_days), placeholder="after N days (empty: never)", id="ttl")
+                    yield Input(
+                        _s(self.thread.ttl_days),
+                        placeholder="after N days (empty: never)",
+                        id="ttl",
+                        compact=True,
+                    )
                     yield Select(
                         [("after creation", ExpirationPolicy.STATIC),
                          ("after last activity", ExpirationPolicy.SINCE_LAST_ACTIVE)],
                         value=self.thread.expiration_policy,
                         allow_blank=False,
                         id="policy",
+                        compact=True,
                     )  # fmt: skip
             yield Label("", id="error")
             with Horizontal():

@@ -1,0 +1,144 @@
+"""Regenerate screenshots/ from a real run: the TUI against a scripted local
+server, driven by Textual's Pilot, saved as SVG and converted to PNG.
+
+    .venv/bin/python scripts/screenshots.py
+
+Needs `rsvg-convert` (Debian: librsvg2-bin; fonts-firacode for the font).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from yachat.core.chat import ChatCore  # noqa: E402
+from yachat.server.engines.firehose import firehose_text  # noqa: E402
+from yachat.server.process import start_server_process  # noqa: E402
+from yachat.settings import Settings  # noqa: E402
+from yachat.tui.app import YachatApp  # noqa: E402
+
+OUT = ROOT / "screenshots"
+SIZE = (120, 36)
+
+STREAMED = """Here is a small **binary search** in Python, with notes:
+
+```python
+def bisect(items: list[int], target: int) -> int:
+    lo, hi = 0, len(items)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if items[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+```
+
+1. The loop keeps `items[:lo] < target <= items[hi:]`.
+2. Each step halves the range, so it runs in *O(log n)*.
+3. It returns the insertion point when `target` is absent.
+
+| input | result |
+|---|---|
+| `[1, 3, 5]`, 3 | 1 |
+| `[1, 3, 5]`, 4 | 2 |
+"""
+
+
+def seed(core: ChatCore) -> None:
+    store = core.store
+    names = [
+        "Kitchen chemistry: why bread rises",
+        "Rust lifetimes, explained",
+        "Plan a weekend in Kazan",
+        "SQL window functions",
+        "Regex for ISO dates",
+    ]
+    for name in names:
+        t = store.create_thread(name, core.store.default_assistant().id)
+        store.add_message(t.id, "user", f"Tell me about {name.lower()}.")
+        store.add_message(t.id, "assistant", f"Sure — a short note on *{name}*.")
+    long = store.create_thread("Markdown and code showcase", core.store.default_assistant().id)
+    text = firehose_text()
+    sections = text.split("\n## ")
+    for i, section in enumerate(sections[1:8]):
+        store.add_message(long.id, "user", f"Show me section {i + 1}")
+        run = store.create_run(long.id, None, "yandexgpt/latest")
+        store.add_message(long.id, "assistant", "## " + section, run_id=run.id)
+        store.finish_run(
+            run.id, store.get_run(run.id).status.COMPLETED,  # type: ignore[union-attr]
+            input_tokens=120, completion_tokens=380, total_tokens=500, model_version="24.11.2026",
+            first_chunk_s=0.21, tokens_per_s=54.0,
+        )  # fmt: skip
+
+
+def convert(svg: Path) -> None:
+    if shutil.which("rsvg-convert"):
+        subprocess.run(["rsvg-convert", str(svg), "-o", str(svg.with_suffix(".png"))], check=True)
+    else:
+        print("rsvg-convert not found: only SVG written", file=sys.stderr)
+
+
+async def shoot() -> None:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "script.json"
+        script.write_text(
+            '{"rules": [{"match": "binary search", "answer": '
+            + __import__("json").dumps(STREAMED)
+            + ', "chunk_chars": 6, "delay_ms": 25}]}'
+        )
+        with start_server_process(
+            "scripted", args=["--script", str(script)], env={"YACHAT_HOME": tmp}
+        ) as srv:
+            settings = Settings(
+                backend="local",
+                local_address=srv.address,
+                local_token=srv.token,
+                store_path=Path(tmp) / "yachat.db",
+                config_path=Path(tmp) / "config.toml",
+            )
+            core = ChatCore.open_store(settings)
+            seed(core)
+            app = YachatApp(core)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause(0.3)
+                app.save_screenshot(str(OUT / "long-thread.svg"))
+
+                await pilot.press("ctrl+n")
+                app.composer.insert("Write a binary search in Python and explain it")
+                await pilot.press("enter")
+                deadline = time.monotonic() + 10
+                while (
+                    app.pane.live() is None or len(app.pane.live().text) < 330
+                ) and time.monotonic() < deadline:
+                    await pilot.pause(0.02)
+                await pilot.pause(0.05)
+                app.save_screenshot(str(OUT / "streaming.svg"))
+                while app.pane.live() is not None and time.monotonic() < deadline + 10:
+                    await pilot.pause(0.05)
+
+                await pilot.press("ctrl+f")
+                await pilot.press(*"rises")
+                await pilot.pause(0.4)
+                app.save_screenshot(str(OUT / "search.svg"))
+                await pilot.press("escape")
+
+                await pilot.press("ctrl+s")
+                await pilot.pause(0.3)
+                app.save_screenshot(str(OUT / "settings.svg"))
+    for svg in OUT.glob("*.svg"):
+        convert(svg)
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))}")
+
+
+if __name__ == "__main__":
+    asyncio.run(shoot())
