@@ -53,9 +53,7 @@ def run_scenario(name: str, repeat: int, timeout: float) -> dict[str, list[float
     script = HERE / "scenarios" / f"{name}.py"
     for i in range(repeat):
         started = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, str(script)], capture_output=True, text=True, timeout=timeout
-        )
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
             print(f"  {name} run {i + 1}: failed: {' | '.join(tail)}", file=sys.stderr)
