@@ -22,6 +22,13 @@ from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.render import message_renderable
 
 PAGE = 20
+WELCOME = Text.assemble(
+    ("A new conversation.\n\n", "bold"),
+    "Type below and press Enter; Shift+Enter or ctrl+j starts a new line.\n",
+    "Esc stops an answer · ctrl+f searches every thread · ctrl+s sets the model and instruction\n",
+    "ctrl+p lists every action · F1 lists every key",
+    style="dim",
+)
 
 
 class MessageWidget(Static, can_focus=True):
@@ -106,6 +113,8 @@ class MessagePane(VerticalScroll):
             if start > 0:
                 widgets.append(self._older_marker())
             widgets += [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
+            if thread_id is None:
+                widgets.append(Static(WELCOME, id="welcome"))
             self.mount_all(widgets)
         self._hide_jump()
         if focus_message is not None:
@@ -176,6 +185,8 @@ class MessagePane(VerticalScroll):
         self._messages.append(message)
         if run is not None:
             self._runs[run.id] = run
+        for welcome in self.query("#welcome"):
+            welcome.remove()
         self.mount(MessageWidget(message, run))
         self.anchor()  # sending a message brings the view back to the bottom
 

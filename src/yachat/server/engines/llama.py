@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MAX_TOKENS = 512
+REPEAT_PENALTY = 1.2
 # Group tokens into chunks as the real server does (it sent one every 11-15
 # tokens), but flush on time too so a slow model still shows progress.
 CHUNK_TOKENS = 4
@@ -99,6 +100,8 @@ class LlamaEngine:
             messages=self._messages(request.messages),  # type: ignore[arg-type]
             temperature=request.temperature if request.temperature is not None else 0.3,
             max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
+            # Small models loop on their own words without it.
+            repeat_penalty=REPEAT_PENALTY,
             stream=True,
         )
         pending, tokens, flushed_at = "", 0, time.monotonic()
