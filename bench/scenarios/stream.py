@@ -1,11 +1,11 @@
 """Scenario 1: a ~30 KB Markdown answer in 2,000 chunks through the whole stack.
 
-Figures (seconds from request to the last chunk shown):
+Figures (seconds from request to a frame showing the whole answer):
 - stream_raw_sdk_s: the SDK consuming the stream and doing nothing with it;
 - stream_log_s: Textual's Log widget fed the same chunks (plain-text lower bound);
 - stream_stock_markdown_s: a pane using stock Markdown.get_stream();
 - stream_total_s: yachat: server -> SDK -> core -> TUI, until the answer is rendered;
-- keypress_p99_ms: keys typed during the yachat stream until the composer shows them.
+- keypress_p99_ms: keys typed into the composer during a yachat stream, until a frame shows them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import tempfile
 import time
 from typing import Any
 
-from _common import FrameLog, firehose_server, sdk_for, timed_app
+from _common import FrameLog, firehose_server, percentile, sdk_for, timed_app
+from _yachat import SIZE, send_and_time, yachat_app, yachat_settings
+from textual import events
 
-SIZE = (120, 40)
+from yachat.server.engines.firehose import firehose_text
 
 
 async def raw_sdk(server: Any) -> float:
@@ -39,10 +41,10 @@ async def widget_stream(server: Any, kind: str) -> float:
             yield Log() if kind == "log" else Markdown()
 
     app = timed_app(Pane)()
-    written = 0
+    shown = 0
     async with app.run_test(size=SIZE) as pilot:
         widget = app.query_one(Log if kind == "log" else Markdown)
-        app.frame_log = FrameLog(lambda: written)
+        app.frame_log = FrameLog(lambda: shown)
         model = sdk_for(server).models.completions("yandexgpt")
         stream = Markdown.get_stream(widget) if kind == "markdown" else None
         started = time.perf_counter()
@@ -50,18 +52,48 @@ async def widget_stream(server: Any, kind: str) -> float:
         async for result in model.run_stream("go"):
             new = result.alternatives[0].text
             suffix, text = new[len(text) :], new
-            if kind == "log":
+            if stream is None:
                 widget.write(suffix)
-                written = len(text)
+                shown = len(text)
             else:
                 await stream.write(suffix)
         if stream is not None:
             await stream.stop()
-            written = len(text)
+            shown = len(text)
         app.refresh()
         while not app.frame_log.frames or app.frame_log.frames[-1][1] < len(text):
-            await pilot.pause(0.01)
+            await asyncio.sleep(0.005)
         return app.frame_log.frames[-1][0] - started
+
+
+async def yachat_total(server: Any, home: str) -> float:
+    app = yachat_app(yachat_settings(server, home))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        return await send_and_time(app, pilot, "stream it", len(firehose_text()))
+
+
+async def keypresses(server: Any, home: str) -> list[float]:
+    """Keys posted while an answer streams, each timed to the first frame showing it."""
+    app = yachat_app(yachat_settings(server, home))
+    latencies: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        app.composer.insert("stream it")
+        await pilot.press("enter")
+        while app.pane.live() is None:
+            await pilot.pause(0.001)
+        app.frame_log = FrameLog(lambda: len(app.composer.text))
+        while app.runs.streaming(app.thread_id) and len(latencies) < 100:
+            before = len(app.composer.text)
+            sent = time.perf_counter()
+            app.composer.post_message(events.Key("x", "x"))
+            while not any(t >= sent and n > before for t, n in app.frame_log.frames):
+                await asyncio.sleep(0.0005)
+            shown = next(t for t, n in app.frame_log.frames if t >= sent and n > before)
+            latencies.append((shown - sent) * 1000)
+            await asyncio.sleep(0.03)
+    return latencies
 
 
 async def main() -> dict[str, float]:
@@ -71,12 +103,9 @@ async def main() -> dict[str, float]:
         figures["stream_raw_sdk_s"] = await raw_sdk(server)
         figures["stream_log_s"] = await widget_stream(server, "log")
         figures["stream_stock_markdown_s"] = await widget_stream(server, "markdown")
-        try:
-            from yachat_stream import yachat_stream  # the yachat TUI part, once it exists
-
-            figures.update(await yachat_stream(server, home))
-        except ImportError:
-            pass
+        figures["stream_total_s"] = await yachat_total(server, home)
+    with tempfile.TemporaryDirectory() as home, firehose_server(rate=400, home=home) as server:
+        figures["keypress_p99_ms"] = percentile(await keypresses(server, home), 99)
     return figures
 
 

@@ -6,6 +6,7 @@ store's methods; no SDK, gRPC or SQL here.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from rich.text import Text
@@ -35,8 +36,21 @@ from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 SEARCH_DELAY_S = 0.12
 
 
+def tune_gc() -> None:
+    """Keep full garbage collections out of the way of typing and painting.
+
+    Measured here: during a long stream, generation-2 collections paused the
+    loop 40-100 ms each (the spikes in keypress latency). The objects alive at
+    start-up (Textual, Rich, gRPC, the SDK) never die, so they are frozen out of
+    the collector's scans, and young generations are collected less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 class YachatApp(App[None]):
-    CSS_PATH = "styles.tcss"
+    CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
     BINDINGS = [
@@ -93,6 +107,7 @@ class YachatApp(App[None]):
 
     def on_mount(self) -> None:
         route_loop_errors()
+        tune_gc()
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.theme and self.settings.theme in self.available_themes:

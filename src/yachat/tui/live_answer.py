@@ -16,8 +16,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from yachat.tui.render import markdown
+from yachat.tui.rich_block import RichBlock
 
-SEAL_AFTER_CHARS = 2000
+SEAL_AFTER_CHARS = 800
 FRAME_S = 1 / 30
 
 
@@ -37,7 +38,7 @@ def seal_point(text: str) -> int:
 class LiveAnswer(Vertical):
     DEFAULT_CSS = """
     LiveAnswer { height: auto; }
-    LiveAnswer > Static { height: auto; }
+    LiveAnswer > Static, LiveAnswer > RichBlock { height: auto; }
     LiveAnswer > .live-status { color: $text-muted; }
     """
 
@@ -47,7 +48,7 @@ class LiveAnswer(Vertical):
         self.text = text  # everything received
         self.shown_chars = 0  # how much of `text` the widgets have been given (benchmarks read it)
         self._sealed_chars = 0
-        self._tail = Static("", classes="tail")
+        self._tail = RichBlock("", classes="tail")
         self._status = Static(Text("▍ generating…", style="dim"), classes="live-status")
         self._dirty = bool(text)
 
@@ -83,7 +84,7 @@ class LiveAnswer(Vertical):
         if len(tail) > SEAL_AFTER_CHARS:
             cut = seal_point(tail)
             if cut:
-                self.mount(Static(markdown(tail[:cut]), classes="sealed"), before=self._tail)
+                self.mount(RichBlock(markdown(tail[:cut]), classes="sealed"), before=self._tail)
                 self._sealed_chars += cut
                 tail = tail[cut:]
         self._tail.update(markdown(tail))

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from yachat.store.models import Message, Run
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.render import message_renderable
+from yachat.tui.rich_block import RichBlock
 
 PAGE = 20
 WELCOME = Text.assemble(
@@ -31,7 +32,7 @@ WELCOME = Text.assemble(
 )
 
 
-class MessageWidget(Static, can_focus=True):
+class MessageWidget(RichBlock, can_focus=True):
     """One finished message, rendered once."""
 
     BINDINGS = [
@@ -204,14 +205,26 @@ class MessagePane(VerticalScroll):
             self._show_jump()
 
     def finish_live(self, message: Message, run: Run | None) -> None:
-        """Replace the live widget with the stored answer, rendered once in full."""
+        """Replace the live widget with the stored answer, rendered once in full.
+
+        The full render happens in a worker thread while the live answer stays
+        on screen, then the two are swapped in one frame.
+        """
         if run is not None:
             self._runs[run.id] = run
         self._messages = [m for m in self._messages if m.id != message.id] + [message]
         live = next((w for w in self.query(LiveAnswer) if w.message_id == message.id), None)
         final = MessageWidget(message, run)
+        self.run_worker(self._swap_in(live, final), group="finish", exit_on_error=False)
+
+    async def _swap_in(self, live: LiveAnswer | None, final: MessageWidget) -> None:
+        width = live.content_region.width if live is not None else self.content_region.width - 2
+        if width > 0:
+            await final.render_off_loop(width)
+        if not self.is_attached:
+            return
         with self.app.batch_update():
-            if live is not None:
+            if live is not None and live.is_attached:
                 self.mount(final, after=live)
                 live.remove()
             else:

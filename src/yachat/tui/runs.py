@@ -13,6 +13,7 @@ from textual.worker import Worker
 from yachat.core.errors import UserFacingError
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.store import StoreError
+from yachat.tui.live_answer import LiveAnswer
 
 if TYPE_CHECKING:
     from yachat.tui.app import YachatApp
@@ -26,6 +27,7 @@ class ActiveRun:
     message_id: int | None = None
     text: str = ""
     notice: str = ""
+    live: LiveAnswer | None = field(default=None, repr=False)  # cached: no DOM query per chunk
     worker: Worker[None] | None = field(default=None, repr=False)
 
 
@@ -79,7 +81,7 @@ class RunController:
                     message = store.get_message(update.user_message_id)
                     if message is not None:
                         pane.add_message(message)
-                pane.start_live(update.message_id)
+                run.live = pane.start_live(update.message_id)
             self.app.refresh_threads()
             return
         if kind is UpdateKind.APPEND:
@@ -98,7 +100,9 @@ class RunController:
             return
         if not visible:
             return
-        live = pane.live() or pane.start_live(update.message_id, run.text)
+        live = run.live
+        if live is None or not live.is_attached or live.parent is not pane:
+            live = run.live = pane.live() or pane.start_live(update.message_id, run.text)
         if kind is UpdateKind.APPEND:
             live.feed(update.text)
         elif kind is UpdateKind.REPLACE:
