@@ -42,7 +42,7 @@ async def widget_stream(server: Any, kind: str) -> float:
 
     app = timed_app(Pane)()
     shown = 0
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         widget = app.query_one(Log if kind == "log" else Markdown)
         app.frame_log = FrameLog(lambda: shown)
         model = sdk_for(server).models.completions("yandexgpt")
