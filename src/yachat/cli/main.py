@@ -19,9 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the local model server (Yandex's gRPC API)")
-    from yachat.server import cli as server_cli
+    from yachat.server.cli import add_arguments
 
-    server_cli.add_arguments(serve)
+    add_arguments(serve)
 
     from yachat.cli import commands
 
@@ -34,9 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
-            from yachat.server import cli as server_cli
+            from yachat.server.cli import run
 
-            return server_cli.run(args)
+            return run(args)
         from yachat.cli import commands
 
         return commands.dispatch(args)

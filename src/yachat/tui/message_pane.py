@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Static
 
 from yachat.store.models import Message, Run
@@ -110,7 +111,7 @@ class MessagePane(VerticalScroll):
         self._first_mounted = start
         with self.app.batch_update():
             self.remove_children()
-            widgets: list[Static] = []
+            widgets: list[Widget] = []
             if start > 0:
                 widgets.append(self._older_marker())
             widgets += [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
