@@ -44,7 +44,9 @@ class AnswerProgress:
         return live.shown_chars if live is not None else 0
 
 
-async def send_and_time(app: Any, pilot: Any, text: str, expected_chars: int, arrivals: list[tuple[float, int]] | None = None) -> float:
+async def send_and_time(
+    app: Any, pilot: Any, text: str, expected_chars: int, arrivals: list[tuple[float, int]] | None = None
+) -> float:
     """Send `text`; seconds until a frame shows the whole answer rendered from the store."""
     progress = AnswerProgress(app)
     app.frame_log = FrameLog(progress)

@@ -129,11 +129,12 @@ async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> 
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.1)
-        assert len(app.pane.message_widgets()) == PAGE
+        mounted = len(app.pane.message_widgets())
+        assert PAGE <= mounted < 200  # the last pages only (plus a prefetched one)
         assert "message number 199" in screen_text(app)
         app.pane.scroll_home(animate=False)
         await pilot.pause(0.3)
-        assert len(app.pane.message_widgets()) > PAGE  # older ones were mounted
+        assert len(app.pane.message_widgets()) > mounted  # older ones were mounted
 
 
 async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]

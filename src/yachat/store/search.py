@@ -24,22 +24,34 @@ def fts_query(text: str) -> str | None:
     return " ".join(quoted)
 
 
+# Ranking is bm25 over the most recent matches only: a common word can match
+# most of a long history, and ranking 50,000 rows took ~40 ms where ranking the
+# newest 2,000 takes under 10 ms (measured on 100,000 messages).
+RANK_WINDOW = 2000
+
+
 def search(db: Database, text: str, limit: int) -> list[SearchHit]:
     query = fts_query(text)
     if query is None:
         return []
     rows = db.read(
         """
-        SELECT m.id, m.thread_id, t.name AS thread_name, m.role, m.created_at,
-               snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snippet
-        FROM messages_fts
-        JOIN messages m ON m.id = messages_fts.rowid
+        WITH hits AS (
+            SELECT rowid AS id, rank,
+                   snippet(messages_fts, 0, char(2), char(3), '…', 12) AS snippet
+            FROM messages_fts
+            WHERE messages_fts MATCH :q AND rowid >= coalesce((
+                SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q
+                ORDER BY rowid DESC LIMIT 1 OFFSET :window), 0)
+            ORDER BY rank LIMIT :limit
+        )
+        SELECT m.id, m.thread_id, t.name AS thread_name, m.role, m.created_at, hits.snippet
+        FROM hits
+        JOIN messages m ON m.id = hits.id
         JOIN threads t ON t.id = m.thread_id
-        WHERE messages_fts MATCH ?
-        ORDER BY bm25(messages_fts), m.created_at DESC
-        LIMIT ?
+        ORDER BY hits.rank
         """,
-        (query, limit),
+        {"q": query, "window": RANK_WINDOW - 1, "limit": limit},
     )
     return [
         SearchHit(

@@ -85,6 +85,7 @@ class MessagePane(VerticalScroll):
         self._runs: dict[int, Run] = {}
         self._first_mounted = 0  # index in _messages of the oldest mounted message
         self._jump_shown = False
+        self._loading = False
 
     @property
     def follow(self) -> bool:
@@ -146,36 +147,47 @@ class MessagePane(VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new <= 1 and self._first_mounted > 0:
-            self.call_later(self.load_older)
+        # Prefetch older messages while the user is still two screens away from the top.
+        if self._first_mounted > 0 and not self._loading and new <= 2 * self.size.height:
+            self._loading = True
+            self.run_worker(self.load_older(), group="older", exit_on_error=False)
         if self.follow:
             self._hide_jump()
 
-    def load_older(self) -> None:
-        if self._first_mounted == 0:
-            return
-        start = max(0, self._first_mounted - PAGE)
-        batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
-        self._first_mounted = start
-        height_before = self.virtual_size.height
-        y_before = self.scroll_y
-        markers = list(self.query(OlderMarker))
-        first = next((c for c in self.children if isinstance(c, MessageWidget)), None)
-        with self.app.batch_update():
-            for marker in markers:
-                marker.remove()
-            if first is not None:
-                self.mount_all(batch, before=first)
-            else:
-                self.mount_all(batch)
-            if start > 0:
-                self.mount(self._older_marker(), before=batch[0])
+    async def load_older(self) -> None:
+        """Mount the previous page of messages above, rendered off the loop first."""
+        try:
+            if self._first_mounted == 0:
+                return
+            start = max(0, self._first_mounted - PAGE)
+            batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
+            first = next((c for c in self.children if isinstance(c, MessageWidget)), None)
+            width = first.content_region.width if first is not None else 0
+            if width > 0:
+                for widget in batch:
+                    await widget.render_off_loop(width)
+            if not self.is_attached:
+                return
+            self._first_mounted = start
+            height_before = self.virtual_size.height
+            y_before = self.scroll_y
+            with self.app.batch_update():
+                for marker in list(self.query(OlderMarker)):
+                    marker.remove()
+                if first is not None:
+                    await self.mount_all(batch, before=first)
+                else:
+                    await self.mount_all(batch)
+                if start > 0:
+                    await self.mount(self._older_marker(), before=batch[0])
 
-        def keep_place() -> None:
-            grown = self.virtual_size.height - height_before
-            self.scroll_to(y=y_before + grown, animate=False)
+            def keep_place() -> None:
+                grown = self.virtual_size.height - height_before
+                self.scroll_to(y=y_before + grown, animate=False)
 
-        self.call_after_refresh(keep_place)
+            self.call_after_refresh(keep_place)
+        finally:
+            self._loading = False
 
     # -- streaming -----------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""Scenario 2: open a 500-message thread (~450 KB, half answers with code).
+
+- history_open_s: selecting it in the sidebar until the first frame shows it;
+- history_rss_mb: the process's resident memory once it is shown;
+- history_pageup_p99_ms: PageUp pressed in the pane until a frame shows the move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import FrameLog, percentile, rss_mb, timed_app
+from _data import long_thread_store
+from textual import events
+
+from yachat.core.chat import ChatCore
+from yachat.settings import Settings
+from yachat.tui.app import YachatApp
+from yachat.tui.sidebar import ThreadList
+
+SIZE = (120, 40)
+
+
+async def main() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as home:
+        path = Path(home) / "yachat.db"
+        store, long_id, short_id = long_thread_store(path)
+        store.close()
+        settings = Settings(backend="local", local_address="127.0.0.1:9", local_token="x",
+                            store_path=path, config_path=Path(home) / "config.toml")  # fmt: skip
+        app: Any = timed_app(YachatApp)(ChatCore.open_store(settings), short_id)
+        async with app.run_test(size=SIZE):
+            await asyncio.sleep(0.5)
+            shown = {"open": 0}
+            app.frame_log = FrameLog(lambda: shown["open"])
+            started = time.perf_counter()
+            app.post_message(ThreadList.Opened(long_id))
+            while app.thread_id != long_id:
+                await asyncio.sleep(0.001)
+            shown["open"] = 1
+            while not any(n for _, n in app.frame_log.frames):
+                await asyncio.sleep(0.001)
+            open_s = next(t for t, n in app.frame_log.frames if n) - started
+            await asyncio.sleep(0.3)
+            rss = rss_mb()
+
+            pane = app.pane
+            pane.focus()
+            await asyncio.sleep(0.2)  # the focus repaint is not part of a key's latency
+            app.frame_log = FrameLog(lambda: int(pane.scroll_y))
+            latencies = []
+            for _ in range(40):
+                before = int(pane.scroll_y)
+                sent = time.perf_counter()
+                app.post_message(events.Key("pageup", None))
+                deadline = sent + 2
+                while time.perf_counter() < deadline and not any(
+                    t >= sent and n != before for t, n in app.frame_log.frames
+                ):
+                    await asyncio.sleep(0.0005)
+                hit = next((t for t, n in app.frame_log.frames if t >= sent and n != before), None)
+                if hit is not None:
+                    latencies.append((hit - sent) * 1000)
+                await asyncio.sleep(0.05)
+    return {
+        "history_open_s": open_s,
+        "history_rss_mb": rss,
+        "history_pageup_p99_ms": percentile(latencies, 99),
+        "history_pageups_timed": float(len(latencies)),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main())))

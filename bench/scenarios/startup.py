@@ -1,0 +1,67 @@
+"""Scenario 4: start-up.
+
+- startup_s: process start until a frame shows the sidebar (store of scenario 3);
+- idle_rss_mb: that process's resident memory once idle;
+- startup_bare_textual_s, idle_bare_textual_rss_mb: the same for an empty Textual app;
+- local_ready_s: `yachat serve --engine smollm2` started until the SDK gets a first token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import sdk_for
+from _data import big_store
+from sidebar import CACHE
+
+from yachat.server.process import start_server_process
+
+HERE = Path(__file__).resolve().parent
+
+
+def child(kind: str) -> tuple[float, float]:
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, str(HERE / "_startup_child.py"), kind, str(CACHE)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["painted"] - started, result["rss_mb"]
+
+
+async def first_token(server: object) -> None:
+    model = sdk_for(server).models.completions("yandexgpt").configure(max_tokens=8)
+    async for _ in model.run_stream("Say hi."):
+        return
+
+
+def local_ready() -> float:
+    with tempfile.TemporaryDirectory() as home:
+        started = time.perf_counter()
+        with start_server_process("smollm2", env={"YACHAT_HOME": home}, timeout=120) as server:
+            asyncio.run(first_token(server))
+            return time.perf_counter() - started
+
+
+def main() -> dict[str, float]:
+    CACHE.parent.mkdir(exist_ok=True)
+    big_store(CACHE).close()
+    startup, rss = child("yachat")
+    bare_startup, bare_rss = child("bare")
+    return {
+        "startup_s": startup,
+        "idle_rss_mb": rss,
+        "startup_bare_textual_s": bare_startup,
+        "idle_bare_textual_rss_mb": bare_rss,
+        "local_ready_s": local_ready(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
