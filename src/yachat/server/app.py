@@ -44,7 +44,15 @@ class RunningServer:
         self.server.stop(grace).wait()
 
 
-def start_grpc_server(engine: Engine, host: str, port: int, token: str, token_hint: str) -> RunningServer:
+def start_grpc_server(
+    engine: Engine,
+    host: str,
+    port: int,
+    token: str,
+    token_hint: str,
+    tls: tuple[bytes, bytes] | None = None,
+) -> RunningServer:
+    """Start serving; `tls` is (private key PEM, certificate chain PEM) for a TLS port."""
     # A synchronous server, as the SDK's own fakes use: an asyncio gRPC server
     # sharing a process with the async client breaks it (grpc issue 25364).
     server = grpc.server(
@@ -55,7 +63,11 @@ def start_grpc_server(engine: Engine, host: str, port: int, token: str, token_hi
             ("grpc.so_reuseport", 0),
         ],
     )
-    bound = server.add_insecure_port(f"{_bracket(host)}:{port}")
+    target = f"{_bracket(host)}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(target)
+    else:
+        bound = server.add_secure_port(target, grpc.ssl_server_credentials([tls]))
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     address = f"{host}:{bound}"

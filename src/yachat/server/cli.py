@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--firehose-chunks", type=int, help="chunks per firehose answer (default 2000)")
     parser.add_argument("--firehose-rate", type=float, help="firehose chunks per second (0: no limit)")
     parser.add_argument(
+        "--tls-cert",
+        help="serve TLS with this certificate chain (PEM), as Yandex Cloud does; needs --tls-key",
+    )
+    parser.add_argument("--tls-key", help="the private key (PEM) for --tls-cert")
+    parser.add_argument(
         "--no-runtime-file",
         action="store_true",
         help="do not record the address and token for yachat clients to find",
@@ -75,7 +80,13 @@ def run(args: argparse.Namespace) -> int:
             chunks=args.firehose_chunks,
             rate=args.firehose_rate,
         )
-        server = start_grpc_server(engine, args.host, args.port, token, hint)
+        tls = None
+        if args.tls_cert or args.tls_key:
+            if not (args.tls_cert and args.tls_key):
+                raise ValueError("--tls-cert and --tls-key go together")
+            with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
+                tls = (key.read(), cert.read())
+        server = start_grpc_server(engine, args.host, args.port, token, hint, tls)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)
         return 1

@@ -49,7 +49,7 @@ class MessageWidget(RichBlock, can_focus=True):
 
     def __init__(self, message: Message, run: Run | None) -> None:
         super().__init__(
-            message_renderable(message, run),
+            lambda: message_renderable(message, run),
             classes=f"message {message.role} status-{message.status}",
             id=f"m{message.id}",
         )
@@ -147,15 +147,19 @@ class MessagePane(VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        # Prefetch older messages while the user is still two screens away from the top.
-        if self._first_mounted > 0 and not self._loading and new <= 2 * self.size.height:
-            self._loading = True
-            self.run_worker(self.load_older(), group="older", exit_on_error=False)
+        self._maybe_load_older()
         if self.follow:
             self._hide_jump()
 
+    def _maybe_load_older(self) -> None:
+        # Prefetch older messages while the user is still two screens away from the top.
+        if self._first_mounted > 0 and not self._loading and self.scroll_y <= 2 * self.size.height:
+            self._loading = True
+            self.run_worker(self.load_older(), group="older", exit_on_error=False)
+
     async def load_older(self) -> None:
         """Mount the previous page of messages above, rendered off the loop first."""
+        handed_over = False  # once keep_place is scheduled, it clears _loading
         try:
             if self._first_mounted == 0:
                 return
@@ -184,10 +188,14 @@ class MessagePane(VerticalScroll):
             def keep_place() -> None:
                 grown = self.virtual_size.height - height_before
                 self.scroll_to(y=y_before + grown, animate=False)
+                self._loading = False
+                self._maybe_load_older()  # still near the top: keep going
 
             self.call_after_refresh(keep_place)
+            handed_over = True
         finally:
-            self._loading = False
+            if not handed_over:
+                self._loading = False
 
     # -- streaming -----------------------------------------------------------
 

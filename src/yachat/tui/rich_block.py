@@ -11,6 +11,8 @@ responsive while it is laid out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 from rich.console import Console, RenderableType
 from rich.style import Style
@@ -28,25 +30,34 @@ def render_strips(console: Console, renderable: RenderableType, width: int) -> l
 class RichBlock(Widget):
     DEFAULT_CSS = "RichBlock { height: auto; }"
 
-    def __init__(self, renderable: RenderableType, **kwargs: object) -> None:
+    def __init__(self, renderable: RenderableType | Callable[[], RenderableType], **kwargs: object) -> None:
+        """`renderable` may be a function that builds it: Markdown parsing then happens
+        only when the lines are first needed (in a worker thread, for `render_off_loop`)."""
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._renderable = renderable
+        self._source = renderable
         self._raw: tuple[int, list[Strip]] | None = None
         self._styled: tuple[int, Style, list[Strip]] | None = None
 
+    @property
+    def renderable(self) -> RenderableType:
+        if callable(self._source):
+            self._source = self._source()
+        return self._source
+
     def update(self, renderable: RenderableType) -> None:
-        self._renderable = renderable
+        self._source = renderable
         self._raw = self._styled = None
         self.refresh(layout=True)
 
     async def render_off_loop(self, width: int) -> None:
         """Compute the lines for `width` in a worker thread (before or after mounting)."""
-        strips = await anyio.to_thread.run_sync(render_strips, self.app.console, self._renderable, width)
+        console = self.app.console
+        strips = await anyio.to_thread.run_sync(lambda: render_strips(console, self.renderable, width))
         self._raw, self._styled = (width, strips), None
 
     def _lines(self, width: int) -> list[Strip]:
         if self._raw is None or self._raw[0] != width:
-            self._raw = (width, render_strips(self.app.console, self._renderable, width))
+            self._raw = (width, render_strips(self.app.console, self.renderable, width))
             self._styled = None
         style = self.visual_style.rich_style
         if self._styled is None or self._styled[0] != width or self._styled[1] != style:

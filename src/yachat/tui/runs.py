@@ -14,6 +14,7 @@ from yachat.core.errors import UserFacingError
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.store import StoreError
 from yachat.tui.live_answer import LiveAnswer
+from yachat.tui.message_pane import MessagePane
 
 if TYPE_CHECKING:
     from yachat.tui.app import YachatApp
@@ -35,6 +36,7 @@ class RunController:
     def __init__(self, app: YachatApp) -> None:
         self.app = app
         self.active: dict[int, ActiveRun] = {}
+        self._pane: MessagePane | None = None  # looked up once, not per chunk
 
     def streaming(self, thread_id: int | None) -> bool:
         return thread_id is not None and thread_id in self.active
@@ -68,9 +70,10 @@ class RunController:
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
         try:
-            pane = self.app.pane
+            pane = self._pane or self.app.pane
         except NoMatches:  # the app is closing
             return
+        self._pane = pane
         visible = pane.thread_id == run.thread_id
         store = self.app.core.store
         kind = update.kind

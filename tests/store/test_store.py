@@ -1,0 +1,209 @@
+"""The SQLite store, on real files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from yachat.store import ExpirationPolicy, MessageStatus, RunStatus, Store, StoreError
+from yachat.store.schema import MIGRATIONS
+
+DAY = 86400
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store.open(tmp_path / "data" / "yachat.db")
+    yield s
+    s.close()
+
+
+def test_new_store_is_migrated_private_and_has_a_default_assistant(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "yachat.db"
+    store = Store.open(path)
+    assert store._db.read("PRAGMA user_version")[0][0] == len(MIGRATIONS)
+    assert store.default_assistant().name == "Default"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    store.close()
+    again = Store.open(path)  # opening twice migrates nothing and adds no second default
+    assert len(again.list_assistants()) == 1
+    again.close()
+
+
+def test_a_newer_schema_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "yachat.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer yachat"):
+        Store.open(path)
+
+
+def test_a_damaged_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "yachat.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"damaged|not a database"):
+        Store.open(path)
+
+
+def test_threads_order_by_activity(store: Store) -> None:
+    a = store.create_thread("a")
+    b = store.create_thread("b")
+    store.add_message(a.id, "user", "bump a")
+    assert [t.name for t in store.list_threads()] == ["a", "b"]
+    assert store.count_threads() == 2
+    assert [t.name for t in store.search_threads_by_name("A")] == ["a"]
+    assert store.search_threads_by_name("%") == []  # LIKE wildcards are literal
+    store.delete_thread(b.id)
+    assert [t.name for t in store.list_threads()] == ["a"]
+
+
+def test_runs_finish_and_usage_totals(store: Store) -> None:
+    t = store.create_thread("t")
+    run = store.create_run(t.id, store.default_assistant().id, "yandexgpt/rc")
+    assert run.status is RunStatus.IN_PROGRESS
+    done = store.finish_run(run.id, RunStatus.COMPLETED, input_tokens=10, completion_tokens=5,
+                            total_tokens=15, model_version="07.03.2024", first_chunk_s=0.2, tokens_per_s=40)  # fmt: skip
+    assert done.status is RunStatus.COMPLETED and done.finished_at and done.total_tokens == 15
+    assert store.usage_totals(t.id) == (10, 5, 15)
+
+
+def test_interrupted_only_for_dead_owners(store: Store) -> None:
+    t = store.create_thread("t")
+    run = store.create_run(t.id, None, "m")
+    message = store.add_message(t.id, "assistant", "partial", status=MessageStatus.STREAMING, run_id=run.id)
+    store._db.conn.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", (os.getppid(), run.id))
+    assert store.mark_interrupted() == 0  # a live process owns it
+    store._db.conn.execute("UPDATE runs SET owner_pid = 999999999 WHERE id = ?", (run.id,))
+    assert store.mark_interrupted() == 1
+    assert store.get_run(run.id).status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
+    assert store.get_message(message.id).status is MessageStatus.INTERRUPTED  # type: ignore[union-attr]
+
+
+def test_expired_threads_are_purged_by_policy(store: Store) -> None:
+    static = store.create_thread("static", ttl_days=5)
+    active = store.create_thread("active", ttl_days=5, expiration_policy=ExpirationPolicy.SINCE_LAST_ACTIVE)
+    forever = store.create_thread("forever")
+    now = static.created_at
+    store._db.conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now + 4 * DAY, active.id))
+    assert store.purge_expired(now + 4 * DAY) == 0
+    assert store.purge_expired(now + 6 * DAY) == 1  # static: 5 days after creation
+    assert store.get_thread(static.id) is None and store.get_thread(active.id) is not None
+    assert store.purge_expired(now + 9.5 * DAY) == 1  # since last active: 5 days after day 4
+    assert [t.id for t in store.list_threads()] == [forever.id]
+
+
+def test_fork_copies_messages_before_the_edited_one(store: Store) -> None:
+    t = store.create_thread("orig")
+    msgs = [
+        store.add_message(t.id, r, x)
+        for r, x in [("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]
+    ]
+    fork = store.fork_thread(t.id, msgs[2].id, name="edited")
+    assert [m.text for m in store.list_messages(fork.id)] == ["q1", "a1"]
+    assert [m.text for m in store.list_messages(t.id)] == ["q1", "a1", "q2", "a2"]
+
+
+def test_snapshot_and_restore_undoes_a_delete(store: Store) -> None:
+    t = store.create_thread("undo me")
+    run = store.create_run(t.id, None, "m")
+    store.add_message(t.id, "user", "question")
+    store.add_message(t.id, "assistant", "unique-answer-word", run_id=run.id)
+    snapshot = store.snapshot_thread(t.id)
+    store.delete_thread(t.id)
+    assert store.search("unique") == []
+    restored = store.restore_thread(snapshot)
+    assert restored.id == t.id and [m.text for m in store.list_messages(t.id)][1] == "unique-answer-word"
+    assert store.search("unique")[0].thread_id == t.id
+
+
+def test_search_ranks_and_marks_matches(store: Store) -> None:
+    t = store.create_thread("cooking")
+    store.add_message(t.id, "assistant", "Yeast makes bread rise; more yeast, faster rise.")
+    other = store.create_thread("other")
+    store.add_message(other.id, "assistant", "Bread is tasty.")
+    hits = store.search("yeast")
+    assert [h.thread_id for h in hits] == [t.id]
+    assert "\x02yeast\x03" in hits[0].snippet.lower() or "\x02Yeast\x03" in hits[0].snippet
+    assert len(store.search("brea")) == 2  # the last word is a prefix, as the user types
+
+
+def test_a_streaming_answer_is_indexed_once_it_settles(store: Store) -> None:
+    t = store.create_thread("t")
+    m = store.add_message(t.id, "assistant", "", status=MessageStatus.STREAMING)
+    store.update_message(m.id, text="photosynthesis in progress")
+    assert store.search("photosynthesis") == []
+    store.update_message(m.id, status=MessageStatus.COMPLETE)
+    assert len(store.search("photosynthesis")) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_any_search_text_is_safe(tmp_path_factory: pytest.TempPathFactory, query: str) -> None:
+    store = _shared_store(tmp_path_factory)
+    store.search(query)  # never raises, whatever FTS5 syntax it holds
+
+
+_STORES: dict[str, Store] = {}
+
+
+def _shared_store(factory: pytest.TempPathFactory) -> Store:
+    if "s" not in _STORES:
+        s = Store.open(factory.mktemp("hyp") / "y.db")
+        t = s.create_thread("t")
+        s.add_message(t.id, "user", 'NEAR AND OR NOT "quoted" col:val * ( ) ^ stuff')
+        _STORES["s"] = s
+    return _STORES["s"]
+
+
+@pytest.mark.parametrize(
+    "query", ['"', '"unbalanced', "a*", "NEAR(a b)", "x AND", "col:val", "((", "^", "-", "  "]
+)
+def test_fts_syntax_never_raises(store: Store, query: str) -> None:
+    store.search(query)
+
+
+def test_any_text_round_trips_exactly(store: Store) -> None:
+    t = store.create_thread("t")
+    weird = "NUL\x00 bell\x07 esc\x1b[31m rtl שלום combining e\u0301 emoji 👩‍💻 " + "x" * 100_000
+    m = store.add_message(t.id, "user", weird)
+    assert store.get_message(m.id).text == weird  # type: ignore[union-attr]
+
+
+def test_a_full_disk_is_a_clear_error_and_writes_nothing_half(store: Store) -> None:
+    t = store.create_thread("t")
+    store.add_message(t.id, "user", "before")
+    pages = store._db.read("PRAGMA page_count")[0][0]
+    store._db.conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk is now "full"
+    with pytest.raises(StoreError, match="disk is full"):
+        store.add_message(t.id, "assistant", "x" * 200_000)
+    assert [m.text for m in store.list_messages(t.id)] == ["before"]
+    assert store.integrity_check() == "ok"
+
+
+def test_two_stores_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    stores = [Store.open(path), Store.open(path)]
+    thread = stores[0].create_thread("shared")
+
+    def write(store: Store, tag: str) -> None:
+        for i in range(100):
+            store.add_message(thread.id, "user", f"{tag}-{i}")
+
+    workers = [threading.Thread(target=write, args=(s, tag)) for s, tag in zip(stores, "ab", strict=True)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    texts = {m.text for m in stores[0].list_messages(thread.id)}
+    assert len(texts) == 200
+    for s in stores:
+        s.close()
