@@ -186,8 +186,11 @@ class MessagePane(VerticalScroll):
                     await self.mount(self._older_marker(), before=batch[0])
 
             def keep_place() -> None:
-                grown = self.virtual_size.height - height_before
-                self.scroll_to(y=y_before + grown, animate=False)
+                # Anchored to the bottom: the anchor keeps the view there. Otherwise
+                # keep the messages the user is reading where they were.
+                if not self.follow:
+                    grown = self.virtual_size.height - height_before
+                    self.scroll_to(y=y_before + grown, animate=False)
                 self._loading = False
                 self._maybe_load_older()  # still near the top: keep going
 
