@@ -7,11 +7,11 @@ chat core reads it to reuse a server instead of starting another.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from yachat.paths import local_server_file, write_private_file
+from yachat.pids import pid_alive
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def read_server_info(path: Path | None = None) -> ServerInfo | None:
         info = ServerInfo(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
-    if not _pid_alive(info.pid):
+    if not pid_alive(info.pid):
         return None
     return info
 
@@ -53,13 +53,3 @@ def remove_server_info(pid: int, path: Path | None = None) -> None:
             path.unlink()
     except (OSError, ValueError):
         pass
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from yachat.pids import pid_alive
 from yachat.store import records
 from yachat.store.db import Database
 from yachat.store.errors import StoreError
@@ -448,14 +449,5 @@ class Store:
 
 
 def _alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        # Our own in-progress runs at open time can only be leftovers of an
-        # earlier process that had the same pid.
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # Our own pid at open time can only be a leftover of an earlier process that had it.
+    return bool(pid) and pid != os.getpid() and pid_alive(pid)  # type: ignore[arg-type]
