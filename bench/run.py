@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ["stream", "paint", "history", "history_stock", "sidebar", "startup"]
+SCENARIOS = ["stream", "paint", "history", "history_stock", "sidebar", "startup", "local_model"]
 # The stock reference for a long thread takes ~15-45 s a run: once is enough.
 RUNS_AT_MOST = {"history_stock": 1}
 
@@ -48,6 +48,11 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "idle_rss_mb": ("idle_bare_textual_rss_mb", "<= 120 MB"),
     "idle_bare_textual_rss_mb": (None, "reference (empty Textual app)"),
     "local_ready_s": (None, "local server start -> first smollm2 token"),
+    "local_load_s": (None, "smollm2 model load"),
+    "local_first_chunk_s": (None, "smollm2: request -> first chunk via the SDK"),
+    "local_tokens_per_s": (None, "smollm2 streaming, via the SDK"),
+    "local_cancel_stop_ms": (None, "cancel -> model free for the next request"),
+    "local_two_streams_ratio": (None, "2 concurrent / 1 stream wall time (~2: queued)"),
 }
 
 

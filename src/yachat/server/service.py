@@ -170,16 +170,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                 if close:
                     close()
             if not context.is_active():
-                with self.stats.lock:
-                    self.stats.cancelled += 1
-                # On stderr (the operator's console, or the log yachat keeps for a
-                # server it started): proof that generation stopped early.
-                print(
-                    f"yachat serve: client cancelled; stopped after {tokens} tokens",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                return
+                return  # the client is gone; the finally below says so
             status = (
                 Alternative.ALTERNATIVE_STATUS_TRUNCATED_FINAL
                 if truncated
@@ -202,8 +193,20 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             while context.is_active():
                 time.sleep(0.05)
         finally:
+            # Reached whether the loop saw the client go or gRPC closed this
+            # generator at a yield because the call was cancelled.
             with self.stats.lock:
                 self.stats.active -= 1
+                cancelled = not context.is_active()
+                self.stats.cancelled += cancelled
+            if cancelled:
+                # On stderr (the operator's console, or the log yachat keeps for a
+                # server it started): proof that generation stopped early.
+                print(
+                    f"yachat serve: client cancelled; stopped after {tokens} tokens",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def _response(self, text: str, status: int, input_tokens: int, tokens: int) -> Any:
         return tg.CompletionResponse(

@@ -32,6 +32,8 @@ from yachat.tui.runs import RunController
 from yachat.tui.settings_screen import SettingsResult, SettingsScreen
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 
+PURGE_EVERY_S = 600
+
 
 def tune_gc() -> None:
     """Keep full garbage collections out of the way of typing and painting.
@@ -56,12 +58,13 @@ class YachatApp(App[None]):
         Binding("escape", "stop_or_back", "Stop", id="yachat.stop"),
         Binding("ctrl+r", "retry", "Retry", id="yachat.retry"),
         Binding("ctrl+g", "regenerate", "Regenerate", id="yachat.regenerate"),
-        Binding("ctrl+y", "copy_last_answer", "Copy answer", id="yachat.copy_answer"),
-        Binding("ctrl+o", "copy_last_code", "Copy code", show=False, id="yachat.copy_code"),
+        # Not ctrl+y/e/z/k: the composer (a TextArea) uses those for redo, line end, undo, kill.
+        Binding("ctrl+o", "copy_last_answer", "Copy answer", id="yachat.copy_answer"),
+        Binding("ctrl+t", "copy_last_code", "Copy code", show=False, id="yachat.copy_code"),
         Binding("ctrl+f", "search", "Search", id="yachat.search"),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
         Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
-        Binding("ctrl+e", "export", "Export", show=False, id="yachat.export"),
+        Binding("f3", "export", "Export", show=False, id="yachat.export"),
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False, id="yachat.undo"),
         Binding("ctrl+l", "focus_composer", "Composer", show=False, id="yachat.focus_composer"),
         Binding("f1", "help", "Help", id="yachat.help"),
@@ -115,6 +118,14 @@ class YachatApp(App[None]):
         self.open_thread(first)
         self.composer.focus()
         self._connect()
+        self.set_interval(PURGE_EVERY_S, self._purge_expired)
+
+    def _purge_expired(self) -> None:
+        """Threads whose TTL passed while yachat runs go too, not only at start."""
+        if self.core.store.purge_expired():
+            if self.thread_id is not None and self.core.store.get_thread(self.thread_id) is None:
+                self.open_thread(None)
+            self.refresh_threads()
 
     @work(exit_on_error=False)
     async def _connect(self) -> None:

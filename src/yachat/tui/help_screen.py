@@ -25,7 +25,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 80; height: 85%; border: thick $primary; background: $surface; padding: 0 1;
+        width: 110; height: 85%; border: thick $primary; background: $surface; padding: 0 1;
     }
     """
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
@@ -35,11 +35,12 @@ class HelpScreen(ModalScreen[None]):
         self._source = app
 
     def compose(self) -> ComposeResult:
-        table = Table(title="yachat keys (remap them by id under [keymap] in the config file)", expand=True)
+        title = Text("yachat keys — remap any of them by id under [keymap] in the config file")
+        table = Table(title=title, expand=True)
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("does")
         table.add_column("where", style="dim")
-        table.add_column("id", style="dim")
+        table.add_column("id", style="dim", no_wrap=True)
         keymap = self._source._keymap if hasattr(self._source, "_keymap") else {}
         for where, bindings in (
             ("anywhere", self._source.BINDINGS),

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, TextArea
 
@@ -42,9 +42,11 @@ def _number(text: str, kind: type, name: str, low: float, high: float) -> Any:
 class SettingsScreen(ModalScreen[SettingsResult | None]):
     DEFAULT_CSS = """
     SettingsScreen { align: center middle; }
-    SettingsScreen > VerticalScroll {
+    SettingsScreen > Vertical {
         width: 84; height: 90%; border: thick $primary; background: $surface; padding: 1 2;
     }
+    SettingsScreen VerticalScroll { height: 1fr; }
+    SettingsScreen #actions { height: auto; dock: bottom; }
     SettingsScreen Label { margin-top: 1; color: $text-muted; }
     SettingsScreen #title { margin: 0; color: $text; text-style: bold; }
     SettingsScreen Input, SettingsScreen Select { margin: 0; }
@@ -64,56 +66,69 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
 
     def compose(self) -> ComposeResult:
         a = self.current
-        with VerticalScroll():
-            yield Label("Assistant settings — Esc cancels", id="title")
-            yield Label("Assistant")
-            yield Select(
-                [(x.name, x.id) for x in self.assistants] + [("+ New assistant", -1)],
-                value=a.id,
-                allow_blank=False,
-                id="assistant",
-                compact=True,
-            )
-            yield Label("Name")
-            yield Input(a.name, id="name", compact=True)
-            yield Label("Model: yandexgpt/latest, yandexgpt/rc, yandexgpt-lite, … or a gpt:// URI")
-            yield Input(a.model, id="model", suggester=None, compact=True)
-            yield Label("Instruction (system prompt)")
-            yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
-            yield Label("Temperature · max tokens")
-            with Horizontal():
-                yield Input(_s(a.temperature), placeholder="temperature 0–1", id="temperature", compact=True)
-                yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens", compact=True)
-            yield Label("Prompt truncation")
-            with Horizontal():
-                yield Input(
-                    _s(a.keep_last_messages), placeholder="keep last N messages", id="keep_last", compact=True
+        with Vertical():
+            with Vertical(id="actions"):
+                yield Label("", id="error")
+                with Horizontal():
+                    yield Button("Save", id="save", variant="primary")
+                    yield Button("Save as default", id="default")
+                    yield Button("Cancel", id="cancel")
+            with VerticalScroll():
+                yield Label("Assistant settings — Esc cancels", id="title")
+                yield Label("Assistant")
+                yield Select(
+                    [(x.name, x.id) for x in self.assistants] + [("+ New assistant", -1)],
+                    value=a.id,
+                    allow_blank=False,
+                    id="assistant",
+                    compact=True,
                 )
-                yield Input(
-                    _s(a.prompt_token_budget), placeholder="prompt token budget", id="budget", compact=True
-                )
-            if self.thread is not None:
-                yield Label("This thread expires")
+                yield Label("Name")
+                yield Input(a.name, id="name", compact=True)
+                yield Label("Model: yandexgpt/latest, yandexgpt/rc, yandexgpt-lite, … or a gpt:// URI")
+                yield Input(a.model, id="model", suggester=None, compact=True)
+                yield Label("Instruction (system prompt)")
+                yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
+                yield Label("Temperature · max tokens")
                 with Horizontal():
                     yield Input(
-                        _s(self.thread.ttl_days),
-                        placeholder="after N days (empty: never)",
-                        id="ttl",
+                        _s(a.temperature), placeholder="temperature 0–1", id="temperature", compact=True
+                    )
+                    yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens", compact=True)
+                yield Label("Prompt truncation")
+                with Horizontal():
+                    yield Input(
+                        _s(a.keep_last_messages),
+                        placeholder="keep last N messages",
+                        id="keep_last",
                         compact=True,
                     )
-                    yield Select(
-                        [("after creation", ExpirationPolicy.STATIC),
-                         ("after last activity", ExpirationPolicy.SINCE_LAST_ACTIVE)],
-                        value=self.thread.expiration_policy,
-                        allow_blank=False,
-                        id="policy",
+                    yield Input(
+                        _s(a.prompt_token_budget),
+                        placeholder="prompt token budget",
+                        id="budget",
                         compact=True,
-                    )  # fmt: skip
-            yield Label("", id="error")
-            with Horizontal():
-                yield Button("Save", id="save", variant="primary")
-                yield Button("Save as default", id="default")
-                yield Button("Cancel", id="cancel")
+                    )
+                if self.thread is not None:
+                    yield Label("This thread expires")
+                    with Horizontal():
+                        yield Input(
+                            _s(self.thread.ttl_days),
+                            placeholder="after N days (empty: never)",
+                            id="ttl",
+                            compact=True,
+                        )
+                        yield Select(
+                            [("after creation", ExpirationPolicy.STATIC),
+                             ("after last activity", ExpirationPolicy.SINCE_LAST_ACTIVE)],
+                            value=self.thread.expiration_policy,
+                            allow_blank=False,
+                            id="policy",
+                            compact=True,
+                        )  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#model", Input).focus()
 
     @on(Select.Changed, "#assistant")
     def _switch(self, event: Select.Changed) -> None:
@@ -169,6 +184,10 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
         selected = self.query_one("#assistant", Select).value
         assistant_id = None if selected == -1 else int(selected)  # type: ignore[arg-type]
         return SettingsResult(assistant_id, fields, ttl, policy, make_default)
+
+
+def _field(value: object, placeholder: str, wid: str) -> Input:
+    return Input(_s(value), placeholder=placeholder, id=wid, compact=True)
 
 
 def _s(value: object) -> str:
