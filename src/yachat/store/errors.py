@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message says why and what to do."""
+
+
+def must(value: T | None) -> T:
+    """A row just written, read back; its absence means the store is broken."""
+    if value is None:
+        raise StoreError("a row just written could not be read back")
+    return value
 
 
 def describe(exc: BaseException, path: Path, doing: str) -> StoreError:

@@ -6,45 +6,27 @@ thread hop; heavy callers may use `anyio.to_thread`. No UI, no SDK in here.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yachat.pids import pid_alive
 from yachat.store import records
+from yachat.store.assistants import AssistantStore
 from yachat.store.db import Database
-from yachat.store.errors import StoreError
+from yachat.store.errors import StoreError, must
 from yachat.store.models import (
-    Assistant,
     ExpirationPolicy,
     Message,
     MessageStatus,
     Run,
-    RunStatus,
     SearchHit,
     Thread,
 )
+from yachat.store.runs import RunStore
 from yachat.store.search import search
 
 DAY = 86400.0
-DEFAULT_ASSISTANT = {
-    "name": "Default",
-    "model": "yandexgpt/latest",
-    "instruction": "You are a helpful assistant.",
-    "temperature": 0.3,
-    "max_tokens": 2000,
-}
-_ASSISTANT_FIELDS = (
-    "name",
-    "model",
-    "instruction",
-    "temperature",
-    "max_tokens",
-    "keep_last_messages",
-    "prompt_token_budget",
-)
 
 
 @dataclass(frozen=True)
@@ -56,7 +38,7 @@ class ThreadSnapshot:
     runs: tuple[Run, ...]
 
 
-class Store:
+class Store(AssistantStore, RunStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path
@@ -72,93 +54,6 @@ class Store:
 
     def integrity_check(self) -> str:
         return str(self._db.read("PRAGMA integrity_check")[0][0])
-
-    # -- assistants ----------------------------------------------------------
-
-    def _ensure_default_assistant(self) -> None:
-        if self._db.read("SELECT value FROM meta WHERE key = 'default_assistant'"):
-            return
-        with self._db.write() as conn:
-            # Re-check inside the write lock: another process may have just made it.
-            if conn.execute("SELECT 1 FROM meta WHERE key = 'default_assistant'").fetchone():
-                return
-            cur = conn.execute(
-                "INSERT INTO assistants (name, model, instruction, temperature, max_tokens, created_at)"
-                " VALUES (:name, :model, :instruction, :temperature, :max_tokens, :now)",
-                {**DEFAULT_ASSISTANT, "now": time.time()},
-            )
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('default_assistant', ?)", (str(cur.lastrowid),)
-            )
-
-    def list_assistants(self) -> list[Assistant]:
-        return [records.assistant(r) for r in self._db.read("SELECT * FROM assistants ORDER BY id")]
-
-    def get_assistant(self, assistant_id: int) -> Assistant | None:
-        rows = self._db.read("SELECT * FROM assistants WHERE id = ?", (assistant_id,))
-        return records.assistant(rows[0]) if rows else None
-
-    def default_assistant(self) -> Assistant:
-        rows = self._db.read("SELECT value FROM meta WHERE key = 'default_assistant'")
-        found = self.get_assistant(int(rows[0][0])) if rows else None
-        if found is None:
-            assistants = self.list_assistants()
-            if not assistants:
-                raise StoreError(f"no assistant in {self.path}")
-            found = assistants[0]
-        return found
-
-    def set_default_assistant(self, assistant_id: int) -> None:
-        if self.get_assistant(assistant_id) is None:
-            raise StoreError(f"assistant {assistant_id} does not exist")
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('default_assistant', ?)",
-                (str(assistant_id),),
-            )
-
-    def create_assistant(
-        self,
-        name: str,
-        model: str,
-        instruction: str = "",
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        keep_last_messages: int | None = None,
-        prompt_token_budget: int | None = None,
-    ) -> Assistant:
-        with self._db.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO assistants (name, model, instruction, temperature, max_tokens,"
-                " keep_last_messages, prompt_token_budget, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    name,
-                    model,
-                    instruction,
-                    temperature,
-                    max_tokens,
-                    keep_last_messages,
-                    prompt_token_budget,
-                    time.time(),
-                ),
-            )
-        return self._must(self.get_assistant(int(cur.lastrowid or 0)))
-
-    def update_assistant(self, assistant_id: int, **fields: Any) -> Assistant:
-        unknown = set(fields) - set(_ASSISTANT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown assistant fields: {', '.join(sorted(unknown))}")
-        if fields:
-            sets = ", ".join(f"{k} = :{k}" for k in fields)
-            with self._db.write() as conn:
-                conn.execute(f"UPDATE assistants SET {sets} WHERE id = :id", {**fields, "id": assistant_id})
-        return self._must(self.get_assistant(assistant_id))
-
-    def delete_assistant(self, assistant_id: int) -> None:
-        if assistant_id == self.default_assistant().id:
-            raise StoreError("the default assistant cannot be deleted; make another the default first")
-        with self._db.write() as conn:
-            conn.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,))
 
     # -- threads -------------------------------------------------------------
 
@@ -176,7 +71,7 @@ class Store:
                 " expiration_policy) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, assistant_id, now, now, ttl_days, str(expiration_policy)),
             )
-        return self._must(self.get_thread(int(cur.lastrowid or 0)))
+        return must(self.get_thread(int(cur.lastrowid or 0)))
 
     def get_thread(self, thread_id: int) -> Thread | None:
         rows = self._db.read("SELECT * FROM threads WHERE id = ?", (thread_id,))
@@ -262,7 +157,7 @@ class Store:
                     for m in snapshot.messages
                 ],
             )
-        return self._must(self.get_thread(t.id))
+        return must(self.get_thread(t.id))
 
     def fork_thread(self, thread_id: int, before_message_id: int, name: str | None = None) -> Thread:
         source = self.get_thread(thread_id)
@@ -283,7 +178,7 @@ class Store:
                 " WHERE thread_id = ? AND id < ? ORDER BY id",
                 (new_id, thread_id, before_message_id),
             )
-        return self._must(self.get_thread(new_id))
+        return must(self.get_thread(new_id))
 
     def purge_expired(self, now: float | None = None) -> int:
         now = time.time() if now is None else now
@@ -314,7 +209,7 @@ class Store:
                 (thread_id, role, text, str(status), now, run_id),
             )
             conn.execute("UPDATE threads SET updated_at = ? WHERE id = ?", (now, thread_id))
-        return self._must(self.get_message(int(cur.lastrowid or 0)))
+        return must(self.get_message(int(cur.lastrowid or 0)))
 
     def get_message(self, message_id: int) -> Message | None:
         rows = self._db.read("SELECT * FROM messages WHERE id = ?", (message_id,))
@@ -360,94 +255,7 @@ class Store:
         with self._db.write() as conn:
             conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
-    # -- runs ----------------------------------------------------------------
-
-    def create_run(self, thread_id: int, assistant_id: int | None, model_uri: str) -> Run:
-        with self._db.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_pid)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (thread_id, assistant_id, model_uri, str(RunStatus.IN_PROGRESS), time.time(), os.getpid()),
-            )
-        return self._must(self.get_run(int(cur.lastrowid or 0)))
-
-    def get_run(self, run_id: int) -> Run | None:
-        rows = self._db.read("SELECT * FROM runs WHERE id = ?", (run_id,))
-        return records.run(rows[0]) if rows else None
-
-    def list_runs(self, thread_id: int) -> list[Run]:
-        rows = self._db.read("SELECT * FROM runs WHERE thread_id = ? ORDER BY id", (thread_id,))
-        return [records.run(r) for r in rows]
-
-    def finish_run(
-        self,
-        run_id: int,
-        status: RunStatus,
-        *,
-        error: str | None = None,
-        input_tokens: int | None = None,
-        completion_tokens: int | None = None,
-        total_tokens: int | None = None,
-        model_version: str | None = None,
-        first_chunk_s: float | None = None,
-        tokens_per_s: float | None = None,
-    ) -> Run:
-        with self._db.write() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, error = ?, input_tokens = ?, completion_tokens = ?,"
-                " total_tokens = ?, model_version = ?, first_chunk_s = ?, tokens_per_s = ?,"
-                " finished_at = ? WHERE id = ?",
-                (str(status), error, input_tokens, completion_tokens, total_tokens, model_version,
-                 first_chunk_s, tokens_per_s, time.time(), run_id),
-            )  # fmt: skip
-        return self._must(self.get_run(run_id))
-
-    def mark_interrupted(self) -> int:
-        """Runs left in progress by a process that died become `interrupted`.
-
-        A run another live yachat is streaming right now is left alone.
-        """
-        rows = self._db.read("SELECT id, owner_pid FROM runs WHERE status = ?", (str(RunStatus.IN_PROGRESS),))
-        dead = [r["id"] for r in rows if not _alive(r["owner_pid"])]
-        if not dead:
-            return 0
-        marks = ",".join("?" * len(dead))
-        with self._db.write() as conn:
-            conn.execute(
-                f"UPDATE messages SET status = ? WHERE status = ? AND run_id IN ({marks})",
-                (str(MessageStatus.INTERRUPTED), str(MessageStatus.STREAMING), *dead),
-            )
-            conn.execute(
-                f"UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id IN ({marks})",
-                (
-                    str(RunStatus.INTERRUPTED),
-                    "yachat stopped while this answer streamed; press Retry.",
-                    time.time(),
-                    *dead,
-                ),
-            )
-        return len(dead)
-
-    def usage_totals(self, thread_id: int) -> tuple[int, int, int]:
-        row = self._db.read(
-            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(completion_tokens), 0),"
-            " coalesce(sum(total_tokens), 0) FROM runs WHERE thread_id = ?",
-            (thread_id,),
-        )[0]
-        return int(row[0]), int(row[1]), int(row[2])
-
     # -- search --------------------------------------------------------------
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         return search(self._db, query, limit)
-
-    @staticmethod
-    def _must(value: Any) -> Any:
-        if value is None:
-            raise StoreError("a row just written could not be read back")
-        return value
-
-
-def _alive(pid: int | None) -> bool:
-    # Our own pid at open time can only be a leftover of an earlier process that had it.
-    return bool(pid) and pid != os.getpid() and pid_alive(pid)  # type: ignore[arg-type]

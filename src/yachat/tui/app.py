@@ -22,14 +22,12 @@ from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import StoreError, ThreadSnapshot
 from yachat.text import one_line
+from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask, Confirm
-from yachat.tui.help_screen import HelpScreen
-from yachat.tui.message_pane import MessagePane, MessageWidget
-from yachat.tui.render import code_blocks
+from yachat.tui.message_pane import MessagePane
 from yachat.tui.runs import RunController
-from yachat.tui.settings_screen import SettingsResult, SettingsScreen
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 
 PURGE_EVERY_S = 600
@@ -48,7 +46,7 @@ def tune_gc() -> None:
     gc.set_threshold(20_000, 50, 100)
 
 
-class YachatApp(App[None]):
+class YachatApp(MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
@@ -93,16 +91,8 @@ class YachatApp(App[None]):
         yield Footer()
 
     @property
-    def pane(self) -> MessagePane:
-        return self.query_one(MessagePane)
-
-    @property
     def sidebar(self) -> Sidebar:
         return self.query_one(Sidebar)
-
-    @property
-    def composer(self) -> Composer:
-        return self.query_one(Composer)
 
     def on_mount(self) -> None:
         route_loop_errors()
@@ -302,51 +292,6 @@ class YachatApp(App[None]):
     def action_regenerate(self) -> None:
         self._rerun("regenerate")
 
-    # -- messages ------------------------------------------------------------------
-
-    def _focused_message(self) -> MessageWidget | None:
-        return self.focused if isinstance(self.focused, MessageWidget) else None
-
-    def _last_answer(self) -> str | None:
-        if self.thread_id is None:
-            return None
-        last = self.core.store.last_message(self.thread_id, role="assistant")
-        return last.text if last and last.text else None
-
-    def _copy(self, text: str | None, what: str) -> None:
-        if not text:
-            self.notify(f"No {what} to copy.")
-            return
-        self.copy_to_clipboard(text)
-        self.notify(f"Copied {what} ({len(text)} characters).", markup=False)
-
-    def action_copy_last_answer(self) -> None:
-        self._copy(self._last_answer(), "answer")
-
-    def action_copy_last_code(self) -> None:
-        blocks = code_blocks(self._last_answer() or "")
-        self._copy(blocks[-1] if blocks else None, "code block")
-
-    def action_copy_message(self) -> None:
-        widget = self._focused_message()
-        self._copy(widget.message.text if widget else None, "message")
-
-    def action_copy_message_code(self) -> None:
-        widget = self._focused_message()
-        blocks = code_blocks(widget.message.text) if widget else []
-        self._copy("\n".join(blocks) if blocks else None, "code")
-
-    def action_edit_message(self) -> None:
-        widget = self._focused_message()
-        if widget is None or widget.message.role != "user":
-            self.notify("Focus one of your messages (click it) to edit and resend it.")
-            return
-        composer = self.composer
-        composer.load_text(widget.message.text)
-        composer.editing_message_id = widget.message.id
-        composer.focus()
-        self.notify("Editing: Enter sends it to a new thread (the original stays); Esc cancels.")
-
     # -- search, sidebar, settings, export ------------------------------------------------
 
     def action_search(self) -> None:
@@ -384,50 +329,6 @@ class YachatApp(App[None]):
     @on(Button.Pressed, "#jump")
     def _jump(self) -> None:
         self.pane.jump_to_bottom()
-
-    @work(exit_on_error=False)
-    async def action_settings(self) -> None:
-        store = self.core.store
-        thread = store.get_thread(self.thread_id) if self.thread_id else None
-        screen = SettingsScreen(store.list_assistants(), self.core.assistant_for(self.thread_id), thread)
-        result = await self.push_screen_wait(screen)
-        if result is not None:
-            self._apply_settings(result)
-
-    def _apply_settings(self, result: SettingsResult) -> None:
-        store = self.core.store
-        if result.assistant_id is None:
-            assistant = store.create_assistant(**result.fields)
-        else:
-            assistant = store.update_assistant(result.assistant_id, **result.fields)
-        if self.thread_id is not None:
-            store.set_thread_assistant(self.thread_id, assistant.id)
-            store.set_thread_ttl(self.thread_id, result.ttl_days, result.policy)
-        if result.make_default or self.thread_id is None:
-            store.set_default_assistant(assistant.id)
-        self.update_topbar()
-        self.notify(f"Assistant “{one_line(assistant.name, 40)}” saved.", markup=False)
-
-    @work(exit_on_error=False)
-    async def action_export(self) -> None:
-        if self.thread_id is None:
-            self.notify("Open a thread to export it.")
-            return
-        default = f"yachat-thread-{self.thread_id}.md"
-        answer = await self.push_screen_wait(Ask("Export to file (.md or .json)", default, ok="Export"))
-        if not answer or not answer.strip():
-            return
-        path = Path(answer.strip()).expanduser()
-        fmt = "json" if path.suffix.lower() == ".json" else "md"
-        try:
-            path.write_text(self.core.export_thread(self.thread_id, fmt) + "\n", encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
-            return
-        self.notify(f"Exported to {path.resolve()}", markup=False)
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(self))
 
     def _save_theme(self, theme: str) -> None:
         try:
