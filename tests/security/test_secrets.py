@@ -147,3 +147,23 @@ def test_listening_beyond_loopback_warns(tmp_path: Path) -> None:
         "scripted", args=["--host", "0.0.0.0"], env={"YACHAT_HOME": str(tmp_path)}
     ) as server:
         assert "beyond this machine" in server.log_path.read_text()
+
+
+@pytest.mark.parametrize(("enabled", "sent"), [(False, "false"), (True, "true")])
+def test_data_logging_choice_reaches_the_server(tmp_path: Path, enabled: bool, sent: str) -> None:
+    import anyio
+
+    from yachat.core.chat import ChatCore
+    from yachat.settings import Settings
+
+    server_home = tmp_path / "server-home"
+    with start_server_process("scripted", env={"YACHAT_HOME": str(server_home)}) as server:
+        settings = Settings(backend="local", local_address=server.address, local_token=server.token,
+                            store_path=tmp_path / "y.db", enable_server_data_logging=enabled)  # fmt: skip
+        core = ChatCore.open_store(settings)
+        thread = core.new_thread()
+        final = anyio.run(core.send, thread.id, "2 + 2", lambda _update: None)
+        assert final.text == "2 + 2 = 4"
+        core.store.close()
+        log = (server_home / "log" / "yachat.log").read_text()
+    assert f"data_logging={sent}" in log

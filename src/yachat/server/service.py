@@ -114,6 +114,16 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
     def Completion(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.auth.check(context)
         messages, options = parse_request(request, context)
+        # A request log without content or credentials: model, shape, and the
+        # client's data-logging choice (the SDK's x-data-logging-enabled header).
+        metadata = dict(context.invocation_metadata())
+        log.info(
+            "completion model=%s messages=%d stream=%s data_logging=%s",
+            request.model_uri,
+            len(messages),
+            options.stream,
+            metadata.get("x-data-logging-enabled", "unset"),
+        )
         input_tokens = len(self.engine.tokenize(messages))
         max_tokens = options.max_tokens.value if options.HasField("max_tokens") else None
         gen = GenerationRequest(

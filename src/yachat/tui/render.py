@@ -14,6 +14,7 @@ from datetime import datetime
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
+from rich.style import Style
 from rich.text import Text
 
 from yachat.store.models import Message, MessageStatus, Run
@@ -51,14 +52,25 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
     status = message.status
     if status == MessageStatus.CANCELLED:
         line.append("  ■ stopped", style="yellow")
-        line.append("  ctrl+r retry", style="dim")
+        _retry_link(line)
     elif status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
         error = (run.error if run else None) or "The answer did not complete."
         line.append(f"  ✖ {one_line(error, 300)}", style="bold red")
-        line.append("  ctrl+r retry", style="dim")
+        _retry_link(line)
     elif run is not None and run.error:
         line.append(f"  ⚠ {one_line(run.error, 200)}", style="yellow")
     return line
+
+
+RETRY_LABEL = "↻ Retry (ctrl+r)"
+
+
+def _retry_link(line: Text) -> None:
+    """A clickable Retry: Textual runs the `@click` action of the text under the mouse."""
+    line.append("  ")
+    line.append(
+        RETRY_LABEL, style=Style(bold=True, underline=True) + Style.from_meta({"@click": "app.retry"})
+    )
 
 
 def message_renderable(message: Message, run: Run | None) -> RenderableType:
