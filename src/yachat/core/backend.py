@@ -53,8 +53,10 @@ def choose_backend_kind(settings: Settings) -> tuple[str, str]:
     creds = settings.has_cloud_credentials or yc_cli_configured()
     if folder and creds:
         return "cloud", "a Yandex Cloud folder and credentials were found"
-    missing = " and ".join(what for what, ok in (("a folder id", folder), ("credentials", creds)) if not ok)
-    return "local", f"no Yandex Cloud {missing} found, so the offline local model is used"
+    missing = " and no ".join(
+        what for what, ok in (("Yandex Cloud folder id", folder), ("credentials", creds)) if not ok
+    )
+    return "local", f"found no {missing}, so the offline local model is used"
 
 
 async def resolve_backend(settings: Settings, on_status: StatusSink | None = None) -> Backend:
