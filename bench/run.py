@@ -34,6 +34,8 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "stream_paint_p50_ms": ("stock_paint_p99_ms", ""),
     "stream_paint_p99_ms": ("stock_paint_p99_ms", "<= 100 ms"),
     "stock_paint_p99_ms": (None, "reference (stock Markdown stream)"),
+    "paced_total_s": ("paced_raw_sdk_s", "600 chunks at 100/s through yachat"),
+    "paced_raw_sdk_s": (None, "reference: the same stream, bare SDK"),
     "keypress_p99_ms": (None, "<= 50 ms"),
     "history_open_s": ("history_stock_open_s", "<= 1 s"),
     "history_rss_mb": ("history_stock_rss_mb", "<= 150 MB"),

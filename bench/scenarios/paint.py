@@ -2,7 +2,9 @@
 
 For every chunk: its arrival in the UI until the first frame that shows it.
 - stream_paint_p50_ms, stream_paint_p99_ms: yachat's pane;
-- stock_paint_p99_ms: a pane using stock Markdown.get_stream(), same chunks.
+- stock_paint_p99_ms: a pane using stock Markdown.get_stream(), same chunks;
+- paced_total_s, paced_raw_sdk_s: the whole answer through yachat, and through the
+  bare SDK, at that rate (what the stream costs when chunks come as a server sends them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from _common import FrameLog, firehose_server, percentile, sdk_for, timed_app
 from _yachat import SIZE, send_and_time, yachat_app, yachat_settings
+from stream import raw_sdk
 
 from yachat.server.engines.firehose import firehose_chunks
 
@@ -22,14 +25,14 @@ CHUNKS = 600  # six seconds at 100 chunks/s
 RATE = 100
 
 
-async def yachat_paint(server: Any, home: str) -> list[float]:
+async def yachat_paint(server: Any, home: str) -> tuple[list[float], float]:
     app = yachat_app(yachat_settings(server, home))
     arrivals: list[tuple[float, int]] = []
     total = len("".join(firehose_chunks(CHUNKS)))
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.sleep(0.3)
-        await send_and_time(app, pilot, "paint it", total, arrivals)
-        return app.frame_log.latencies_ms(arrivals)
+        seconds = await send_and_time(app, pilot, "paint it", total, arrivals)
+        return app.frame_log.latencies_ms(arrivals), seconds
 
 
 async def stock_paint(server: Any) -> list[float]:
@@ -82,12 +85,15 @@ async def main() -> dict[str, float]:
         tempfile.TemporaryDirectory() as home,
         firehose_server(chunks=CHUNKS, rate=RATE, home=home) as server,
     ):
-        ours = await yachat_paint(server, home)
+        ours, paced_total = await yachat_paint(server, home)
         stock = await stock_paint(server)
+        paced_raw = await raw_sdk(server)
     return {
         "stream_paint_p50_ms": percentile(ours, 50),
         "stream_paint_p99_ms": percentile(ours, 99),
         "stock_paint_p99_ms": percentile(stock, 99),
+        "paced_total_s": paced_total,
+        "paced_raw_sdk_s": paced_raw,
     }
 
 

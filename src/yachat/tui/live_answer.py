@@ -10,6 +10,8 @@ the stored answer rendered once in full.
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -50,7 +52,8 @@ class LiveAnswer(Vertical):
         self._sealed_chars = 0
         self._tail = RichBlock("", classes="tail")
         self._status = Static(Text("▍ generating…", style="dim"), classes="live-status")
-        self._dirty = bool(text)
+        self._dirty = False
+        self._last_flush = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Assistant", style="bold"))
@@ -58,12 +61,26 @@ class LiveAnswer(Vertical):
         yield self._status
 
     def on_mount(self) -> None:
-        self.set_interval(FRAME_S, self._flush)
         self._flush()
 
     def feed(self, suffix: str) -> None:
         self.text += suffix
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Flush at once if the last flush is a frame old, else at the next frame.
+
+        A leading edge: a chunk after a quiet spell is shown immediately, and a
+        burst costs at most one flush per frame.
+        """
+        if self._dirty:
+            return  # a flush is already due
         self._dirty = True
+        wait = self._last_flush + FRAME_S - time.monotonic()
+        if wait <= 0:
+            self.call_later(self._flush)
+        else:
+            self.set_timer(wait, self._flush)
 
     def replace(self, text: str) -> None:
         """The server rewrote the answer: start over from `text`."""
@@ -71,13 +88,14 @@ class LiveAnswer(Vertical):
             segment.remove()
         self._sealed_chars = 0
         self.text = text
-        self._dirty = True
+        self._schedule()
 
     def set_status(self, text: str, style: str = "dim") -> None:
         self._status.update(Text(text, style=style))
 
     def _flush(self) -> None:
-        if not self._dirty:
+        self._last_flush = time.monotonic()
+        if not self._dirty and self.shown_chars == len(self.text):
             return
         self._dirty = False
         tail = self.text[self._sealed_chars :]
