@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,6 @@ class Settings:
     config_path: Path = field(default_factory=paths.config_file)
     # Where each value came from, for `yachat doctor`; never holds a value itself.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def with_overrides(self, **values: Any) -> Settings:
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
 
     @property
     def has_cloud_credentials(self) -> bool:

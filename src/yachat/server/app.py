@@ -16,7 +16,6 @@ from yachat.server.engines.base import Engine
 from yachat.server.service import (
     Auth,
     EndpointService,
-    Stats,
     TextGenerationService,
     TokenizerService,
 )
@@ -34,7 +33,6 @@ class RunningServer:
     server: grpc.Server
     host: str
     port: int
-    stats: Stats
 
     @property
     def address(self) -> str:
@@ -72,12 +70,11 @@ def start_grpc_server(
         raise OSError(f"cannot listen on {host}:{port}")
     address = f"{host}:{bound}"
     auth = Auth(token, token_hint)
-    stats = Stats()
     endpoint_grpc.add_ApiEndpointServiceServicer_to_server(EndpointService(address), server)
-    tg_grpc.add_TextGenerationServiceServicer_to_server(TextGenerationService(engine, auth, stats), server)
+    tg_grpc.add_TextGenerationServiceServicer_to_server(TextGenerationService(engine, auth), server)
     tg_grpc.add_TokenizerServiceServicer_to_server(TokenizerService(engine, auth), server)
     server.start()
-    return RunningServer(server, host, bound, stats)
+    return RunningServer(server, host, bound)
 
 
 def _bracket(host: str) -> str:

@@ -12,7 +12,6 @@ import hmac
 import logging
 import re
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -35,16 +34,6 @@ log = logging.getLogger(__name__)
 ROLES = {"system", "user", "assistant"}
 MODEL_URI = re.compile(r"^gpt://[^/\s]+/[^/\s]+(/[^/\s]+)?$")
 Alternative = common.Alternative
-
-
-class Stats:
-    """Counters the tests and the operator can read: what the engine really did."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active = 0
-        self.pieces = 0
-        self.cancelled = 0
 
 
 class Auth:
@@ -106,10 +95,9 @@ def parse_request(request: Any, context: grpc.ServicerContext) -> tuple[tuple[Ch
 
 
 class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
-    def __init__(self, engine: Engine, auth: Auth, stats: Stats) -> None:
+    def __init__(self, engine: Engine, auth: Auth) -> None:
         self.engine = engine
         self.auth = auth
-        self.stats = stats
 
     def Completion(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.auth.check(context)
@@ -146,14 +134,10 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
         self, gen: GenerationRequest, input_tokens: int, context: grpc.ServicerContext
     ) -> Iterator[Any]:
         text, tokens, truncated, pending = "", 0, False, None
-        with self.stats.lock:
-            self.stats.active += 1
         try:
             pieces = self.engine.generate(gen)
             try:
                 for piece in pieces:
-                    with self.stats.lock:
-                        self.stats.pieces += 1
                     if piece.rewrite:
                         text, tokens = piece.text, tokens + max(1, piece.tokens)
                         if pending is not None:
@@ -205,11 +189,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
         finally:
             # Reached whether the loop saw the client go or gRPC closed this
             # generator at a yield because the call was cancelled.
-            with self.stats.lock:
-                self.stats.active -= 1
-                cancelled = not context.is_active()
-                self.stats.cancelled += cancelled
-            if cancelled:
+            if not context.is_active():
                 # On stderr (the operator's console, or the log yachat keeps for a
                 # server it started): proof that generation stopped early.
                 print(

@@ -110,9 +110,3 @@ class AssistantStore:
             with self._db.write() as conn:
                 conn.execute(f"UPDATE assistants SET {sets} WHERE id = :id", {**fields, "id": assistant_id})
         return must(self.get_assistant(assistant_id))
-
-    def delete_assistant(self, assistant_id: int) -> None:
-        if assistant_id == self.default_assistant().id:
-            raise StoreError("the default assistant cannot be deleted; make another the default first")
-        with self._db.write() as conn:
-            conn.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,))

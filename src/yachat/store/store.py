@@ -219,9 +219,6 @@ class Store(AssistantStore, RunStore):
         rows = self._db.read("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
         return [records.message(r) for r in rows]
 
-    def count_messages(self, thread_id: int) -> int:
-        return int(self._db.read("SELECT count(*) FROM messages WHERE thread_id = ?", (thread_id,))[0][0])
-
     def last_message(self, thread_id: int, role: str | None = None) -> Message | None:
         if role is None:
             rows = self._db.read(

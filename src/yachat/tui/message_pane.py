@@ -42,11 +42,6 @@ class MessageWidget(RichBlock, can_focus=True):
         Binding("e", "app.edit_message", "Edit & resend", id="yachat.edit_message"),
     ]
 
-    class Chosen(TextualMessage):
-        def __init__(self, widget: MessageWidget) -> None:
-            super().__init__()
-            self.widget = widget
-
     def __init__(self, message: Message, run: Run | None) -> None:
         super().__init__(
             lambda: message_renderable(message, run),
@@ -57,8 +52,7 @@ class MessageWidget(RichBlock, can_focus=True):
         self.run = run
 
     def on_click(self, event: Click) -> None:
-        self.focus()
-        self.post_message(self.Chosen(self))
+        self.focus()  # c, k and e then act on this message
 
 
 class OlderMarker(Static):
