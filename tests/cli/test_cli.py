@@ -164,3 +164,16 @@ def test_unwritable_data_dir_is_one_clear_error(yachat: Yachat) -> None:
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "data" in result.stderr
+
+
+def test_a_local_model_that_will_not_load_is_one_clear_line(yachat: Yachat, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a gguf")
+    env = {k: v for k, v in yachat.env.items() if k not in ("YACHAT_LOCAL_ADDRESS", "YACHAT_LOCAL_TOKEN")}
+    result = subprocess.run(
+        [sys.executable, "-m", "yachat", "--backend", "local", "--local-model", str(bad), "ask", "hi"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    error = [line for line in result.stderr.splitlines() if "did not start" in line]
+    assert len(error) == 1 and str(bad) in error[0] and "Traceback" not in result.stderr

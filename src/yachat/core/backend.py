@@ -140,7 +140,10 @@ def _start_server(settings: Settings) -> Any:
     try:
         return start_server_process(settings.local_engine, args=args, runtime_file=True)
     except Exception as exc:  # the message carries the server's own last words
-        raise UserFacingError(f"The local model server did not start: {exc}") from exc
+        raise UserFacingError(
+            f"The local model server did not start: {str(exc).rstrip('.')}. "
+            "Check --local-model, or run `yachat serve` to see its output."
+        ) from exc
 
 
 async def answers(host: str, port: int) -> bool:

@@ -104,8 +104,7 @@ def start_server_process(
             process.kill()
         process.wait()
         _close(process)
-        tail = _tail(Path(log.name))
-        raise ServerStartError(f"`yachat serve --engine {engine}` did not start: {tail}")
+        raise ServerStartError(_last_word(Path(log.name)))
     host, _, port = line.removeprefix(READY_PREFIX).strip().rpartition(":")
     return ServerProcess(host, int(port), token, process, Path(log.name))
 
@@ -134,9 +133,11 @@ def _close(process: subprocess.Popen[str]) -> None:
             process.stdout.close()
 
 
-def _tail(path: Path, lines: int = 3) -> str:
+def _last_word(path: Path) -> str:
+    """The server's last line on stderr: its own one-line reason for failing."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
-        return "no output"
-    return " | ".join(text[-lines:]) or "it exited without a word"
+        lines = []
+    last = lines[-1].removeprefix("yachat serve: ") if lines else ""
+    return last or f"it exited without a word (log: {path})"
