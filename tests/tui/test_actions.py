@@ -140,3 +140,22 @@ async def test_help_lists_bindings_and_palette_lists_actions(make_app, settings:
         await pilot.press(*"regenerate")
         await pilot.pause(0.3)
         assert "Regenerate the last answer" in screen_text(app)
+
+
+async def test_a_new_assistant_is_created_and_used_by_the_thread(make_app, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        screen = app.screen
+        screen.query_one("#assistant").value = -1  # type: ignore[attr-defined]
+        await pilot.pause(0.1)
+        screen.query_one("#name").value = "Terse"  # type: ignore[attr-defined]
+        screen.query_one("#model").value = "yandexgpt-lite"  # type: ignore[attr-defined]
+        screen.query_one("#default").press()  # type: ignore[attr-defined]
+        await pilot.pause(0.3)
+        names = [a.name for a in app.core.store.list_assistants()]
+        assert names == ["Default", "Terse"]
+        assert app.core.store.default_assistant().name == "Terse"
+        assert app.core.assistant_for(app.thread_id).name == "Terse"
+        assert "Terse" in screen_text(app)
