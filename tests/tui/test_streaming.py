@@ -132,3 +132,30 @@ async def test_markup_and_escapes_render_literally(make_app, script: Script) -> 
         assert "\x1b" not in text
         assert app.is_running  # the click markup did not become an action
         assert "hostile [bold]title[/]" in text  # the thread title, literally
+
+
+async def test_leaving_and_returning_to_a_streaming_thread(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+    from yachat.core.chat import ChatCore
+
+    answer = " ".join(f"part{i}" for i in range(150))
+    script.set({"match": "long", "answer": answer, "chunk_chars": 7, "delay_ms": 10})
+    core = ChatCore.open_store(settings)
+    other = core.new_thread("Elsewhere")
+    core.store.add_message(other.id, "user", "a quiet thread")
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+n")
+        await type_and_send(pilot, "long answer please")
+        await wait_for(pilot, lambda: app.pane.live() is not None and len(app.pane.live().text) > 50)
+        streaming = app.thread_id
+        app.open_thread(other.id)
+        await pilot.pause(0.3)
+        assert "a quiet thread" in screen_text(app) and app.pane.live() is None
+        assert "●" in screen_text(app)  # the sidebar marks the thread still streaming
+        app.open_thread(streaming)
+        await pilot.pause(0.05)
+        live = app.pane.live()
+        assert live is not None and answer.startswith(live.text)  # picked up where it is, no repeats
+        await wait_for(pilot, lambda: app.pane.live() is None, timeout=20)
+        final = [w for w in app.pane.message_widgets() if w.message.role == "assistant"][-1]
+        assert final.message.text == answer

@@ -27,7 +27,6 @@ class ActiveRun:
     thread_id: int
     message_id: int | None = None
     text: str = ""
-    notice: str = ""
     live: LiveAnswer | None = field(default=None, repr=False)  # cached: no DOM query per chunk
     worker: Worker[None] | None = field(default=None, repr=False)
 
@@ -65,8 +64,11 @@ class RunController:
             self.app.notify(str(exc), severity="error", markup=False, timeout=10)
         finally:
             self.active.pop(run.thread_id, None)
-            self.app.sidebar.set_streaming(run.thread_id, False)
-            self.app.refresh_threads()
+            try:
+                self.app.sidebar.set_streaming(run.thread_id, False)
+                self.app.refresh_threads()
+            except NoMatches:  # the app is closing
+                pass
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
         try:
@@ -91,8 +93,6 @@ class RunController:
             run.text += update.text
         elif kind is UpdateKind.REPLACE:
             run.text = update.text
-        elif kind is UpdateKind.NOTICE:
-            run.notice = update.text
         if kind is UpdateKind.FINISHED:
             if visible:
                 message = store.get_message(update.message_id)
@@ -105,7 +105,12 @@ class RunController:
             return
         live = run.live
         if live is None or not live.is_attached or live.parent is not pane:
-            live = run.live = pane.live() or pane.start_live(update.message_id, run.text)
+            live = pane.live()
+            if live is None:
+                # A new live widget starts from the text so far, this update included.
+                run.live = pane.start_live(update.message_id, run.text)
+                return
+            run.live = live
         if kind is UpdateKind.APPEND:
             live.feed(update.text)
         elif kind is UpdateKind.REPLACE:
@@ -117,4 +122,4 @@ class RunController:
         """The streaming thread was opened again: show its answer so far, live."""
         run = self.active.get(thread_id)
         if run is not None and run.message_id is not None:
-            self.app.pane.start_live(run.message_id, run.text)
+            run.live = self.app.pane.start_live(run.message_id, run.text)
