@@ -17,7 +17,7 @@ from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
 from yachat.core.prompt import PromptMessage, build_prompt
 from yachat.core.run_stream import RunContext, RunStreamer
-from yachat.core.sdk import build_sdk, split_model
+from yachat.core.sdk import build_sdk, load_sdk, split_model
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
@@ -62,6 +62,7 @@ class ChatCore:
             if self.backend is None:
                 self.backend = await resolve_backend(self.settings, on_status)
             if self._sdk is None:
+                await anyio.to_thread.run_sync(load_sdk)  # heavy imports, off the loop
                 backend = self.backend
                 self._sdk = build_sdk(
                     folder_id=backend.folder_id,

@@ -2,6 +2,8 @@
 
 The SDK's retries are kept (UNAVAILABLE and RESOURCE_EXHAUSTED, 5 attempts)
 but made visible: the policy reports each backoff to whoever runs the call.
+The SDK is imported only when a backend is first used, in a worker thread, so
+the TUI paints its history without waiting for ~0.2 s of imports.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -21,39 +24,52 @@ from yachat.core.errors import ServerGone
 if TYPE_CHECKING:
     from yandex_cloud_ml_sdk import AsyncYCloudML
 
-with warnings.catch_warnings():
-    # The wrapper package warns that it is deprecated on import; yachat uses
-    # the maintained SDK underneath and the user has nothing to do about it.
-    warnings.simplefilter("ignore")
-    from yandex_ai_studio_sdk.retry import RetryPolicy
-
 # Set by a run for the duration of its SDK call: (seconds, attempt) -> None.
 retry_reporter: contextvars.ContextVar[Callable[[float, int], None] | None] = contextvars.ContextVar(
     "yachat_retry_reporter", default=None
 )
 
 
-@dataclass(frozen=True)
-class ReportingRetryPolicy(RetryPolicy):
-    """The SDK's default policy, telling the current run before each backoff.
+def load_sdk() -> Any:
+    """Import the SDK (blocking; call it from a worker thread)."""
+    with warnings.catch_warnings():
+        # The wrapper package warns that it is deprecated on import; yachat uses
+        # the maintained SDK underneath and the user has nothing to do about it.
+        warnings.simplefilter("ignore")
+        import yandex_cloud_ml_sdk
 
-    `still_there`, when given, is asked before each retry; a server that is
-    gone (a killed local server) fails at once instead of after ~10 s of backoff.
-    """
+    return yandex_cloud_ml_sdk
 
-    still_there: Callable[[], Awaitable[bool]] | None = None
 
-    async def sleep(self, attempt: int, deadline: float | None) -> None:
-        if self.still_there is not None and not await self.still_there():
-            raise ServerGone()
-        backoff = self.initial_backoff * (self.backoff_multiplier**attempt) + random.uniform(0, self.jitter)
-        if deadline is not None:
-            backoff = min(backoff, deadline - time.time())
-        backoff = max(0.0, min(backoff, self.max_backoff))
-        report = retry_reporter.get()
-        if report is not None:
-            report(backoff, attempt)
-        await anyio.sleep(backoff)
+@cache
+def _reporting_policy() -> type:
+    from yandex_ai_studio_sdk.retry import RetryPolicy
+
+    @dataclass(frozen=True)
+    class ReportingRetryPolicy(RetryPolicy):
+        """The SDK's default policy, telling the current run before each backoff.
+
+        `still_there`, when given, is asked before each retry; a server that is
+        gone (a killed local server) fails at once instead of after ~10 s of backoff.
+        """
+
+        still_there: Callable[[], Awaitable[bool]] | None = None
+
+        async def sleep(self, attempt: int, deadline: float | None) -> None:
+            if self.still_there is not None and not await self.still_there():
+                raise ServerGone()
+            backoff = self.initial_backoff * (self.backoff_multiplier**attempt) + random.uniform(
+                0, self.jitter
+            )
+            if deadline is not None:
+                backoff = min(backoff, deadline - time.time())
+            backoff = max(0.0, min(backoff, self.max_backoff))
+            report = retry_reporter.get()
+            if report is not None:
+                report(backoff, attempt)
+            await anyio.sleep(backoff)
+
+    return ReportingRetryPolicy
 
 
 def build_sdk(
@@ -65,16 +81,13 @@ def build_sdk(
     enable_server_data_logging: bool,
     still_there: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncYCloudML:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from yandex_cloud_ml_sdk import AsyncYCloudML
-
-    return AsyncYCloudML(
+    sdk = load_sdk()
+    return sdk.AsyncYCloudML(
         folder_id=folder_id,
         auth=auth,
         endpoint=endpoint,
         verify=verify,
-        retry_policy=ReportingRetryPolicy(still_there=still_there),
+        retry_policy=_reporting_policy()(still_there=still_there),
         enable_server_data_logging=enable_server_data_logging,
     )
 
