@@ -36,6 +36,14 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+async def click_text(pilot: Pilot[None], widget, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Click the first place `label` is shown inside a message widget."""
+    lines = widget._lines(widget.size.width)
+    y = next(i for i, line in enumerate(lines) if label in line.text)
+    x = lines[y].text.index(label) + 1
+    await pilot.click(widget, offset=(x + widget.styles.gutter.left, y + widget.styles.gutter.top))
+
+
 async def type_and_send(pilot: Pilot[None], text: str) -> None:
     app = pilot.app
     assert isinstance(app, YachatApp)
@@ -107,10 +115,7 @@ async def test_error_is_shown_and_retry_works(make_app, script: Script) -> None:
         assert "The server failed (INTERNAL: model crashed)" in flat(text)
         assert "↻ Retry (ctrl+r)" in text and "Traceback" not in text
         # The mouse retries too: click the "Retry" link under the failed answer.
-        lines = failed._lines(failed.size.width)
-        y = next(i for i, line in enumerate(lines) if "↻ Retry" in line.text)
-        x = lines[y].text.index("↻ Retry") + 2
-        await pilot.click(failed, offset=(x + failed.styles.gutter.left, y))
+        await click_text(pilot, failed, "↻ Retry")
         await wait_for(
             pilot, lambda: any(w.message.text == "a whole answer" for w in app.pane.message_widgets())
         )

@@ -70,6 +70,15 @@ class MessageActions(App[None]):
         blocks = code_blocks(widget.message.text) if widget else []
         self._copy("\n".join(blocks) if blocks else None, "code")
 
+    def action_copy_message_text(self, message_id: int) -> None:
+        message = self.core.store.get_message(message_id)
+        self._copy(message.text if message else None, "message")
+
+    def action_copy_message_code_blocks(self, message_id: int) -> None:
+        message = self.core.store.get_message(message_id)
+        blocks = code_blocks(message.text) if message else []
+        self._copy("\n".join(blocks) if blocks else None, "code")
+
     def action_edit_message(self) -> None:
         widget = self._focused_message()
         if widget is None or widget.message.role != "user":

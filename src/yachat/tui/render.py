@@ -63,20 +63,30 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
 
 
 RETRY_LABEL = "↻ Retry (ctrl+r)"
+COPY_LABEL = "⧉ copy"
+COPY_CODE_LABEL = "⧉ code"
+
+
+def _link(action: str, bold: bool = False) -> Style:
+    """Clickable text: Textual runs the `@click` action of the text under the mouse."""
+    return Style(bold=bold, underline=True, dim=not bold) + Style.from_meta({"@click": action})
 
 
 def _retry_link(line: Text) -> None:
-    """A clickable Retry: Textual runs the `@click` action of the text under the mouse."""
     line.append("  ")
-    line.append(
-        RETRY_LABEL, style=Style(bold=True, underline=True) + Style.from_meta({"@click": "app.retry"})
-    )
+    line.append(RETRY_LABEL, style=_link("app.retry", bold=True))
 
 
 def message_renderable(message: Message, run: Run | None) -> RenderableType:
     when = datetime.fromtimestamp(message.created_at).strftime("%H:%M")
     who = "You" if message.role == "user" else "Assistant"
     header = Text(f"{who}  ", style="bold").append(when, style="dim")
+    if message.text:
+        header.append("   ")
+        header.append(COPY_LABEL, style=_link(f"app.copy_message_text({message.id})"))
+        if code_blocks(message.text):
+            header.append("  ")
+            header.append(COPY_CODE_LABEL, style=_link(f"app.copy_message_code_blocks({message.id})"))
     body: RenderableType = markdown(message.text) if message.text else Text("…", style="dim")
     if message.role == "user":
         return Group(header, body)
