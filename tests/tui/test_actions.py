@@ -78,8 +78,8 @@ async def test_copy_last_answer_code_and_a_focused_message(make_app, settings: S
         widgets = app.pane.message_widgets()
         await pilot.click(widgets[0])  # the mouse focuses a message...
         await pilot.press("c")  # ...and c copies it
-        await click_text(pilot, widgets[1], "⧉ code")  # or click its copy links
-        await click_text(pilot, widgets[0], "⧉ copy")
+        await click_text(pilot, widgets[1], "copy code")  # or click its copy links
+        await click_text(pilot, widgets[0], "copy")
     assert copied == [
         "A lifetime parameter:\n\n```rust\nfn f<'a>(x: &'a str) {}\n```",
         "fn f<'a>(x: &'a str) {}\n",

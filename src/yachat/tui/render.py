@@ -62,9 +62,9 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
     return line
 
 
-RETRY_LABEL = "↻ Retry (ctrl+r)"
-COPY_LABEL = "⧉ copy"
-COPY_CODE_LABEL = "⧉ code"
+RETRY_LABEL = "Retry (ctrl+r)"
+COPY_LABEL = "copy"
+COPY_CODE_LABEL = "copy code"
 
 
 def _link(action: str, bold: bool = False) -> Style:
