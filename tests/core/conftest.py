@@ -11,19 +11,13 @@ from yachat.core.chat import ChatCore
 from yachat.server.process import ServerProcess
 from yachat.settings import Settings
 
-from ..support import Script
+from ..support import Script, local_settings
 
 
 @pytest.fixture
 def settings(server: ServerProcess, tmp_path: Path, script: Script) -> Settings:
     script.set()
-    return Settings(
-        backend="local",
-        local_address=server.address,
-        local_token=server.token,
-        store_path=tmp_path / "yachat.db",
-        stream_idle_timeout_s=1.5,
-    )
+    return local_settings(server, tmp_path, stream_idle_timeout_s=1.5)
 
 
 @pytest.fixture

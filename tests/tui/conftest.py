@@ -11,7 +11,7 @@ from yachat.server.process import ServerProcess
 from yachat.settings import Settings
 from yachat.tui.app import YachatApp
 
-from ..support import Script
+from ..support import Script, local_settings
 
 SIZE = (120, 36)
 
@@ -24,14 +24,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def settings(server: ServerProcess, tmp_path: Path, script: Script) -> Settings:
     script.set()
-    return Settings(
-        backend="local",
-        local_address=server.address,
-        local_token=server.token,
-        store_path=tmp_path / "yachat.db",
-        config_path=tmp_path / "config.toml",
-        stream_idle_timeout_s=3,
-    )
+    return local_settings(server, tmp_path, stream_idle_timeout_s=3)
 
 
 @pytest.fixture
