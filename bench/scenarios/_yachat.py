@@ -31,23 +31,35 @@ def yachat_app(settings: Settings) -> Any:
 
 
 class AnswerProgress:
-    """How much of the streaming answer the pane shows, for the frame log."""
+    """How much of the streaming answer the pane shows, for the frame log.
+
+    While the answer streams, what the live widget was given; once the finished
+    message widget has replaced it, the whole answer.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.final_chars: int | None = None
+        self.before = {id(w) for w in app.pane.message_widgets()}
+        self.finished_frame_at: float | None = None  # the first frame with the finished widget
 
     def __call__(self) -> int:
-        if self.final_chars is not None and self.app.pane.live() is None:
-            return self.final_chars
+        """Called as each frame is written."""
         live = self.app.pane.live()
-        return live.shown_chars if live is not None else 0
+        if live is not None:
+            return live.shown_chars
+        widgets = self.app.pane.message_widgets()
+        last = widgets[-1] if widgets else None
+        if last is None or id(last) in self.before or last.message.role != "assistant":
+            return 0
+        if self.finished_frame_at is None:
+            self.finished_frame_at = time.perf_counter()
+        return len(last.message.text)
 
 
 async def send_and_time(
     app: Any, pilot: Any, text: str, expected_chars: int, arrivals: list[tuple[float, int]] | None = None
 ) -> float:
-    """Send `text`; seconds until a frame shows the whole answer rendered from the store."""
+    """Send `text`; seconds until a frame shows the whole answer in the finished message widget."""
     progress = AnswerProgress(app)
     app.frame_log = FrameLog(progress)
     if arrivals is not None:
@@ -63,10 +75,7 @@ async def send_and_time(
     started = time.perf_counter()
     app.composer.insert(text)
     await pilot.press("enter")
-    while app.thread_id is None or app.runs.streaming(app.thread_id) or app.pane.live() is not None:
+    while progress.finished_frame_at is None:
         await asyncio.sleep(0.005)
-    progress.final_chars = expected_chars
-    app.refresh()
-    while not app.frame_log.frames or app.frame_log.frames[-1][1] < expected_chars:
-        await asyncio.sleep(0.005)
-    return app.frame_log.frames[-1][0] - started
+    assert app.frame_log.frames[-1][1] == expected_chars, "the finished answer is not the whole text"
+    return progress.finished_frame_at - started

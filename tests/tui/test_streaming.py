@@ -38,7 +38,7 @@ def flat(text: str) -> str:
 
 async def click_text(pilot: Pilot[None], widget, label: str) -> None:  # type: ignore[no-untyped-def]
     """Click the first place `label` is shown inside a message widget."""
-    lines = widget._lines(widget.size.width)
+    lines = widget.lines(widget.size.width)
     y = next(i for i, line in enumerate(lines) if label in line.text)
     x = lines[y].text.index(label) + 1
     await pilot.click(widget, offset=(x + widget.styles.gutter.left, y + widget.styles.gutter.top))

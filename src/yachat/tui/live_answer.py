@@ -1,11 +1,13 @@
 """The answer being generated, growing as chunks arrive.
 
 Chunks may come far faster than a terminal can paint, so they are only
-buffered on arrival and applied at most once per frame. Only the growing tail
-is re-rendered: once the tail passes a few KB, everything up to the last
-block boundary outside a code fence is sealed into a static segment that is
-never rendered again. When the run ends, the pane replaces this widget with
-the stored answer rendered once in full.
+buffered on arrival and applied at most once per frame. Each top-level
+Markdown block is rendered once, when it is complete; only the last one, which
+may still grow, is rendered again on the next frame. Blocks that have already
+scrolled above the bottom screenful are deferred: their height is estimated
+until they come into view, or until the finished answer renders them in a
+worker thread. When the run ends, the pane hands these parts to the finished
+message widget, so nothing is rendered twice.
 """
 
 from __future__ import annotations
@@ -13,52 +15,34 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
 
-from yachat.tui.render import markdown
-from yachat.tui.rich_block import RichBlock
+from yachat.tui.block_view import BlockView, Part
+from yachat.tui.markdown_blocks import BlockStream
+from yachat.tui.render import block_parts
 
-SEAL_AFTER_CHARS = 800
 FRAME_S = 1 / 30
+# Text arriving faster than a screenful every quarter second scrolls past before
+# anyone can read it (a model writes about a screenful every 5-10 s). Painting such
+# a stream ten times a second instead of thirty shows the same blur, and leaves the
+# loop to the stream: the whole answer is there sooner.
+OUTRUN_SCREENS_PER_S = 4
+OUTRUN_FRAME_S = 1 / 10
 
 
-def seal_point(text: str) -> int:
-    """The last blank-line boundary in `text` that is not inside a code fence, or 0."""
-    best, in_fence, pos = 0, False, 0
-    for line in text.splitlines(keepends=True):
-        stripped = line.lstrip()
-        if stripped.startswith(("```", "~~~")):
-            in_fence = not in_fence
-        pos += len(line)
-        if not in_fence and not line.strip() and pos < len(text):
-            best = pos
-    return best
-
-
-class LiveAnswer(Vertical):
-    DEFAULT_CSS = """
-    LiveAnswer { height: auto; }
-    LiveAnswer > Static, LiveAnswer > RichBlock { height: auto; }
-    LiveAnswer > .live-status { color: $text-muted; }
-    """
-
+class LiveAnswer(BlockView):
     def __init__(self, message_id: int, text: str = "", **kwargs: object) -> None:
-        super().__init__(classes="message assistant live", **kwargs)  # type: ignore[arg-type]
+        super().__init__((), classes="message assistant live", **kwargs)
         self.message_id = message_id
         self.text = text  # everything received
-        self.shown_chars = 0  # how much of `text` the widgets have been given (benchmarks read it)
-        self._sealed_chars = 0
-        self._tail = RichBlock("", classes="tail")
-        self._status = Static(Text("▍ generating…", style="dim"), classes="live-status")
+        self.shown_chars = 0  # how much of `text` the widget has been given (benchmarks read it)
+        self._blocks = BlockStream()
+        self._sealed: list[Part] = []  # parts of the complete blocks
+        self._tail: list[Part] = []  # the block still growing
+        self._header = Part.of(Text("Assistant", style="bold"))
+        self._status = Part.of(Text("▍ generating…", style="dim"))
         self._dirty = False
         self._last_flush = 0.0
-
-    def compose(self) -> ComposeResult:
-        yield Static(Text("Assistant", style="bold"))
-        yield self._tail
-        yield self._status
+        self._interval = FRAME_S
 
     def on_mount(self) -> None:
         self._flush()
@@ -76,7 +60,7 @@ class LiveAnswer(Vertical):
         if self._dirty:
             return  # a flush is already due
         self._dirty = True
-        wait = self._last_flush + FRAME_S - time.monotonic()
+        wait = self._last_flush + self._interval - time.monotonic()
         if wait <= 0:
             self.call_later(self._flush)
         else:
@@ -84,29 +68,59 @@ class LiveAnswer(Vertical):
 
     def replace(self, text: str) -> None:
         """The server rewrote the answer: start over from `text`."""
-        for segment in self.query(".sealed"):
-            segment.remove()
-        self._sealed_chars = 0
+        self._blocks = BlockStream()
+        self._sealed, self._tail = [], []
         self.text = text
         self._schedule()
 
     def set_status(self, text: str, style: str = "dim") -> None:
-        self._status.update(Text(text, style=style))
+        self._status = Part.of(Text(text, style=style))
+        self._assemble()
+
+    def body_parts(self, text: str) -> list[Part] | None:
+        """The finished answer's Markdown parts, if `text` is what this widget was fed."""
+        if text != self.text:
+            return None
+        self._update_tail()
+        return [*self._sealed, *self._tail]
 
     def _flush(self) -> None:
-        self._last_flush = time.monotonic()
+        now = time.monotonic()
+        elapsed, self._last_flush = now - self._last_flush, now
         if not self._dirty and self.shown_chars == len(self.text):
             return
         self._dirty = False
-        tail = self.text[self._sealed_chars :]
-        if len(tail) > SEAL_AFTER_CHARS:
-            cut = seal_point(tail)
-            if cut:
-                self.mount(RichBlock(markdown(tail[:cut]), classes="sealed"), before=self._tail)
-                self._sealed_chars += cut
-                tail = tail[cut:]
-        self._tail.update(markdown(tail))
+        self._update_tail()
+        self._render_bottom()
+        self._assemble()
+        chars_per_s = (len(self.text) - self.shown_chars) / max(elapsed, FRAME_S)
+        screenful = self.content_region.width * self.screen.size.height
+        outrun = screenful and chars_per_s > OUTRUN_SCREENS_PER_S * screenful
+        self._interval = OUTRUN_FRAME_S if outrun else FRAME_S
         self.shown_chars = len(self.text)
         grew = getattr(self.parent, "content_grew", None)
         if grew is not None:
             grew()
+
+    def _update_tail(self) -> None:
+        """Seal the blocks that are complete; make parts for the one still growing."""
+        stream = self._blocks
+        tail_before = stream.tail
+        self._sealed += block_parts(stream.update(self.text), deferred=True)
+        if stream.tail is not tail_before:
+            self._tail = block_parts(stream.tail)
+
+    def _render_bottom(self) -> None:
+        """Render the sealed blocks that share the bottom screenful with the tail."""
+        width = self.content_region.width
+        if width <= 0:
+            return  # not laid out yet: the layout renders what it needs
+        console = self.app.console
+        room = self.screen.size.height
+        for part in (*self._tail, *reversed(self._sealed)):
+            if room <= 0:
+                break
+            room -= len(part.render(console, width))
+
+    def _assemble(self) -> None:
+        self.set_parts([self._header, *self._sealed, *self._tail, self._status])

@@ -19,9 +19,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from yachat.store.models import Message, Run
+from yachat.tui.block_view import BlockView, Part
 from yachat.tui.live_answer import LiveAnswer
-from yachat.tui.render import message_renderable
-from yachat.tui.rich_block import RichBlock
+from yachat.tui.render import message_parts
 
 PAGE = 20
 WELCOME = Text.assemble(
@@ -33,7 +33,7 @@ WELCOME = Text.assemble(
 )
 
 
-class MessageWidget(RichBlock, can_focus=True):
+class MessageWidget(BlockView, can_focus=True):
     """One finished message, rendered once."""
 
     BINDINGS = [
@@ -42,9 +42,10 @@ class MessageWidget(RichBlock, can_focus=True):
         Binding("e", "app.edit_message", "Edit & resend", id="yachat.edit_message"),
     ]
 
-    def __init__(self, message: Message, run: Run | None) -> None:
+    def __init__(self, message: Message, run: Run | None, body: list[Part] | None = None) -> None:
+        """`body`: the Markdown parts, when a live answer already made them."""
         super().__init__(
-            lambda: message_renderable(message, run),
+            lambda: message_parts(message, run, body),
             classes=f"message {message.role} status-{message.status}",
             id=f"m{message.id}",
         )
@@ -223,21 +224,27 @@ class MessagePane(VerticalScroll):
             self._show_jump()
 
     def finish_live(self, message: Message, run: Run | None) -> None:
-        """Replace the live widget with the stored answer, rendered once in full.
+        """Replace the live widget with the finished message.
 
-        The full render happens in a worker thread while the live answer stays
-        on screen, then the two are swapped in one frame.
+        The live widget's Markdown parts carry over, so the blocks it rendered
+        are not rendered again; those it deferred are rendered in a worker
+        thread afterwards. If the stored text differs from what streamed in,
+        the message is rendered afresh, off the loop, while the live answer
+        stays on screen.
         """
         if run is not None:
             self._runs[run.id] = run
         self._messages = [m for m in self._messages if m.id != message.id] + [message]
         live = next((w for w in self.query(LiveAnswer) if w.message_id == message.id), None)
-        final = MessageWidget(message, run)
-        self.run_worker(self._swap_in(live, final), group="finish", exit_on_error=False)
+        body = live.body_parts(message.text) if live is not None else None
+        final = MessageWidget(message, run, body)
+        self.run_worker(
+            self._swap_in(live, final, rendered=body is not None), group="finish", exit_on_error=False
+        )
 
-    async def _swap_in(self, live: LiveAnswer | None, final: MessageWidget) -> None:
+    async def _swap_in(self, live: LiveAnswer | None, final: MessageWidget, rendered: bool) -> None:
         width = live.content_region.width if live is not None else self.content_region.width - 2
-        if width > 0:
+        if width > 0 and not rendered:
             await final.render_off_loop(width)
         if not self.is_attached:
             return
@@ -247,6 +254,12 @@ class MessagePane(VerticalScroll):
                 live.remove()
             else:
                 self.mount(final)
+        if width > 0 and rendered:
+            self.call_after_refresh(self._fill_in, final, width)
+
+    def _fill_in(self, widget: MessageWidget, width: int) -> None:
+        """Render the parts a stream deferred, once the finished answer is on screen."""
+        self.run_worker(widget.render_off_loop(width), group="fill-in", exit_on_error=False)
 
     def remove_message(self, message_id: int) -> None:
         self._messages = [m for m in self._messages if m.id != message_id]

@@ -1,31 +1,36 @@
-"""How a message looks: Rich renderables built from untrusted text.
+"""How a message looks: the parts of its widget, built from untrusted text.
 
-Messages render through Rich's Markdown into one Static each: far cheaper
-than Textual's Markdown widget (one widget per block), and Rich's Markdown
-never interprets console markup such as `[bold]` or `[@click=...]`. Terminal
-escape sequences are stripped before anything is rendered.
+Messages render through Rich's Markdown, a top-level block at a time
+(markdown_blocks), into one widget each: far cheaper than Textual's Markdown
+widget (one widget per block), and Rich's Markdown never interprets console
+markup such as `[bold]` or `[@click=...]`. Terminal escape sequences are
+stripped before anything is rendered.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
-from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.style import Style
 from rich.text import Text
 
 from yachat.store.models import Message, MessageStatus, Run
 from yachat.text import one_line, strip_controls
+from yachat.tui.block_view import Part
+from yachat.tui.markdown_blocks import Block, split
 
-CODE_THEME = "monokai"
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
-def markdown(text: str) -> RenderableType:
-    return Markdown(strip_controls(text), code_theme=CODE_THEME, hyperlinks=False)
+def block_parts(blocks: Sequence[Block], deferred: bool = False) -> list[Part]:
+    """Parts for Markdown blocks; `deferred` ones are estimated until they come into view."""
+    return [
+        Part(block.renderable, gap=block.gap_before, deferred_source=block.source if deferred else None)
+        for block in blocks
+    ]
 
 
 def plain(text: str, style: str = "") -> Text:
@@ -77,7 +82,7 @@ def _retry_link(line: Text) -> None:
     line.append(RETRY_LABEL, style=_link("app.retry", bold=True))
 
 
-def message_renderable(message: Message, run: Run | None) -> RenderableType:
+def message_header(message: Message) -> Text:
     when = datetime.fromtimestamp(message.created_at).strftime("%H:%M")
     who = "You" if message.role == "user" else "Assistant"
     header = Text(f"{who}  ", style="bold").append(when, style="dim")
@@ -87,10 +92,19 @@ def message_renderable(message: Message, run: Run | None) -> RenderableType:
         if code_blocks(message.text):
             header.append("  ")
             header.append(COPY_CODE_LABEL, style=_link(f"app.copy_message_code_blocks({message.id})"))
-    body: RenderableType = markdown(message.text) if message.text else Text("…", style="dim")
-    if message.role == "user":
-        return Group(header, body)
-    return Group(header, body, run_line(message, run))
+    return header
+
+
+def message_parts(message: Message, run: Run | None, body: Sequence[Part] | None = None) -> list[Part]:
+    """Header, Markdown blocks and (for an answer) the run line; `body` if already made."""
+    if body is None:
+        body = block_parts(split(message.text)[0]) if message.text.strip() else []
+    if not body:
+        body = [Part.of(Text("…", style="dim"))]
+    parts = [Part.of(message_header(message)), *body]
+    if message.role != "user":
+        parts.append(Part.of(run_line(message, run)))
+    return parts
 
 
 def day_label(ts: float, now: float | None = None) -> str:

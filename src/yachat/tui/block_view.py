@@ -1,0 +1,170 @@
+"""A widget whose lines come from parts, each rendered once per width.
+
+Textual's Static re-renders its Rich renderable whenever layout asks for its
+height, so every frame of a streaming answer would re-render every message
+above it. Here a message is a list of parts (its header, each top-level
+Markdown block, its status line); a part's lines are computed once for the
+pane's width and served from a cache on every later frame, scroll and
+page-up.
+
+A part may also be *deferred*: until it is rendered, its height is estimated
+from its source text. A streaming answer defers the blocks that have scrolled
+past the bottom screenful, so a fast stream costs the render of what is on
+screen, not of everything it sent; a deferred part is rendered when it comes
+into view, or in a worker thread once the answer has finished.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+import anyio
+from rich.console import Console, RenderableType
+from rich.style import Style
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+def render_strips(console: Console, renderable: RenderableType, width: int) -> list[Strip]:
+    """Unstyled lines of `renderable` at `width`; safe to call from a worker thread."""
+    options = console.options.update_width(max(1, width)).update(highlight=False)
+    return [Strip(line, width) for line in console.render_lines(renderable, options, pad=True)]
+
+
+def estimate_lines(source: str, width: int) -> int:
+    """Roughly how many lines `source` takes once wrapped at `width`."""
+    width = max(1, width)
+    return sum(max(1, -(-len(line) // width)) for line in source.split("\n"))
+
+
+class Part:
+    """One piece of a widget's lines: a header, a Markdown block, a status line."""
+
+    __slots__ = ("_build", "_estimate", "_lines", "_styled", "deferred_source", "gap")
+
+    def __init__(
+        self, build: Callable[[], RenderableType], *, gap: bool = False, deferred_source: str | None = None
+    ) -> None:
+        self._build = build
+        self.gap = gap  # a blank line before the part
+        # Set for a deferred part: the text its height is estimated from until rendered.
+        self.deferred_source = deferred_source
+        self._lines: tuple[int, list[Strip]] | None = None
+        self._estimate: tuple[int, int] | None = None
+        self._styled: tuple[int, Style, list[Strip]] | None = None
+
+    @classmethod
+    def of(cls, renderable: RenderableType, *, gap: bool = False) -> Part:
+        return cls(lambda: renderable, gap=gap)
+
+    def lines_at(self, width: int) -> list[Strip] | None:
+        cached = self._lines
+        return cached[1] if cached is not None and cached[0] == width else None
+
+    def render(self, console: Console, width: int) -> list[Strip]:
+        """The part's lines at `width`, rendered now if not yet (thread-safe)."""
+        lines = self.lines_at(width)
+        if lines is None:
+            lines = render_strips(console, self._build(), width)
+            if self.gap:
+                lines.insert(0, Strip.blank(width))
+            self._lines = (width, lines)
+        return lines
+
+    def height(self, console: Console, width: int) -> int:
+        lines = self.lines_at(width)
+        if lines is not None:
+            return len(lines)
+        if self.deferred_source is not None:
+            if self._estimate is None or self._estimate[0] != width:
+                self._estimate = (width, estimate_lines(self.deferred_source, width) + self.gap)
+            return self._estimate[1]
+        return len(self.render(console, width))
+
+    def styled(self, console: Console, width: int, style: Style) -> list[Strip]:
+        lines = self.render(console, width)
+        cached = self._styled
+        if cached is None or cached[0] != width or cached[1] != style or len(cached[2]) != len(lines):
+            # The widget's colours go under the renderable's own styles.
+            cached = (width, style, [strip.apply_style(style) for strip in lines])
+            self._styled = cached
+        return cached[2]
+
+
+class BlockView(Widget):
+    DEFAULT_CSS = "BlockView { height: auto; }"
+
+    def __init__(self, parts: Sequence[Part] | Callable[[], Sequence[Part]] = (), **kwargs: object) -> None:
+        """`parts` may be a function that builds them: Markdown parsing then happens
+        only when the lines are first needed (in a worker thread, for `render_off_loop`)."""
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._source = parts
+        self._offsets: tuple[int, list[int]] | None = None  # (width, start line of each part + total)
+
+    @property
+    def parts(self) -> list[Part]:
+        if not isinstance(self._source, list):
+            self._source = list(self._source() if callable(self._source) else self._source)
+        return self._source
+
+    def set_parts(self, parts: Sequence[Part]) -> None:
+        self._source = list(parts)
+        self.relayout()
+
+    def relayout(self) -> None:
+        """The parts or their heights changed."""
+        self._offsets = None
+        self.refresh(layout=True)
+
+    def lines(self, width: int) -> list[Strip]:
+        """Every line at `width`, deferred parts rendered too."""
+        console = self.app.console
+        return [line for part in self.parts for line in part.render(console, width)]
+
+    async def render_off_loop(self, width: int) -> None:
+        """Render every part for `width` in a worker thread (before or after mounting)."""
+        console = self.app.console
+
+        def render_all() -> None:
+            for part in self.parts:
+                part.render(console, width)
+                part.deferred_source = None
+
+        await anyio.to_thread.run_sync(render_all)
+        self._offsets = None
+        if self.is_attached:
+            self.refresh(layout=True)
+
+    def _starts(self, width: int) -> list[int]:
+        if self._offsets is None or self._offsets[0] != width:
+            console = self.app.console
+            starts, y = [], 0
+            for part in self.parts:
+                starts.append(y)
+                y += part.height(console, width)
+            starts.append(y)
+            self._offsets = (width, starts)
+        return self._offsets[1]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._starts(width)[-1]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        starts = self._starts(width)
+        style = self.visual_style.rich_style
+        index = bisect_right(starts, y) - 1
+        parts = self.parts
+        if not 0 <= index < len(parts):
+            return Strip.blank(width, style)
+        part = parts[index]
+        if part.lines_at(width) is None:
+            # A deferred part came into view: render it, and fix the layout if the estimate was off.
+            estimated = starts[index + 1] - starts[index]
+            if len(part.render(self.app.console, width)) != estimated:
+                self.relayout()
+        lines = part.styled(self.app.console, width, style)
+        row = y - starts[index]
+        return lines[row] if row < len(lines) else Strip.blank(width, style)

@@ -1,0 +1,189 @@
+"""A message's Markdown as a list of top-level blocks, each rendered on its own.
+
+Rich renders a Markdown document as one unit, so a long answer costs a full
+render every time anything about it changes, and all of it must be rendered
+before any of it can be shown. Split at its top-level blocks (a paragraph, a
+list, a table, a code fence) and parsed once, the same document can be
+rendered a block at a time: only the blocks on screen are needed for a frame,
+and a block that is finished is never rendered again. The blocks, joined with
+the blank lines Rich puts between them, give exactly Rich's own rendering of
+the whole document (a test holds this against Rich's Markdown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from rich.markdown import Markdown, MarkdownElement, UnknownElement
+
+from yachat.text import strip_controls
+
+CODE_THEME = "monokai"
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # The same configuration as rich.markdown.Markdown, built once rather than per render.
+    return MarkdownIt().enable("strikethrough").enable("table")
+
+
+class TokenMarkdown(Markdown):
+    """Rich's Markdown renderer over tokens that were already parsed."""
+
+    def __init__(self, tokens: Sequence[Token], code_theme: str = CODE_THEME) -> None:
+        # Deliberately not super().__init__: it would build a new parser and parse again.
+        self.markup = ""
+        self.parsed = list(tokens)
+        self.code_theme = code_theme
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = False
+        self.inline_code_lexer = None
+        self.inline_code_theme = code_theme
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """One top-level Markdown block: its tokens and the source lines it came from."""
+
+    tokens: tuple[Token, ...]
+    source: str
+    gap_before: bool  # Rich puts a blank line between this block and the one before
+
+    def renderable(self) -> Markdown:
+        return TokenMarkdown(self.tokens)
+
+
+def parse(text: str) -> list[Token]:
+    return _parser().parse(strip_controls(text))
+
+
+def _groups(tokens: Iterable[Token]) -> list[list[Token]]:
+    """Tokens grouped by top-level block: a group ends at a level-0 close or self-closing token."""
+    groups: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        current.append(token)
+        if token.level == 0 and token.nesting <= 0:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+# Token types Rich's renderer handles inline; every other token is an element.
+_INLINE_TYPES = {"text", "hardbreak", "softbreak", "link_open", "link_close", "html_inline"}
+
+
+def _flatten(tokens: Iterable[Token]) -> Iterator[Token]:
+    # As Rich walks them: inline children in place, fences and images whole.
+    for token in tokens:
+        if token.children and not (token.type == "fence" or token.tag == "img"):
+            yield from _flatten(token.children)
+        else:
+            yield token
+
+
+def _is_element(token: Token) -> bool:
+    if token.type in _INLINE_TYPES:
+        return False
+    return not (token.tag in Markdown.inlines and token.type not in ("fence", "code_block"))
+
+
+def _element(token: Token) -> type[MarkdownElement]:
+    return Markdown.elements.get(token.type) or UnknownElement
+
+
+def _inherits_gap(group: Sequence[Token]) -> bool:
+    """Whether Rich's blank line before this block depends on the block before.
+
+    Rich keeps one flag, set by each element it leaves, and writes a blank line
+    before rendering an element when the flag is set. Only the first element
+    left inside a block sees the flag the previous block set, and only if that
+    element is rendered then (not collected by its parent, as list items and
+    table cells are). This replays Rich's walk up to that point.
+    """
+    stack: list[Token] = []
+    for token in _flatten(group):
+        if not _is_element(token):
+            continue
+        if token.nesting == 1:
+            stack.append(token)
+            continue
+        if token.nesting == -1:
+            stack.pop()
+        if token.type == "inline":
+            return False  # left without a blank line, and the flag is reset
+        parent = _element(stack[-1]) if stack else None
+        return parent is None or parent.on_child_close is MarkdownElement.on_child_close
+    return False
+
+
+def _new_line_after(group: Sequence[Token]) -> bool:
+    return bool(_element(group[0]).new_line)
+
+
+def split(text: str, after: Block | None = None) -> tuple[list[Block], int]:
+    """The top-level blocks of `text`, and where in `text` the last of them starts.
+
+    While an answer streams, its last block may still grow (a paragraph, a
+    table, an open code fence): the blocks before it are complete, because
+    another block has begun. `after` is the block that came before `text`,
+    for the blank line Rich puts between them.
+    """
+    groups = _groups(parse(text))
+    if not groups:
+        return [], len(text)
+    lines = text.split("\n")
+    blocks: list[Block] = []
+    asked = after is not None and _new_line_after(after.tokens)
+    for group in groups:
+        start, end = group[0].map or (0, 0)
+        gap = asked and _inherits_gap(group)
+        blocks.append(Block(tuple(group), "\n".join(lines[start:end]), gap_before=gap))
+        asked = _new_line_after(group)
+    return blocks, _offset_of_line(text, (groups[-1][0].map or (0, 0))[0])
+
+
+def _offset_of_line(text: str, line: int) -> int:
+    """Where line number `line` (0-based) starts in `text`."""
+    offset = 0
+    for _ in range(line):
+        found = text.find("\n", offset)
+        if found < 0:
+            return len(text)
+        offset = found + 1
+    return offset
+
+
+class BlockStream:
+    """A growing text as the blocks that are complete and the one still growing."""
+
+    def __init__(self) -> None:
+        self.sealed: list[Block] = []
+        self.sealed_chars = 0  # how much of the text the sealed blocks cover
+        self.tail: list[Block] = []
+        self._tail_text: str | None = None
+
+    def update(self, text: str) -> list[Block]:
+        """Take the whole text so far; return the blocks it completed."""
+        tail_text = text[self.sealed_chars :]
+        if tail_text == self._tail_text:
+            return []
+        blocks, last_starts = split(tail_text, after=self.sealed[-1] if self.sealed else None)
+        done = blocks[:-1]
+        if done:
+            self.sealed += done
+            self.sealed_chars += last_starts
+            tail_text = tail_text[last_starts:]
+        self.tail = blocks[-1:]
+        self._tail_text = tail_text
+        return done
+
+    def blocks(self) -> list[Block]:
+        return [*self.sealed, *self.tail]
