@@ -128,17 +128,15 @@ def _new_line_after(group: Sequence[Token]) -> bool:
     return bool(_element(group[0]).new_line)
 
 
-def split(text: str, after: Block | None = None) -> tuple[list[Block], int]:
-    """The top-level blocks of `text`, and where in `text` the last of them starts.
+def split(text: str, after: Block | None = None) -> tuple[list[Block], list[int]]:
+    """The top-level blocks of `text`, and where in `text` each of them starts.
 
-    While an answer streams, its last block may still grow (a paragraph, a
-    table, an open code fence): the blocks before it are complete, because
-    another block has begun. `after` is the block that came before `text`,
-    for the blank line Rich puts between them.
+    `after` is the block that came before `text`, for the blank line Rich puts
+    between them.
     """
     groups = _groups(parse(text))
     if not groups:
-        return [], len(text)
+        return [], []
     lines = text.split("\n")
     blocks: list[Block] = []
     asked = after is not None and _new_line_after(after.tokens)
@@ -147,18 +145,21 @@ def split(text: str, after: Block | None = None) -> tuple[list[Block], int]:
         gap = asked and _inherits_gap(group)
         blocks.append(Block(tuple(group), "\n".join(lines[start:end]), gap_before=gap))
         asked = _new_line_after(group)
-    return blocks, _offset_of_line(text, (groups[-1][0].map or (0, 0))[0])
+    return blocks, _offsets_of_lines(text, [(g[0].map or (0, 0))[0] for g in groups])
 
 
-def _offset_of_line(text: str, line: int) -> int:
-    """Where line number `line` (0-based) starts in `text`."""
-    offset = 0
-    for _ in range(line):
-        found = text.find("\n", offset)
-        if found < 0:
-            return len(text)
-        offset = found + 1
-    return offset
+def _offsets_of_lines(text: str, lines: list[int]) -> list[int]:
+    """Where each of line numbers `lines` (0-based, ascending) starts in `text`."""
+    offsets, offset, line = [], 0, 0
+    for wanted in lines:
+        while line < wanted:
+            found = text.find("\n", offset)
+            if found < 0:
+                offset = len(text)
+                break
+            offset, line = found + 1, line + 1
+        offsets.append(offset)
+    return offsets
 
 
 class BlockStream:
@@ -171,17 +172,25 @@ class BlockStream:
         self._tail_text: str | None = None
 
     def update(self, text: str) -> list[Block]:
-        """Take the whole text so far; return the blocks it completed."""
+        """Take the whole text so far; return the blocks it completed.
+
+        A block is complete once the first line of the next one is: only a whole
+        line tells whether it starts a block or continues the one before (a
+        "1" may yet become "1. item" of the list above it).
+        """
         tail_text = text[self.sealed_chars :]
         if tail_text == self._tail_text:
             return []
-        blocks, last_starts = split(tail_text, after=self.sealed[-1] if self.sealed else None)
-        done = blocks[:-1]
+        blocks, starts = split(tail_text, after=self.sealed[-1] if self.sealed else None)
+        growing = len(blocks) - 1
+        if growing > 0 and "\n" not in tail_text[starts[growing] :]:
+            growing -= 1
+        done = blocks[:growing] if growing > 0 else []
         if done:
             self.sealed += done
-            self.sealed_chars += last_starts
-            tail_text = tail_text[last_starts:]
-        self.tail = blocks[-1:]
+            self.sealed_chars += starts[growing]
+            tail_text = tail_text[starts[growing] :]
+        self.tail = blocks[len(done) :]
         self._tail_text = tail_text
         return done
 
