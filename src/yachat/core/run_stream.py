@@ -68,26 +68,36 @@ class RunStreamer:
     async def consume(self, results: AsyncIterator[Any]) -> RunUpdate:
         cancelled_exc = anyio.get_cancelled_exc_class()
 
-        idle_scope: anyio.CancelScope | None = None
+        # One scope for the whole stream, its deadline pushed on as chunks arrive. At
+        # firehose rates a new scope, or even a new deadline, per chunk costs more than
+        # the chunk itself, so the deadline moves at most every `step` seconds and
+        # carries `step` of slack: silence fails after between `timeout` and
+        # `timeout + step` seconds, never sooner.
+        timeout = self.ctx.idle_timeout_s
+        step = min(1.0, timeout / 10)
+        pushed = anyio.current_time()
+        idle_scope = anyio.CancelScope(deadline=pushed + timeout + step)
 
         def report_retry(seconds: float, attempt: int) -> None:
             self.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
-            if idle_scope is not None:
-                # Waiting out the SDK's backoff is not the stream going silent.
-                idle_scope.deadline = anyio.current_time() + seconds + self.ctx.idle_timeout_s
+            # Waiting out the SDK's backoff is not the stream going silent.
+            idle_scope.deadline = anyio.current_time() + seconds + timeout
 
         token = retry_reporter.set(report_retry)
         iterator = results.__aiter__()
         try:
-            while True:
-                with anyio.move_on_after(self.ctx.idle_timeout_s) as idle_scope:
+            with idle_scope:
+                while True:
                     try:
                         result = await iterator.__anext__()
                     except StopAsyncIteration:
                         break
-                if idle_scope.cancelled_caught:
-                    raise StreamIdleTimeout(self.ctx.idle_timeout_s)
-                self._apply(result)
+                    self._apply(result)
+                    now = anyio.current_time()
+                    if now - pushed >= step:
+                        pushed, idle_scope.deadline = now, now + timeout + step
+            if idle_scope.cancelled_caught:
+                raise StreamIdleTimeout(timeout)
             return self._finish(RunStatus.COMPLETED)
         except cancelled_exc:
             with anyio.CancelScope(shield=True):
