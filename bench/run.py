@@ -28,6 +28,7 @@ RUNS_AT_MOST = {"history_stock": 1}
 # figure -> (reference figure or None, target text, target check on the medians)
 TARGETS: dict[str, tuple[str | None, str]] = {
     "stream_total_s": ("stream_raw_sdk_s", "<= 2 x raw SDK"),
+    "stream_total_x_raw": (None, "<= 2: yachat / raw SDK, median of runs paired in one process"),
     "stream_log_s": ("stream_raw_sdk_s", "reference (Log widget)"),
     "stream_stock_markdown_s": ("stream_raw_sdk_s", "reference (stock Markdown stream)"),
     "stream_raw_sdk_s": (None, "reference (transport alone)"),
