@@ -75,8 +75,8 @@ class RunStreamer:
         # `timeout + step` seconds, never sooner.
         timeout = self.ctx.idle_timeout_s
         step = min(1.0, timeout / 10)
-        pushed = anyio.current_time()
-        idle_scope = anyio.CancelScope(deadline=pushed + timeout + step)
+        pushed_at = time.monotonic()
+        idle_scope = anyio.CancelScope(deadline=anyio.current_time() + timeout + step)
 
         def report_retry(seconds: float, attempt: int) -> None:
             self.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
@@ -93,9 +93,11 @@ class RunStreamer:
                     except StopAsyncIteration:
                         break
                     self._apply(result)
-                    now = anyio.current_time()
-                    if now - pushed >= step:
-                        pushed, idle_scope.deadline = now, now + timeout + step
+                    # time.monotonic is a C call; anyio's clock, asked only when due,
+                    # finds the running backend first.
+                    if time.monotonic() - pushed_at >= step:
+                        pushed_at = time.monotonic()
+                        idle_scope.deadline = anyio.current_time() + timeout + step
             if idle_scope.cancelled_caught:
                 raise StreamIdleTimeout(timeout)
             return self._finish(RunStatus.COMPLETED)

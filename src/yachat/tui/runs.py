@@ -104,7 +104,8 @@ class RunController:
         if not visible:
             return
         live = run.live
-        if live is None or not live.is_attached or live.parent is not pane:
+        # A removed widget has no parent: this is is_attached without its walk to the app.
+        if live is None or live.parent is not pane:
             live = pane.live()
             if live is None:
                 # A new live widget starts from the text so far, this update included.
