@@ -85,3 +85,20 @@ async def test_up_recalls_and_ctrl_j_breaks_lines(make_app) -> None:  # type: ig
         await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
         await pilot.press("up")
         assert app.composer.text == "line one\nline two"
+
+
+async def test_page_keys_in_the_composer_scroll_the_conversation(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    script.set({"match": "long", "answer": "\n\n".join(f"Paragraph {i}." for i in range(80))})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "long please")
+        await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
+        await pilot.pause(0.1)
+        bottom = app.pane.scroll_y
+        assert bottom > 0 and app.focused is app.composer
+        await pilot.press("pageup")
+        await pilot.pause(0.1)
+        assert app.pane.scroll_y < bottom and app.focused is app.composer
+        await pilot.press("pagedown")
+        await pilot.pause(0.1)
+        assert app.pane.scroll_y == bottom

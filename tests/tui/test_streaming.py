@@ -164,3 +164,41 @@ async def test_leaving_and_returning_to_a_streaming_thread(make_app, settings, s
         await wait_for(pilot, lambda: app.pane.live() is None, timeout=20)
         final = [w for w in app.pane.message_widgets() if w.message.role == "assistant"][-1]
         assert final.message.text == answer
+
+
+def pane_lines(app: YachatApp) -> list[str]:
+    """The lines the message pane shows, without its scrollbar."""
+    region = app.pane.scrollable_content_region
+    return [line[region.x : region.right] for line in screen_text(app).split("\n")[region.y : region.bottom]]
+
+
+async def test_blocks_rendered_above_the_view_do_not_move_what_the_reader_sees(  # type: ignore[no-untyped-def]
+    make_app, script: Script
+) -> None:
+    """A fast stream leaves blocks above the view estimated; when they are rendered, the
+    lines on screen stay where they are (tables, estimated 3 lines short, would shift it)."""
+    from yachat.server.engines.firehose import firehose_text
+    from yachat.tui.markdown_blocks import split
+    from yachat.tui.message_pane import MessageWidget
+    from yachat.tui.render import block_parts
+
+    script.set({"match": "tables", "answer": firehose_text(), "chunk_chars": 4000})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "tables please")
+        await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
+        done = app.pane.message_widgets()[-1]
+        # The same answer as a fast stream hands it over: every block estimated.
+        estimated = MessageWidget(done.message, done.run, block_parts(split(done.message.text)[0], True))
+        await done.remove()
+        await app.pane.mount(estimated)
+        await pilot.pause(0.1)
+        app.pane.scroll_to(y=app.pane.max_scroll_y // 2, animate=False, immediate=True)
+        app.pane.release_anchor()  # as a user's scroll does
+        await pilot.pause(0.1)
+        reading, y = pane_lines(app), app.pane.scroll_y
+        assert any("section" in line for line in reading)
+        await estimated.render_off_loop(estimated.size.width)
+        await pilot.pause(0.1)
+        assert pane_lines(app) == reading
+        assert app.pane.scroll_y != y  # the blocks above did change height

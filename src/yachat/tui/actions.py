@@ -38,6 +38,13 @@ class MessageActions(App[None]):
     def update_topbar(self) -> None:
         """Shows the backend and the model; the app fills it in."""
 
+    def action_scroll_messages(self, pages: int) -> None:
+        pane = self.pane
+        if pages < 0:
+            pane.scroll_page_up()
+        else:
+            pane.scroll_page_down()
+
     def _focused_message(self) -> MessageWidget | None:
         return self.focused if isinstance(self.focused, MessageWidget) else None
 

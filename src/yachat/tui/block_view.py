@@ -16,7 +16,7 @@ into view, or in a worker thread once the answer has finished.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
 import anyio
@@ -110,13 +110,42 @@ class BlockView(Widget):
         return self._source
 
     def set_parts(self, parts: Sequence[Part]) -> None:
+        before = self.parts, self._offsets
         self._source = list(parts)
-        self.relayout()
+        self.relayout(before)
 
-    def relayout(self) -> None:
-        """The parts or their heights changed."""
+    def relayout(self, before: tuple[list[Part], tuple[int, list[int]] | None] | None = None) -> None:
+        """The parts or their heights changed (`before`: the parts and offsets they replace)."""
+        old_parts, old_offsets = before if before is not None else (self.parts, self._offsets)
         self._offsets = None
         self.refresh(layout=True)
+        if old_offsets is not None and old_offsets[0] == self.size.width:
+            self._keep_reader_still(old_parts, old_offsets[1])
+
+    def _keep_reader_still(self, old_parts: list[Part], old_starts: list[int]) -> None:
+        """Tell a scrolled container how far the lines at the top of its view moved.
+
+        An estimated part that gets rendered changes height; if it is above the
+        view, everything the reader is looking at would jump. The first part that
+        starts at or below the top of the view is the reference: the container
+        scrolls by as much as that part moved.
+        """
+        keep_still = getattr(self.parent, "keep_still", None)
+        container = self.parent
+        if keep_still is None or not isinstance(container, Widget):
+            return
+        top = round(container.scroll_y) - (self.virtual_region.y + self.gutter.top)
+        if top <= 0:
+            return  # the widget starts in view: nothing above the view changed
+        new_starts = self._starts(self.size.width)
+        index = bisect_left(old_starts, top)
+        index = min(index, len(old_starts) - 1)  # below the widget's end: the end is the reference
+        parts = self.parts
+        if len(parts) < index or any(a is not b for a, b in zip(old_parts[:index], parts, strict=False)):
+            return  # the parts above the reference were replaced: no common line to keep
+        moved = new_starts[index] - old_starts[index]
+        if moved:
+            keep_still(moved)
 
     def lines(self, width: int) -> list[Strip]:
         """Every line at `width`, deferred parts rendered too."""
@@ -132,10 +161,11 @@ class BlockView(Widget):
                 part.render(console, width)
                 part.deferred_source = None
 
+        before = self.parts, self._offsets
         await anyio.to_thread.run_sync(render_all)
         self._offsets = None
         if self.is_attached:
-            self.refresh(layout=True)
+            self.relayout(before)
 
     def _starts(self, width: int) -> list[int]:
         if self._offsets is None or self._offsets[0] != width:
@@ -164,7 +194,7 @@ class BlockView(Widget):
             # A deferred part came into view: render it, and fix the layout if the estimate was off.
             estimated = starts[index + 1] - starts[index]
             if len(part.render(self.app.console, width)) != estimated:
-                self.relayout()
+                self.relayout((parts, (width, starts)))
         lines = part.styled(self.app.console, width, style)
         row = y - starts[index]
         return lines[row] if row < len(lines) else Strip.blank(width, style)

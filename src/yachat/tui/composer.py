@@ -16,6 +16,9 @@ class Composer(TextArea):
     """
     BINDINGS = [
         Binding("ctrl+j,shift+enter", "newline", "Newline", show=False, id="yachat.newline"),
+        # The composer is a line or two: paging belongs to the conversation above it.
+        Binding("pageup", "app.scroll_messages(-1)", "Scroll up", show=False, id="yachat.scroll_up"),
+        Binding("pagedown", "app.scroll_messages(1)", "Scroll down", show=False, id="yachat.scroll_down"),
     ]
 
     class Submitted(TextualMessage):

@@ -218,6 +218,18 @@ class MessagePane(VerticalScroll):
         self.mount(widget)
         return widget
 
+    def keep_still(self, moved: int) -> None:
+        """Lines above the view changed height by `moved`: scroll with them, so what
+        the reader looks at stays put (following the bottom, the anchor does that)."""
+        if self.follow:
+            return
+        target = self.scroll_y + moved
+        # At once, so no frame shows the jump; the height it is checked against is
+        # the one before this layout, so a move past its end is finished after it.
+        self.scroll_to(y=target, animate=False, immediate=True)
+        if self.scroll_y != target:
+            self.scroll_to(y=target, animate=False)
+
     def content_grew(self) -> None:
         """After the live answer grew: the anchor follows it; if released, offer to jump down."""
         if not self.follow:
