@@ -176,16 +176,17 @@ async def test_blocks_rendered_above_the_view_do_not_move_what_the_reader_sees( 
     make_app, script: Script
 ) -> None:
     """A fast stream leaves blocks above the view estimated; when they are rendered, the
-    lines on screen stay where they are (tables, estimated 3 lines short, would shift it)."""
-    from yachat.server.engines.firehose import firehose_text
+    lines on screen stay where they are. (Hard line breaks are estimated as one reflowed
+    line, so each paragraph here renders two lines taller than its estimate.)"""
     from yachat.tui.markdown_blocks import split
     from yachat.tui.message_pane import MessageWidget
     from yachat.tui.render import block_parts
 
-    script.set({"match": "tables", "answer": firehose_text(), "chunk_chars": 4000})
+    answer = "\n\n".join(f"## Part {i}\n\nline one of {i}  \nline two  \nline three" for i in range(60))
+    script.set({"match": "parts", "answer": answer, "chunk_chars": 4000})
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await type_and_send(pilot, "tables please")
+        await type_and_send(pilot, "parts please")
         await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
         done = app.pane.message_widgets()[-1]
         # The same answer as a fast stream hands it over: every block estimated.
@@ -197,7 +198,7 @@ async def test_blocks_rendered_above_the_view_do_not_move_what_the_reader_sees( 
         app.pane.release_anchor()  # as a user's scroll does
         await pilot.pause(0.1)
         reading, y = pane_lines(app), app.pane.scroll_y
-        assert any("section" in line for line in reading)
+        assert any("line two" in line for line in reading)
         await estimated.render_off_loop(estimated.size.width)
         await pilot.pause(0.1)
         assert pane_lines(app) == reading

@@ -33,24 +33,22 @@ def render_strips(console: Console, renderable: RenderableType, width: int) -> l
     return [Strip(line, width) for line in console.render_lines(renderable, options, pad=True)]
 
 
-def estimate_lines(source: str, width: int) -> int:
-    """Roughly how many lines `source` takes once wrapped at `width`."""
-    width = max(1, width)
-    return sum(max(1, -(-len(line) // width)) for line in source.split("\n"))
-
-
 class Part:
     """One piece of a widget's lines: a header, a Markdown block, a status line."""
 
-    __slots__ = ("_build", "_estimate", "_lines", "_styled", "deferred_source", "gap")
+    __slots__ = ("_build", "_estimate", "_lines", "_styled", "estimate", "gap")
 
     def __init__(
-        self, build: Callable[[], RenderableType], *, gap: bool = False, deferred_source: str | None = None
+        self,
+        build: Callable[[], RenderableType],
+        *,
+        gap: bool = False,
+        estimate: Callable[[int], int] | None = None,
     ) -> None:
         self._build = build
         self.gap = gap  # a blank line before the part
-        # Set for a deferred part: the text its height is estimated from until rendered.
-        self.deferred_source = deferred_source
+        # Set for a deferred part: its height at a width, guessed until it is rendered.
+        self.estimate = estimate
         self._lines: tuple[int, list[Strip]] | None = None
         self._estimate: tuple[int, int] | None = None
         self._styled: tuple[int, Style, list[Strip]] | None = None
@@ -77,9 +75,9 @@ class Part:
         lines = self.lines_at(width)
         if lines is not None:
             return len(lines)
-        if self.deferred_source is not None:
+        if self.estimate is not None:
             if self._estimate is None or self._estimate[0] != width:
-                self._estimate = (width, estimate_lines(self.deferred_source, width) + self.gap)
+                self._estimate = (width, self.estimate(width) + self.gap)
             return self._estimate[1]
         return len(self.render(console, width))
 
@@ -159,7 +157,7 @@ class BlockView(Widget):
         def render_all() -> None:
             for part in self.parts:
                 part.render(console, width)
-                part.deferred_source = None
+                part.estimate = None
 
         before = self.parts, self._offsets
         await anyio.to_thread.run_sync(render_all)

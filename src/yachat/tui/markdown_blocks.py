@@ -57,6 +57,35 @@ class Block:
     def renderable(self) -> Markdown:
         return TokenMarkdown(self.tokens)
 
+    def estimate_lines(self, width: int) -> int:
+        """Roughly how many lines Rich renders this block in at `width`, without rendering it."""
+        kind = self.tokens[0].type
+        rows = self.source.split("\n")
+        if kind not in _VERBATIM:
+            rows = [row for row in rows if row.strip()]
+            if kind in _REFLOWED:
+                rows = [" ".join(rows)]
+        width = max(1, width - _INDENT.get(kind, 0))
+        return sum(max(1, -(-len(row) // width)) for row in rows) + _EXTRA.get(kind, 0)
+
+
+# What Rich does with a block's source lines, by the block's first token (measured
+# against Rich's output): fences keep every line (their ``` lines match the padding
+# around the code); paragraphs and headings are reflowed; the rest gain a few lines
+# of their own (a table's blank lines, an indented code block's padding) and lose
+# width to their indent.
+_VERBATIM = {"fence", "code_block"}
+_REFLOWED = {"paragraph_open", "heading_open"}
+_EXTRA = {
+    "table_open": 3,
+    "bullet_list_open": 1,
+    "ordered_list_open": 1,
+    "blockquote_open": 1,
+    "code_block": 2,
+    "hr": 1,
+}
+_INDENT = {"bullet_list_open": 4, "ordered_list_open": 4, "blockquote_open": 2, "code_block": 2}
+
 
 def parse(text: str) -> list[Token]:
     return _parser().parse(strip_controls(text))

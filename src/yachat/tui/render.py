@@ -28,7 +28,7 @@ _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILI
 def block_parts(blocks: Sequence[Block], deferred: bool = False) -> list[Part]:
     """Parts for Markdown blocks; `deferred` ones are estimated until they come into view."""
     return [
-        Part(block.renderable, gap=block.gap_before, deferred_source=block.source if deferred else None)
+        Part(block.renderable, gap=block.gap_before, estimate=block.estimate_lines if deferred else None)
         for block in blocks
     ]
 
