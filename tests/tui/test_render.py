@@ -14,7 +14,7 @@ from rich.markdown import Markdown
 
 from yachat.server.engines.firehose import firehose_text
 from yachat.tui.markdown_blocks import Block, BlockStream, split
-from yachat.tui.render import code_blocks, day_label
+from yachat.tui.render import block_parts, code_blocks, day_label
 
 # Top-level blocks of every kind Rich renders, in the shapes models write them.
 SNIPPETS = [
@@ -119,3 +119,14 @@ def test_a_block_is_sealed_only_when_the_next_line_is_whole() -> None:
     assert stream.sealed == []
     stream.update("1. first\n2. second\n\n1. third\n")
     assert stream.sealed == [] and len(stream.tail) == 1  # still one list of three items
+
+
+@pytest.mark.parametrize("width", [40, 80, 120])
+def test_deferred_blocks_are_estimated_close_to_their_rendered_height(width: int) -> None:
+    """A stream's off-screen blocks are laid out by estimate; a good one keeps the scrollbar honest."""
+    console = Console(width=width, file=io.StringIO())
+    for text in [firehose_text(), "\n\n".join(SNIPPETS)]:
+        parts = block_parts(split(text)[0], deferred=True)
+        estimated = sum(part.height(console, width) for part in parts)
+        rendered = sum(len(part.render(console, width)) for part in parts)
+        assert abs(estimated - rendered) <= 0.05 * rendered
