@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import anyio
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -27,6 +28,7 @@ from yachat.tui.commands import YachatCommands
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask, Confirm
 from yachat.tui.message_pane import MessagePane
+from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 
@@ -132,6 +134,7 @@ class YachatApp(MessageActions):
             return
         self._backend_label = backend.description
         self.update_topbar()
+        await anyio.to_thread.run_sync(warm_up)
 
     def update_topbar(self) -> None:
         text = Text("yachat", style="bold")

@@ -9,11 +9,13 @@ stripped before anything is rendered.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
 
+from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
@@ -105,6 +107,18 @@ def message_parts(message: Message, run: Run | None, body: Sequence[Part] | None
     if message.role != "user":
         parts.append(Part.of(run_line(message, run)))
     return parts
+
+
+# One block of each costly kind: the first render of each loads a parser, a lexer, a theme.
+_WARM_UP = "# T\n\n*a* `b`\n\n- c\n\n> d\n\n| e | f |\n|---|---|\n| 1 | 2 |\n\n```python\nprint(1)\n```\n"
+
+
+def warm_up() -> None:
+    """Render a sample once, off the loop: the first answer's first frame would pay
+    about 20 ms for what this loads (blocking; call it from a worker thread)."""
+    console = Console(width=80, file=io.StringIO())
+    for part in block_parts(split(_WARM_UP)[0]):
+        part.render(console, 80)
 
 
 def day_label(ts: float, now: float | None = None) -> str:
