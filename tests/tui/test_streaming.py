@@ -203,3 +203,19 @@ async def test_blocks_rendered_above_the_view_do_not_move_what_the_reader_sees( 
         await pilot.pause(0.1)
         assert pane_lines(app) == reading
         assert app.pane.scroll_y != y  # the blocks above did change height
+
+
+async def test_garbage_collection_pauses_while_an_answer_streams_and_resumes_after(  # type: ignore[no-untyped-def]
+    make_app, script: Script
+) -> None:
+    import gc
+
+    script.set({"match": "gc", "answer": "one two three four five six", "chunk_chars": 4, "delay_ms": 40})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert gc.isenabled()
+        await type_and_send(pilot, "gc please")
+        await wait_for(pilot, lambda: app.pane.live() is not None and app.pane.live().shown_chars > 0)
+        assert not gc.isenabled()
+        await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
+        await wait_for(pilot, gc.isenabled)

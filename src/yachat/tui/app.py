@@ -150,6 +150,7 @@ class YachatApp(MessageActions):
         self.query_one("#topbar", Static).update(text)
 
     async def on_unmount(self) -> None:
+        gc.enable()  # quitting mid-stream: the run controller paused collection
         await self.core.aclose()
 
     # -- threads -----------------------------------------------------------------

@@ -82,6 +82,9 @@ class LiveAnswer(BlockView):
         if text != self.text:
             return None
         self._update_tail()
+        # Exact heights for the last screenful, which the finished message shows first:
+        # an estimate found wrong while painting would cost another layout.
+        self._render_bottom()
         return [*self._sealed, *self._tail]
 
     def _flush(self) -> None:

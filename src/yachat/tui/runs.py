@@ -3,6 +3,7 @@ applied to the pane when that thread is on screen, to the sidebar always."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -43,6 +44,11 @@ class RunController:
     def start(self, thread_id: int, starter: Starter) -> None:
         run = ActiveRun(thread_id)
         self.active[thread_id] = run
+        # No cyclic garbage collection while answers stream: measured on a firehose
+        # stream, the collector ran 7 times and paused the loop 10-30 ms in all (one
+        # pass up to 17 ms). A stream leaves little cyclic garbage (about 13,000
+        # objects for 2,000 chunks); the collector takes it once the last run ends.
+        gc.disable()
         self.app.sidebar.set_streaming(thread_id, True)
         run.worker = self.app.run_worker(
             self._run(run, starter), group=f"run-{thread_id}", exit_on_error=False
@@ -64,11 +70,23 @@ class RunController:
             self.app.notify(str(exc), severity="error", markup=False, timeout=10)
         finally:
             self.active.pop(run.thread_id, None)
+            self.app.call_after_refresh(self._resume_gc)
             try:
                 self.app.sidebar.set_streaming(run.thread_id, False)
                 self.app.refresh_threads()
             except NoMatches:  # the app is closing
                 pass
+
+    def _resume_gc(self, frames_left: int = 10) -> None:
+        """Collect again once the finished answer is painted, so that the collection
+        (about 10 ms after a long stream) does not delay that frame."""
+        if self.active:
+            return  # another answer streams; its end resumes collection
+        pane = self._pane
+        if pane is not None and pane.live() is not None and frames_left > 0:
+            self.app.call_after_refresh(self._resume_gc, frames_left - 1)
+            return
+        gc.enable()
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
         try:
