@@ -104,7 +104,7 @@ async def keypresses(server: Any, home: str) -> list[float]:
 
 # yachat and the bare SDK take turns this many times in one process, so that each
 # pair sees the same machine; the ratio is taken per pair.
-PAIRS = 3
+PAIRS = 5
 
 
 async def main() -> dict[str, float]:
