@@ -260,12 +260,14 @@ class MessagePane(VerticalScroll):
             await final.render_off_loop(width)
         if not self.is_attached:
             return
+        # One frame shows the swap: the batch holds painting until the new widget is
+        # mounted (unawaited, a frame would first show neither change, one more frame later).
         with self.app.batch_update():
             if live is not None and live.is_attached:
-                self.mount(final, after=live)
-                live.remove()
+                await self.mount(final, after=live)
+                await live.remove()
             else:
-                self.mount(final)
+                await self.mount(final)
         if width > 0 and rendered:
             self.call_after_refresh(self._fill_in, final, width)
 

@@ -70,23 +70,24 @@ class RunController:
             self.app.notify(str(exc), severity="error", markup=False, timeout=10)
         finally:
             self.active.pop(run.thread_id, None)
-            self.app.call_after_refresh(self._resume_gc)
-            try:
-                self.app.sidebar.set_streaming(run.thread_id, False)
-                self.app.refresh_threads()
-            except NoMatches:  # the app is closing
-                pass
+            self.app.call_after_refresh(self._after_run, run)
 
-    def _resume_gc(self, frames_left: int = 10) -> None:
-        """Collect again once the finished answer is painted, so that the collection
-        (about 10 ms after a long stream) does not delay that frame."""
-        if self.active:
-            return  # another answer streams; its end resumes collection
+    def _after_run(self, run: ActiveRun, frames_left: int = 10) -> None:
+        """Once the finished answer is painted, the sidebar catches up and garbage
+        collection resumes: neither is in the way of that frame (the collection takes
+        about 10 ms after a long stream)."""
         pane = self._pane
-        if pane is not None and pane.live() is not None and frames_left > 0:
-            self.app.call_after_refresh(self._resume_gc, frames_left - 1)
+        live = pane.live() if pane is not None else None
+        if live is not None and live.message_id == run.message_id and frames_left > 0:
+            self.app.call_after_refresh(self._after_run, run, frames_left - 1)
             return
-        gc.enable()
+        try:
+            self.app.sidebar.set_streaming(run.thread_id, False)
+            self.app.refresh_threads()
+        except NoMatches:  # the app is closing
+            pass
+        if not self.active:  # else the last answer to finish resumes it
+            gc.enable()
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
         try:
