@@ -23,6 +23,7 @@ import anyio
 from rich.console import Console, RenderableType
 from rich.style import Style
 from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -93,6 +94,11 @@ class Part:
 
 class BlockView(Widget):
     DEFAULT_CSS = "BlockView { height: auto; }"
+
+    # Textual lays a widget out again whenever its virtual size changes, so every
+    # frame in which a message grew took two layout passes. A BlockView does not
+    # scroll and its lines do not depend on that size: the pass that sized it is enough.
+    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)
 
     def __init__(self, parts: Sequence[Part] | Callable[[], Sequence[Part]] = (), **kwargs: object) -> None:
         """`parts` may be a function that builds them: Markdown parsing then happens

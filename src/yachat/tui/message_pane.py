@@ -14,7 +14,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
+from textual.geometry import Size
 from textual.message import Message as TextualMessage
+from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -68,8 +70,13 @@ class MessagePane(VerticalScroll):
             super().__init__()
             self.visible = visible
 
+    # As for BlockView: a growing answer changes the pane's virtual size every
+    # frame, and Textual would lay the pane out a second time for it; the pass that
+    # measured the new size has already placed everything and moved the scrollbar.
+    virtual_size = Reactive(Size(0, 0), layout=False)
+
     DEFAULT_CSS = """
-    MessagePane { height: 1fr; padding: 0 1; }
+    MessagePane { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     MessagePane > OlderMarker { color: $text-muted; text-align: center; width: 100%; }
     """
 
