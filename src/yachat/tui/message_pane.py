@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import anyio
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -172,6 +173,11 @@ class MessagePane(VerticalScroll):
             if width > 0:
                 for widget in batch:
                     await widget.render_off_loop(width)
+            # Mounting a page holds painting for 15-25 ms; starting right after a frame
+            # keeps that out of the way of the next key (paging keys come every 50+ ms).
+            painted = anyio.Event()
+            self.call_after_refresh(painted.set)
+            await painted.wait()
             if not self.is_attached:
                 return
             self._first_mounted = start
