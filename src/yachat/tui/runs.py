@@ -82,7 +82,8 @@ class RunController:
             self.app.call_after_refresh(self._after_run, run, frames_left - 1)
             return
         try:
-            self.app.sidebar.set_streaming(run.thread_id, False)
+            if run.thread_id not in self.active:  # not already streaming its next answer
+                self.app.sidebar.set_streaming(run.thread_id, False)
             self.app.refresh_threads()
         except NoMatches:  # the app is closing
             pass
