@@ -9,7 +9,9 @@ from yachat.cli.common import fail
 from yachat.cli.session import AnswerPrinter, run_with_core
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
+from yachat.core.updates import RunUpdate
 from yachat.settings import Settings
+from yachat.store.models import MessageStatus
 
 
 def read_question(args: argparse.Namespace) -> str:
@@ -22,6 +24,8 @@ def read_question(args: argparse.Namespace) -> str:
 
 
 def run_ask(settings: Settings, args: argparse.Namespace) -> int:
+    if args.retry:
+        return run_retry(settings, args)
     question = read_question(args)
     if not question.strip():
         return fail("no question: pass it as an argument or on stdin.", 2)
@@ -35,7 +39,35 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
             thread_id = core.new_thread().id
         printer = AnswerPrinter()
         final = await core.send(thread_id, question, printer)
-        print(f"[thread {thread_id}]", file=sys.stderr)
-        return printer.finish(final)
+        return _finish(printer, final)
+
+    return run_with_core(settings, body)
+
+
+def _finish(printer: AnswerPrinter, final: RunUpdate) -> int:
+    code = printer.finish(final)
+    if code == 0:  # a failure's one line already names the thread, in the command that retries it
+        print(f"[thread {final.thread_id}]", file=sys.stderr)
+    return code
+
+
+def run_retry(settings: Settings, args: argparse.Namespace) -> int:
+    """`yachat ask --thread ID --retry`: answer the thread's last message again."""
+    if args.thread is None:
+        return fail("--retry needs --thread ID, the thread whose last message to answer again.", 2)
+    if args.question:
+        return fail("--retry answers the thread's last message again; give no question with it.", 2)
+    thread_id = args.thread
+
+    async def body(core: ChatCore) -> int:
+        if core.store.get_thread(thread_id) is None:
+            raise UserFacingError(f"thread {thread_id} does not exist; see `yachat threads list`.")
+        last = core.store.last_message(thread_id)
+        if last is not None and last.role == "assistant" and last.status == MessageStatus.COMPLETE:
+            raise UserFacingError(
+                f"the last answer in thread {thread_id} is complete; there is nothing to retry."
+            )
+        printer = AnswerPrinter()
+        return _finish(printer, await core.retry(thread_id, printer))
 
     return run_with_core(settings, body)

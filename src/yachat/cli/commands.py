@@ -8,37 +8,52 @@ from typing import Any
 from yachat.cli.common import fail, load_or_fail
 
 
-def add_subcommands(sub: Any) -> None:
-    ask = sub.add_parser("ask", help="ask one question; the answer streams to stdout")
+def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Every parser here, down to `threads list`, takes the global options too."""
+    shared = [common]
+
+    ask = sub.add_parser(
+        "ask",
+        parents=shared,
+        help="ask one question; the answer streams to stdout",
+        description="Ask one question; the answer streams to stdout, usage and errors to stderr.",
+    )
     where = ask.add_mutually_exclusive_group()
     where.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
     where.add_argument("--new", action="store_true", help="start a new thread (the default)")
+    ask.add_argument(
+        "--retry",
+        action="store_true",
+        help="with --thread: answer the thread's last message again (after a failed or stopped answer)",
+    )
     ask.add_argument("question", nargs="*", help="the question (else read from stdin)")
 
-    chat = sub.add_parser("chat", help="chat in the terminal; --plain for a line chat")
+    chat = sub.add_parser("chat", parents=shared, help="chat in the terminal; --plain for a line chat")
     chat.add_argument("--plain", action="store_true", help="a line-by-line chat without the TUI")
     chat.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
 
-    threads = sub.add_parser("threads", help="list, show, search, export, rename, delete threads")
+    threads = sub.add_parser(
+        "threads", parents=shared, help="list, show, search, export, rename, delete threads"
+    )
     tsub = threads.add_subparsers(dest="threads_command", metavar="ACTION", required=True)
-    tsub.add_parser("list", help="threads, most recently active first").add_argument(
+    tsub.add_parser("list", parents=shared, help="threads, most recently active first").add_argument(
         "--limit", type=int, default=50
     )
-    tsub.add_parser("show", help="a thread's messages").add_argument("id", type=int)
-    search = tsub.add_parser("search", help="full-text search over messages")
+    tsub.add_parser("show", parents=shared, help="a thread's messages").add_argument("id", type=int)
+    search = tsub.add_parser("search", parents=shared, help="full-text search over messages")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=int, default=20)
-    export = tsub.add_parser("export", help="a thread as Markdown or JSON")
+    export = tsub.add_parser("export", parents=shared, help="a thread as Markdown or JSON")
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
-    rename = tsub.add_parser("rename", help="rename a thread")
+    rename = tsub.add_parser("rename", parents=shared, help="rename a thread")
     rename.add_argument("id", type=int)
     rename.add_argument("name", nargs="+")
-    tsub.add_parser("delete", help="delete a thread").add_argument("id", type=int)
+    tsub.add_parser("delete", parents=shared, help="delete a thread").add_argument("id", type=int)
 
-    sub.add_parser("doctor", help="which backend would be used and why; where files live")
-    sub.add_parser("tui", help="open the TUI (the default)")
+    sub.add_parser("doctor", parents=shared, help="which backend would be used and why; where files live")
+    sub.add_parser("tui", parents=shared, help="open the TUI (the default)")
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -4,32 +4,59 @@ so `yachat serve` never imports the TUI and the TUI never imports the server."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
+EXIT_CODES = """\
+exit status:
+  0     done
+  1     the answer or the command failed (the reason is one line on stderr)
+  2     usage: a bad option or argument, or a config file that cannot be used
+  130   interrupted (ctrl+c); the part of an answer so far is kept, marked
+  128+N stopped by signal N: 129 on SIGHUP, 143 on SIGTERM
+
+Global options go before or after the command: `yachat ask --backend local "q"`
+is `yachat --backend local ask "q"`. `yachat serve` takes only its own options."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("yachat")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from yachat.cli import common
+    from yachat.cli import commands, common
 
     parser = argparse.ArgumentParser(
         prog="yachat",
         description="A terminal chat for Yandex AI Studio models. With no command, opens the TUI.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"yachat {_version()}")
     common.add_global_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    # The server is not a chat client: its --model and --engine mean the server's own.
     serve = sub.add_parser("serve", help="run the local model server (Yandex's gRPC API)")
     from yachat.server.cli import add_arguments
 
     add_arguments(serve)
 
-    from yachat.cli import commands
-
-    commands.add_subcommands(sub)
+    commands.add_subcommands(sub, common.global_options_parent())
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # gRPC's C core logs failed handshakes to stderr, over the CLI's one line and
+    # the TUI's screen; what matters reaches the user as the run's error. Set
+    # before gRPC loads, and only a default: GRPC_VERBOSITY set by the user wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,7 +9,7 @@ from typing import TextIO
 
 import anyio
 
-from yachat.cli.common import fail
+from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.updates import RunUpdate, UpdateKind
@@ -70,7 +70,9 @@ class AnswerPrinter:
         self.out.write("\n")
         self.out.flush()
         if final.error:
-            print(f"yachat: {final.error}", file=self.err, flush=True)
+            failed = final.status != "completed"
+            error = failed_answer_line(final.error, final.thread_id) if failed else final.error
+            print(f"yachat: {error}", file=self.err, flush=True)
         if final.usage:
             u = final.usage
             print(

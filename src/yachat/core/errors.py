@@ -1,6 +1,13 @@
-"""Turn whatever goes wrong into one sentence a user can act on."""
+"""Turn whatever goes wrong into one sentence a user can act on.
+
+The sentences are front-end neutral: where trying again helps they say
+"retry", and each front end says how with `phrase_retry` (the TUI has a Retry
+button, the CLI a command line).
+"""
 
 from __future__ import annotations
+
+import re
 
 import grpc
 
@@ -17,29 +24,53 @@ class ServerGone(Exception):
     """Retrying is pointless: the (local) server is not there any more."""
 
 
+class EndpointUnreachable(Exception):
+    """No connection to the endpoint could be made; waiting will not change that soon."""
+
+    def __init__(self, endpoint: str, cause: str) -> None:
+        super().__init__(f"{endpoint}: {cause}")
+        self.endpoint = endpoint
+        self.cause = cause
+
+
 class StreamIdleTimeout(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
         self.seconds = seconds
 
 
+# The hint as the core words it; older stores hold the TUI's "press Retry".
+_RETRY_HINT = re.compile(r"(?<![\w-])(?:press Retry|retry)(?![\w-])")
+
+
+def phrase_retry(message: str, how: str) -> str:
+    """The message with its retry hint worded for a front end, e.g. how="press Retry (ctrl+r)"."""
+    hints = list(_RETRY_HINT.finditer(message))
+    if not hints:
+        return message
+    last = hints[-1]  # the core's own hint comes last; a server's words may precede it
+    return message[: last.start()] + how + message[last.end() :]
+
+
 def explain(exc: BaseException, *, backend_kind: str = "cloud") -> str:
     """One clear sentence, with what to do, for an exception raised by a run."""
     if isinstance(exc, UserFacingError):
         return exc.message
+    if isinstance(exc, EndpointUnreachable):
+        return _unreachable(exc.endpoint, exc.cause, backend_kind)
     if isinstance(exc, ServerGone):
         if backend_kind == "local":
-            return "The local model server stopped; press Retry to restart it."
-        return "The server cannot be reached any more; check your network and press Retry."
+            return "The local model server stopped; retry to restart it."
+        return "The server cannot be reached any more; check your network and retry."
     if isinstance(exc, StreamIdleTimeout):
         return (
             f"The model sent nothing for {exc.seconds:g} s, so the answer was stopped; "
-            "press Retry, or raise stream_idle_timeout_s in the config file."
+            "retry, or raise stream_idle_timeout_s in the config file."
         )
     if isinstance(exc, grpc.aio.AioRpcError | grpc.RpcError):
         return _explain_rpc(exc, backend_kind)
     if isinstance(exc, TimeoutError):
-        return "The request timed out; check your network and press Retry."
+        return "The request timed out; check your network and retry."
     text = str(exc)
     if "no explicit authorization data" in text or "authorization data" in text.lower():
         return (
@@ -49,13 +80,75 @@ def explain(exc: BaseException, *, backend_kind: str = "cloud") -> str:
     if "folder" in text.lower() and "id" in text.lower():
         return "No Yandex Cloud folder is set: set YC_FOLDER_ID or folder_id in the config file."
     if isinstance(exc, OSError):
-        return f"A system error stopped the answer ({exc.strerror or exc}); press Retry."
-    return f"The answer failed: {_first_line(text) or type(exc).__name__}; press Retry."
+        return f"A system error stopped the answer ({exc.strerror or exc}); retry."
+    return f"The answer failed: {_first_line(text) or type(exc).__name__}; retry."
+
+
+def _unreachable(endpoint: str, cause: str, backend_kind: str) -> str:
+    if backend_kind == "local":
+        return f"The local model server at {endpoint} cannot be reached: {cause}; retry to restart it."
+    return (
+        f"Yandex Cloud at {endpoint} cannot be reached: {cause}; "
+        "check the endpoint and your network, then retry."
+    )
+
+
+# What gRPC's own connection attempt says, as opposed to a status a server sent.
+_RESOLVE = re.compile(r"DNS resolution failed|errors? resolving|lookup failed|Domain name not found", re.I)
+_REFUSED = re.compile(r"Connection refused", re.I)
+_TLS = re.compile(r"(?:Tls|Ssl) handshake failed|SSL_ERROR|CERTIFICATE_VERIFY_FAILED|TSI_", re.I)
+# "Endpoint closing" is gRPC giving up on its connect deadline mid-handshake.
+_TIMEOUT = re.compile(r"Endpoint closing|Timeout occurred|timed out|Deadline Exceeded", re.I)
+_CONNECT = re.compile(
+    r"failed to connect to all addresses|Connect failed|Handshake (?:read|write) failed", re.I
+)
+_PEER = re.compile(r"ipv[46]:(\S+?):\s")
+_SSL_REASON = re.compile(r"OPENSSL_internal:([A-Z_]+)(?::\s*([^:]+))?")
+
+
+def connection_failure(
+    details: str, connect_timeout_s: float | None = None, endpoint: str = ""
+) -> str | None:
+    """The cause, in words, when an UNAVAILABLE status came from failing to connect; else None.
+
+    A server that answered UNAVAILABLE (busy, restarting) may heal and is
+    retried; a name that does not resolve, a refused connection, a TLS
+    failure or a connect timeout will not heal within seconds.
+    """
+    peer = _PEER.search(details)
+    # The address gRPC tried, when it is not the endpoint itself (a discovered service, a resolved IP).
+    at = f" by {peer.group(1)}" if peer and peer.group(1) != endpoint else ""
+    if _RESOLVE.search(details):
+        return "its name does not resolve (no network, or a mistyped host)"
+    if _REFUSED.search(details):
+        return f"the connection was refused{at}"
+    if _TLS.search(details):
+        return f"the TLS handshake failed ({_tls_reason(details)})"
+    if _CONNECT.search(details) and _TIMEOUT.search(details):
+        within = f" within {connect_timeout_s:g} s" if connect_timeout_s else ""
+        return f"no answer{within}"
+    if _CONNECT.search(details):
+        last = details.rpartition(": ")[2].strip() or "no connection"
+        return f"no connection could be made ({last})"
+    return None
+
+
+def _tls_reason(details: str) -> str:
+    found = _SSL_REASON.search(details)
+    if found is None:
+        return "no secure connection"
+    code, words = found.group(1), (found.group(2) or "").strip()
+    if code == "CERTIFICATE_VERIFY_FAILED":
+        return f"the server's certificate is not trusted: {words}" if words else "untrusted certificate"
+    if code in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG"):
+        return "the server does not speak TLS"
+    return code.lower().replace("_", " ")
 
 
 def _explain_rpc(exc: grpc.RpcError, backend_kind: str) -> str:
     code = exc.code() if hasattr(exc, "code") else None
-    details = _first_line(exc.details() or "") if hasattr(exc, "details") else ""
+    raw = exc.details() or "" if hasattr(exc, "details") else ""
+    details = _first_line(raw)
     local = backend_kind == "local"
     match code:
         case grpc.StatusCode.UNAUTHENTICATED:
@@ -76,21 +169,31 @@ def _explain_rpc(exc: grpc.RpcError, backend_kind: str) -> str:
         case grpc.StatusCode.INVALID_ARGUMENT:
             return f"The request was refused: {details or 'invalid argument'}."
         case grpc.StatusCode.RESOURCE_EXHAUSTED:
-            return (
-                "Quota exceeded even after retries: wait a minute and press Retry, "
-                "or raise the folder's quota."
-            )
+            return "Quota exceeded even after retries: wait a minute and retry, or raise the folder's quota."
         case grpc.StatusCode.UNAVAILABLE:
+            target = _target(raw)
+            cause = connection_failure(raw, endpoint=target)
+            if cause is not None:
+                return _unreachable(target, cause, backend_kind)
             if local:
-                return "The local model server stopped or cannot be reached; press Retry to restart it."
-            return "Yandex Cloud cannot be reached: check your network and press Retry."
+                return "The local model server stopped or cannot be reached; retry to restart it."
+            return "Yandex Cloud cannot be reached: check your network and retry."
         case grpc.StatusCode.DEADLINE_EXCEEDED:
-            return "The request timed out; press Retry."
+            return "The request timed out; retry."
         case grpc.StatusCode.CANCELLED:
             return "The request was cancelled."
         case _:
             name = code.name if code is not None else "error"
-            return f"The server failed ({name}: {details or 'no details'}); press Retry."
+            return f"The server failed ({name}: {details or 'no details'}); retry."
+
+
+def _target(details: str) -> str:
+    """The address gRPC names in its message, for an error that reached us without an endpoint."""
+    peer = _PEER.search(details)
+    if peer:
+        return peer.group(1)
+    named = re.search(r"(?:resolving|failed for|lookup failed for) ([\w.\-\[\]:]+?:\d+)", details)
+    return named.group(1) if named else "the endpoint"
 
 
 def _first_line(text: str) -> str:

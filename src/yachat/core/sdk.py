@@ -1,7 +1,10 @@
 """Build the Yandex SDK the same way for both backends.
 
-The SDK's retries are kept (UNAVAILABLE and RESOURCE_EXHAUSTED, 5 attempts)
-but made visible: the policy reports each backoff to whoever runs the call.
+The SDK's retries are kept for what can heal (a server that answered
+UNAVAILABLE or RESOURCE_EXHAUSTED, 5 attempts) and made visible: the policy
+reports each backoff to whoever runs the call. A connection that cannot be
+made at all (no such host, refused, TLS, no answer within CONNECT_TIMEOUT_S)
+is not retried: it fails at once with its cause.
 The SDK is imported only when a backend is first used, in a worker thread, so
 the TUI paints its history without waiting for ~0.2 s of imports.
 """
@@ -9,7 +12,9 @@ the TUI paints its history without waiting for ~0.2 s of imports.
 from __future__ import annotations
 
 import contextvars
+import logging
 import random
+import sys
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -18,11 +23,18 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import grpc
 
-from yachat.core.errors import ServerGone
+from yachat.core.errors import EndpointUnreachable, ServerGone, connection_failure
 
 if TYPE_CHECKING:
     from yandex_cloud_ml_sdk import AsyncYCloudML
+
+log = logging.getLogger(__name__)
+
+# gRPC's own connect deadline is 20 s; a cloud endpoint that takes longer than
+# this to accept a TLS connection is as good as down.
+CONNECT_TIMEOUT_S = 5.0
 
 # Set by a run for the duration of its SDK call: (seconds, attempt) -> None.
 retry_reporter: contextvars.ContextVar[Callable[[float, int], None] | None] = contextvars.ContextVar(
@@ -54,10 +66,18 @@ def _reporting_policy() -> type:
         """
 
         still_there: Callable[[], Awaitable[bool]] | None = None
+        endpoint: str = ""
 
         async def sleep(self, attempt: int, deadline: float | None) -> None:
+            # The SDK calls this while it handles the failed attempt, so the
+            # exception being handled is that attempt's error.
+            failed = sys.exception()
             if self.still_there is not None and not await self.still_there():
                 raise ServerGone()
+            details = failed.details() if isinstance(failed, grpc.aio.AioRpcError) else None
+            cause = connection_failure(details, CONNECT_TIMEOUT_S, self.endpoint) if details else None
+            if cause is not None:
+                raise EndpointUnreachable(self.endpoint, cause)
             backoff = self.initial_backoff * (self.backoff_multiplier**attempt) + random.uniform(
                 0, self.jitter
             )
@@ -82,14 +102,33 @@ def build_sdk(
     still_there: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncYCloudML:
     sdk = load_sdk()
-    return sdk.AsyncYCloudML(
+    client = sdk.AsyncYCloudML(
         folder_id=folder_id,
         auth=auth,
         endpoint=endpoint,
         verify=verify,
-        retry_policy=_reporting_policy()(still_there=still_there),
+        retry_policy=_reporting_policy()(still_there=still_there, endpoint=endpoint),
         enable_server_data_logging=enable_server_data_logging,
     )
+    _bound_connect_time(client)
+    return client
+
+
+def _bound_connect_time(client: Any) -> None:
+    """Give every channel the SDK opens a connect deadline of CONNECT_TIMEOUT_S.
+
+    The SDK has no public way to pass channel options, so this wraps the one
+    method it builds them with; if that ever changes, the SDK still works and
+    only gRPC's 20 s default applies (logged).
+    """
+    inner: Any = getattr(client, "_client", None)
+    options = getattr(inner, "_get_options", None)
+    if options is None:
+        log.warning("cannot set the connect timeout: the SDK's channel options moved")
+        return
+    # gRPC calls it min_reconnect_backoff, but it is the deadline of each connection attempt.
+    extra = (("grpc.min_reconnect_backoff_ms", int(CONNECT_TIMEOUT_S * 1000)),)
+    inner._get_options = lambda: (*options(), *extra)
 
 
 def split_model(model: str) -> tuple[str, str]:
