@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from yachat.cli.common import fail, load_or_fail
+from yachat.cli.common import EXIT_CODES, fail, load_or_fail
 
 
 def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -17,6 +17,8 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=shared,
         help="ask one question; the answer streams to stdout",
         description="Ask one question; the answer streams to stdout, usage and errors to stderr.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = ask.add_mutually_exclusive_group()
     where.add_argument("--thread", type=int, metavar="ID", help="continue this thread")

@@ -10,34 +10,65 @@ from typing import Any, TextIO
 
 from yachat.settings import BACKENDS, ConfigError, Settings, load_settings
 
+EXIT_CODES = """\
+exit status:
+  0     done
+  1     the answer or the command failed (the reason is one line on stderr)
+  2     usage: a bad option or argument, or a config file that cannot be used
+  130   interrupted (ctrl+c); the part of an answer so far is kept, marked
+  128+N stopped by signal N: 129 on SIGHUP, 143 on SIGTERM"""
+
+WHERE_OPTIONS_GO = """\
+Global options go before or after the command: `yachat ask --backend local "q"`
+is `yachat --backend local ask "q"`. `yachat serve` takes only its own options."""
+
 _SETTINGS_FLAGS = ("backend", "model", "folder_id", "endpoint", "local_engine", "local_model_path")
 
 
 def add_global_arguments(parser: argparse.ArgumentParser, default: Any = None) -> None:
-    group = parser.add_argument_group("backend")
+    group = parser.add_argument_group("global options (before or after the command)")
     group.add_argument(
         "--backend", choices=BACKENDS, default=default, help="where answers come from (default: auto)"
     )
     group.add_argument(
-        "--model", default=default, help="model for this session, e.g. yandexgpt/rc or yandexgpt-lite"
+        "--model",
+        metavar="NAME",
+        default=default,
+        help="model for this session, e.g. yandexgpt/rc or yandexgpt-lite",
     )
     group.add_argument(
-        "--folder-id", dest="folder_id", default=default, help="Yandex Cloud folder (else $YC_FOLDER_ID)"
+        "--folder-id",
+        dest="folder_id",
+        metavar="ID",
+        default=default,
+        help="Yandex Cloud folder (else $YC_FOLDER_ID)",
     )
     group.add_argument(
-        "--endpoint", default=default, help="Yandex Cloud API endpoint (else $YC_API_ENDPOINT)"
+        "--endpoint",
+        metavar="HOST:PORT",
+        default=default,
+        help="Yandex Cloud API endpoint (else $YC_API_ENDPOINT)",
     )
     group.add_argument(
         "--engine",
         dest="local_engine",
+        metavar="NAME",
         default=default,
         help="local server engine when the local backend starts one (smollm2, scripted, firehose)",
     )
     group.add_argument(
-        "--local-model", dest="local_model_path", default=default, help="a chat GGUF for the local server"
+        "--local-model",
+        dest="local_model_path",
+        metavar="PATH",
+        default=default,
+        help="a chat GGUF for the local server",
     )
     group.add_argument(
-        "--config", type=Path, default=default, help="config file (default: the user's config dir)"
+        "--config",
+        type=Path,
+        metavar="PATH",
+        default=default,
+        help="config file (default: the user's config dir)",
     )
 
 

@@ -8,17 +8,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-EXIT_CODES = """\
-exit status:
-  0     done
-  1     the answer or the command failed (the reason is one line on stderr)
-  2     usage: a bad option or argument, or a config file that cannot be used
-  130   interrupted (ctrl+c); the part of an answer so far is kept, marked
-  128+N stopped by signal N: 129 on SIGHUP, 143 on SIGTERM
-
-Global options go before or after the command: `yachat ask --backend local "q"`
-is `yachat --backend local ask "q"`. `yachat serve` takes only its own options."""
-
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -35,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="yachat",
         description="A terminal chat for Yandex AI Studio models. With no command, opens the TUI.",
-        epilog=EXIT_CODES,
+        epilog=f"{common.EXIT_CODES}\n\n{common.WHERE_OPTIONS_GO}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"yachat {_version()}")

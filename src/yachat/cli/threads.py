@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from yachat.cli.common import fail
+from yachat.cli.common import fail, use_color
 from yachat.core.export import export_thread
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
@@ -54,7 +54,7 @@ def _search(store: Store, args: argparse.Namespace) -> int:
     if not hits:
         print("no matches", file=sys.stderr)
         return 1
-    bold, plain = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("«", "»")
+    bold, plain = ("\x1b[1m", "\x1b[0m") if use_color(sys.stdout) else ("«", "»")
     for hit in hits:
         # Clean each piece, then mark the matches: the markers are controls too.
         pieces = [
