@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import ssl
 import sys
 
 from yachat import paths
@@ -28,13 +30,45 @@ def _credentials(settings: Settings) -> str:
     return "none found (set YC_API_KEY or YC_IAM_TOKEN, or configure the yc CLI)"
 
 
-def _reachable(address: str, timeout: float = 3.0) -> str:
-    host, _, port = address.rpartition(":")
+CONNECT_TIMEOUT_S = 5.0  # as the chat's own connections (core/sdk.py)
+
+
+def _reachable(address: str, *, tls: bool = False, timeout: float = CONNECT_TIMEOUT_S) -> str:
+    """Whether a connection (and, for the cloud, a verified TLS handshake) can be made,
+    in the words a failed answer would use."""
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
+        port = int(port_text)
+    except ValueError:
+        return f"{address} is not HOST:PORT"
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if tls:
+                with _tls_context().wrap_socket(sock, server_hostname=host):
+                    return f"{address} answers (TLS verified)"
             return f"{address} answers"
-    except (OSError, ValueError) as exc:
-        return f"{address} does not answer ({exc.__class__.__name__}: {exc})"
+    except socket.gaierror:
+        return f"{address} cannot be reached: its name does not resolve"
+    except ConnectionRefusedError:
+        return f"{address} cannot be reached: the connection was refused"
+    except ssl.SSLCertVerificationError as exc:
+        return f"{address} cannot be reached: the server's certificate is not trusted ({exc.verify_message})"
+    except ssl.SSLError as exc:
+        return f"{address} cannot be reached: the TLS handshake failed ({exc.reason or exc})"
+    except TimeoutError:
+        return f"{address} cannot be reached: no answer within {timeout:g} s"
+    except OSError as exc:
+        return f"{address} cannot be reached: {exc.strerror or exc}"
+
+
+def _tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    # The roots gRPC is told to trust, when they are not the system's.
+    roots = os.environ.get("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH")
+    if roots:
+        context.load_verify_locations(roots)
+    return context
 
 
 def run_doctor(settings: Settings) -> int:
@@ -44,8 +78,10 @@ def run_doctor(settings: Settings) -> int:
     folder_from = settings.sources.get("folder_id", "yc CLI profile") if folder else ""
     _line("folder", f"found ({folder_from})" if folder else "not set (YC_FOLDER_ID)")
     _line("credentials", _credentials(settings))
+    model_from = settings.sources.get("model")
+    _line("model", f"{settings.model} ({model_from})" if model_from else "each assistant's own")
     if kind == "cloud":
-        _line("endpoint", _reachable(settings.endpoint))
+        _line("endpoint", _reachable(settings.endpoint, tls=True))
     else:
         running = read_server_info()
         if settings.local_address:
@@ -56,10 +92,10 @@ def run_doctor(settings: Settings) -> int:
                 f"running ({running.engine}, pid {running.pid}): {_reachable(running.address)}",
             )
         else:
-            _line(
-                "local server",
-                f"not running; yachat starts one ({settings.local_engine}) when needed",
-            )
+            engine = settings.local_engine
+            if settings.local_model_path:
+                engine = f"{engine}, model {settings.local_model_path}"
+            _line("local server", f"not running; yachat starts one ({engine}) when needed")
     config = settings.config_path
     _line("config", f"{config} ({'exists' if config.exists() else 'not created yet'})")
     _line("store", str(settings.store_path))
