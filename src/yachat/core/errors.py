@@ -93,15 +93,19 @@ def _unreachable(endpoint: str, cause: str, backend_kind: str) -> str:
     )
 
 
-# What gRPC's own connection attempt says, as opposed to a status a server sent.
-_RESOLVE = re.compile(r"DNS resolution failed|errors? resolving|lookup failed|Domain name not found", re.I)
+# What gRPC's own connection attempt says, as opposed to a status a server sent
+# (a proxy's "upstream connection refused" is the server's word, and may heal).
+_RESOLVE = re.compile(r"DNS resolution failed|errors? resolving|hostname lookup error", re.I)
+_CONNECT = re.compile(
+    r"failed to connect to all addresses|Failed to connect to remote host|(?:Tls|Ssl) handshake failed"
+    r"|Handshake (?:read|write) failed",
+    re.I,
+)
 _REFUSED = re.compile(r"Connection refused", re.I)
-_TLS = re.compile(r"(?:Tls|Ssl) handshake failed|SSL_ERROR|CERTIFICATE_VERIFY_FAILED|TSI_", re.I)
+_TLS = re.compile(r"(?:Tls|Ssl) handshake failed|SSL_ERROR|CERTIFICATE_VERIFY_FAILED", re.I)
 # "Endpoint closing" is gRPC giving up on its connect deadline mid-handshake.
 _TIMEOUT = re.compile(r"Endpoint closing|Timeout occurred|timed out|Deadline Exceeded", re.I)
-_CONNECT = re.compile(
-    r"failed to connect to all addresses|Connect failed|Handshake (?:read|write) failed", re.I
-)
+_CLOSED = re.compile(r"Socket closed|reset by peer|Broken pipe", re.I)
 _PEER = re.compile(r"ipv[46]:(\S+?):\s")
 _SSL_REASON = re.compile(r"OPENSSL_internal:([A-Z_]+)(?::\s*([^:]+))?")
 
@@ -115,22 +119,24 @@ def connection_failure(
     retried; a name that does not resolve, a refused connection, a TLS
     failure or a connect timeout will not heal within seconds.
     """
+    if _RESOLVE.search(details):
+        return "its name does not resolve (no network, or a mistyped host)"
+    if not _CONNECT.search(details):
+        return None
     peer = _PEER.search(details)
     # The address gRPC tried, when it is not the endpoint itself (a discovered service, a resolved IP).
     at = f" by {peer.group(1)}" if peer and peer.group(1) != endpoint else ""
-    if _RESOLVE.search(details):
-        return "its name does not resolve (no network, or a mistyped host)"
     if _REFUSED.search(details):
         return f"the connection was refused{at}"
     if _TLS.search(details):
         return f"the TLS handshake failed ({_tls_reason(details)})"
-    if _CONNECT.search(details) and _TIMEOUT.search(details):
+    if _TIMEOUT.search(details):
         within = f" within {connect_timeout_s:g} s" if connect_timeout_s else ""
         return f"no answer{within}"
-    if _CONNECT.search(details):
-        last = details.rpartition(": ")[2].strip() or "no connection"
-        return f"no connection could be made ({last})"
-    return None
+    if _CLOSED.search(details):
+        return f"the connection was closed{at} before it was set up"
+    last = details.rpartition(": ")[2].strip() or "no connection"
+    return f"no connection could be made ({last})"
 
 
 def _tls_reason(details: str) -> str:
