@@ -46,6 +46,8 @@ class Settings:
     # Behaviour.
     stream_idle_timeout_s: float = 60.0
     request_timeout_s: float = 180.0
+    # Each connection attempt to an endpoint (TCP and TLS); one that fails is not retried.
+    connect_timeout_s: float = 5.0
     enable_server_data_logging: bool = False  # privacy: Yandex may log prompts only if asked
     theme: str | None = None
     keymap: Mapping[str, str] = field(default_factory=dict)
@@ -150,6 +152,7 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
         "temperature": float,
         "stream_idle_timeout_s": float,
         "request_timeout_s": float,
+        "connect_timeout_s": float,
         "max_tokens": int,
     }
     out = dict(values)

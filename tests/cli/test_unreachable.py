@@ -74,7 +74,7 @@ def listener() -> Iterator[Callable[[Callable[[socket.socket], None]], Listener]
         each.close()
 
 
-def ask_the_cloud(endpoint: str, home: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+def ask_the_cloud(endpoint: str, home: Path, *flags: str) -> tuple[subprocess.CompletedProcess[str], float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YC_", "YACHAT_", "GRPC_"))}
     env.update(
         YACHAT_HOME=str(home),
@@ -84,7 +84,18 @@ def ask_the_cloud(endpoint: str, home: Path) -> tuple[subprocess.CompletedProces
     )
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "yachat", "ask", "--backend", "cloud", "--endpoint", endpoint, "hello?"],
+        [
+            sys.executable,
+            "-m",
+            "yachat",
+            "ask",
+            "--backend",
+            "cloud",
+            "--endpoint",
+            endpoint,
+            *flags,
+            "hello?",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -149,6 +160,14 @@ def test_a_listener_that_never_answers(tmp_path: Path, listener: Callable[..., L
     assert_one_line(result, silent.address, "no answer within 5 s")
     assert silent.accepted, "the client never connected"
     assert took < GIVE_UP_WITHIN_S
+
+
+def test_the_connect_timeout_is_a_setting(tmp_path: Path, listener: Callable[..., Listener]) -> None:
+    silent = listener(lambda conn: None)
+    config = tmp_path / "config.toml"
+    config.write_text("connect_timeout_s = 1.5\n")
+    result, _ = ask_the_cloud(silent.address, tmp_path, "--config", str(config))
+    assert_one_line(result, silent.address, "no answer within 1.5 s")
 
 
 def test_doctor_names_the_same_causes(tmp_path: Path) -> None:

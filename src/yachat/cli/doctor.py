@@ -30,10 +30,7 @@ def _credentials(settings: Settings) -> str:
     return "none found (set YC_API_KEY or YC_IAM_TOKEN, or configure the yc CLI)"
 
 
-CONNECT_TIMEOUT_S = 5.0  # as the chat's own connections (core/sdk.py)
-
-
-def _reachable(address: str, *, tls: bool = False, timeout: float = CONNECT_TIMEOUT_S) -> str:
+def _reachable(address: str, *, timeout: float, tls: bool = False) -> str:
     """Whether a connection (and, for the cloud, a verified TLS handshake) can be made,
     in the words a failed answer would use."""
     host, _, port_text = address.rpartition(":")
@@ -81,15 +78,16 @@ def run_doctor(settings: Settings) -> int:
     model_from = settings.sources.get("model")
     _line("model", f"{settings.model} ({model_from})" if model_from else "each assistant's own")
     if kind == "cloud":
-        _line("endpoint", _reachable(settings.endpoint, tls=True))
+        _line("endpoint", _reachable(settings.endpoint, timeout=settings.connect_timeout_s, tls=True))
     else:
         running = read_server_info()
         if settings.local_address:
-            _line("local server", _reachable(settings.local_address))
+            _line("local server", _reachable(settings.local_address, timeout=settings.connect_timeout_s))
         elif running:
             _line(
                 "local server",
-                f"running ({running.engine}, pid {running.pid}): {_reachable(running.address)}",
+                f"running ({running.engine}, pid {running.pid}): "
+                f"{_reachable(running.address, timeout=settings.connect_timeout_s)}",
             )
         else:
             engine = settings.local_engine

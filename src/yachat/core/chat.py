@@ -71,6 +71,7 @@ class ChatCore:
                     verify=backend.verify,
                     enable_server_data_logging=self.settings.enable_server_data_logging,
                     still_there=backend.still_there if backend.kind == "local" else None,
+                    connect_timeout_s=self.settings.connect_timeout_s,
                 )
             return self.backend
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # gRPC's own connect deadline is 20 s; a cloud endpoint that takes longer than
-# this to accept a TLS connection is as good as down.
+# this to accept a TLS connection is as good as down (settings.connect_timeout_s).
 CONNECT_TIMEOUT_S = 5.0
 
 # Set by a run for the duration of its SDK call: (seconds, attempt) -> None.
@@ -67,6 +67,7 @@ def _reporting_policy() -> type:
 
         still_there: Callable[[], Awaitable[bool]] | None = None
         endpoint: str = ""
+        connect_timeout_s: float = CONNECT_TIMEOUT_S
 
         async def sleep(self, attempt: int, deadline: float | None) -> None:
             # The SDK calls this while it handles the failed attempt, so the
@@ -75,7 +76,7 @@ def _reporting_policy() -> type:
             if self.still_there is not None and not await self.still_there():
                 raise ServerGone()
             details = failed.details() if isinstance(failed, grpc.aio.AioRpcError) else None
-            cause = connection_failure(details, CONNECT_TIMEOUT_S, self.endpoint) if details else None
+            cause = connection_failure(details, self.connect_timeout_s, self.endpoint) if details else None
             if cause is not None:
                 raise EndpointUnreachable(self.endpoint, cause)
             backoff = self.initial_backoff * (self.backoff_multiplier**attempt) + random.uniform(
@@ -100,6 +101,7 @@ def build_sdk(
     verify: bool,
     enable_server_data_logging: bool,
     still_there: Callable[[], Awaitable[bool]] | None = None,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> AsyncYCloudML:
     sdk = load_sdk()
     client = sdk.AsyncYCloudML(
@@ -107,15 +109,17 @@ def build_sdk(
         auth=auth,
         endpoint=endpoint,
         verify=verify,
-        retry_policy=_reporting_policy()(still_there=still_there, endpoint=endpoint),
+        retry_policy=_reporting_policy()(
+            still_there=still_there, endpoint=endpoint, connect_timeout_s=connect_timeout_s
+        ),
         enable_server_data_logging=enable_server_data_logging,
     )
-    _bound_connect_time(client)
+    _bound_connect_time(client, connect_timeout_s)
     return client
 
 
-def _bound_connect_time(client: Any) -> None:
-    """Give every channel the SDK opens a connect deadline of CONNECT_TIMEOUT_S.
+def _bound_connect_time(client: Any, seconds: float) -> None:
+    """Give every channel the SDK opens a deadline of `seconds` for each connection attempt.
 
     The SDK has no public way to pass channel options, so this wraps the one
     method it builds them with; if that ever changes, the SDK still works and
@@ -127,7 +131,7 @@ def _bound_connect_time(client: Any) -> None:
         log.warning("cannot set the connect timeout: the SDK's channel options moved")
         return
     # gRPC calls it min_reconnect_backoff, but it is the deadline of each connection attempt.
-    extra = (("grpc.min_reconnect_backoff_ms", int(CONNECT_TIMEOUT_S * 1000)),)
+    extra = (("grpc.min_reconnect_backoff_ms", max(1, int(seconds * 1000))),)
     inner._get_options = lambda: (*options(), *extra)
 
 
