@@ -12,6 +12,10 @@ GRPC_SAYS = {
     "errors resolving nonexistent.invalid:443: [field:hostname lookup error:address lookup failed for "
     "nonexistent.invalid:443: Domain name not found]": "its name does not resolve",
     "DNS resolution failed for api.cloud.yandex.net:443: C-ares status is not ARES_SUCCESS": "its name does not resolve",
+    "errors resolving foo.test:443: [field:hostname lookup error:address lookup failed for foo.test:443: DNS query "
+    "cancelled]": "no DNS server answered within 5 s to look up its name",
+    "errors resolving foo.test:443: [field:hostname lookup error:address lookup failed for foo.test:443: Timeout "
+    "while contacting DNS servers]": "no DNS server answered within 5 s",
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: Failed to connect to remote host: "
     "Connection refused": "the connection was refused",
     "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:46235: Tls handshake failed "

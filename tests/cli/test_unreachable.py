@@ -123,6 +123,16 @@ def test_a_name_that_does_not_resolve(tmp_path: Path) -> None:
     assert took < GIVE_UP_WITHIN_S
 
 
+def test_a_dns_server_that_never_answers(tmp_path: Path) -> None:
+    # gRPC's target syntax names the DNS server to ask: here a UDP port on loopback that never answers.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dns:
+        dns.bind(("127.0.0.1", 0))
+        endpoint = f"dns://127.0.0.1:{dns.getsockname()[1]}/api.example.test:443"
+        result, took = ask_the_cloud(endpoint, tmp_path)
+    assert_one_line(result, endpoint, "no DNS server answered within 5 s to look up its name")
+    assert took < GIVE_UP_WITHIN_S
+
+
 def test_a_port_that_refuses(tmp_path: Path) -> None:
     # Bound but not listening: the port is ours, and every connection is refused.
     with socket.socket() as closed:

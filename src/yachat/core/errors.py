@@ -105,6 +105,8 @@ _REFUSED = re.compile(r"Connection refused", re.I)
 _TLS = re.compile(r"(?:Tls|Ssl) handshake failed|SSL_ERROR|CERTIFICATE_VERIFY_FAILED", re.I)
 # "Endpoint closing" is gRPC giving up on its connect deadline mid-handshake.
 _TIMEOUT = re.compile(r"Endpoint closing|Timeout occurred|timed out|Deadline Exceeded", re.I)
+# "DNS query cancelled" is gRPC giving up on its query deadline.
+_DNS_SILENT = re.compile(r"Timeout while contacting DNS servers|DNS query cancelled|timed out", re.I)
 _CLOSED = re.compile(r"Socket closed|reset by peer|Broken pipe", re.I)
 _PEER = re.compile(r"ipv[46]:(\S+?):\s")
 _SSL_REASON = re.compile(r"OPENSSL_internal:([A-Z_]+)(?::\s*([^:]+))?")
@@ -119,6 +121,9 @@ def connection_failure(
     retried; a name that does not resolve, a refused connection, a TLS
     failure or a connect timeout will not heal within seconds.
     """
+    within = f" within {connect_timeout_s:g} s" if connect_timeout_s else ""
+    if _RESOLVE.search(details) and _DNS_SILENT.search(details):
+        return f"no DNS server answered{within} to look up its name"
     if _RESOLVE.search(details):
         return "its name does not resolve (no network, or a mistyped host)"
     if not _CONNECT.search(details):
@@ -131,7 +136,6 @@ def connection_failure(
     if _TLS.search(details):
         return f"the TLS handshake failed ({_tls_reason(details)})"
     if _TIMEOUT.search(details):
-        within = f" within {connect_timeout_s:g} s" if connect_timeout_s else ""
         return f"no answer{within}"
     if _CLOSED.search(details):
         return f"the connection was closed{at} before it was set up"

@@ -130,8 +130,13 @@ def _bound_connect_time(client: Any, seconds: float) -> None:
     if options is None:
         log.warning("cannot set the connect timeout: the SDK's channel options moved")
         return
-    # gRPC calls it min_reconnect_backoff, but it is the deadline of each connection attempt.
-    extra = (("grpc.min_reconnect_backoff_ms", max(1, int(seconds * 1000))),)
+    ms = max(1, int(seconds * 1000))
+    extra = (
+        # gRPC calls it min_reconnect_backoff, but it is the deadline of each connection attempt.
+        ("grpc.min_reconnect_backoff_ms", ms),
+        # A DNS server that does not answer would otherwise hold the first request ~13 s.
+        ("grpc.dns_ares_query_timeout", ms),
+    )
     inner._get_options = lambda: (*options(), *extra)
 
 
