@@ -63,6 +63,8 @@ def _reporting_policy() -> type:
 
         `still_there`, when given, is asked before each retry; a server that is
         gone (a killed local server) fails at once instead of after ~10 s of backoff.
+        A connection that could not be made at all is not retried either: it
+        raises EndpointUnreachable, naming `endpoint` and the cause.
         """
 
         still_there: Callable[[], Awaitable[bool]] | None = None
