@@ -105,10 +105,6 @@ class ChatCore:
         return self._assistant(thread.assistant_id if thread else None)
 
     def model_label(self, thread_id: int | None = None) -> str:
-        """The model that answers in this thread: on the local backend, the local model."""
-        backend = self.backend
-        if backend is not None and backend.kind == "local":
-            return backend.model_name or "local model"
         return self._model_of(self.assistant_for(thread_id))
 
     def context_tokens(self, assistant: Assistant) -> int:
