@@ -3,6 +3,8 @@ a message too long on its own is a clear error; a cut-off answer says so."""
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
 import pytest
 
@@ -90,7 +92,7 @@ def test_a_long_thread_costs_a_few_tokenize_calls_per_send(core: ChatCore, scrip
             calls.append(core._counts[next(iter(core._counts))].calls)
 
     anyio.run(more)
-    per_send = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    per_send = [b - a for a, b in itertools.pairwise(calls)]
     # The two new messages (the last answer, the question), and one check of the whole.
     assert per_send and max(per_send) <= 4, per_send
 
