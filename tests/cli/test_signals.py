@@ -4,6 +4,7 @@ says so; TERM and HUP exit with 128 + the signal."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -104,7 +105,8 @@ class Terminal:
             stderr=slave,
             env={**env, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
             start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509 - a test's child
+            # The pty becomes the controlling terminal of the new session.
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
         os.close(slave)
         self.output = bytearray()
@@ -132,10 +134,8 @@ class Terminal:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        try:
+        with contextlib.suppress(OSError):  # already closed by hang_up
             os.close(self.master)
-        except OSError:
-            pass
 
 
 @pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
