@@ -32,6 +32,7 @@ class HeldLock:
 
     @classmethod
     def acquire(cls) -> HeldLock:
+        ensure_private_dir(runtime_dir())  # its parents would be made with the umask's mode
         directory = ensure_private_dir(lock_dir())
         while True:
             path = directory / f"run-{secrets.token_hex(8)}.lock"
