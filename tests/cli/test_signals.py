@@ -1,6 +1,6 @@
-"""`yachat ask` and the TUI killed mid-answer by SIGKILL, SIGTERM and SIGHUP: within
-5 s the answer is kept, its run is cancelled or interrupted, and `threads show`
-says so; TERM and HUP exit with 128 + the signal."""
+"""`yachat ask` and the TUI killed mid-answer by SIGKILL, SIGTERM, SIGHUP and SIGINT:
+within 5 s the answer is kept, its run is cancelled or interrupted, and `threads
+show` says so; the signals yachat can catch end it with 128 + the signal."""
 
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ from ..support import Script
 from .conftest import Yachat
 
 SLOW = {"match": "endless", "answer": "tick " * 2000, "chunk_chars": 5, "delay_ms": 20}
-SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP]
+SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT]
 EXPECTED = {
     signal.SIGKILL: ("interrupted", -signal.SIGKILL),  # nothing runs: the next reader settles it
     signal.SIGTERM: ("cancelled", 128 + signal.SIGTERM),
     signal.SIGHUP: ("cancelled", 128 + signal.SIGHUP),
+    signal.SIGINT: ("cancelled", 128 + signal.SIGINT),
 }
 
 
