@@ -159,3 +159,44 @@ def test_tui_killed_mid_answer(yachat: Yachat, script: Script, sig: signal.Signa
         check_settled(yachat, sig, killed_at)
     finally:
         term.close()
+
+
+@pytest.mark.parametrize("when", ["mid-answer", "at the prompt"])
+def test_plain_chat_ends_on_sigterm(yachat: Yachat, script: Script, when: str) -> None:
+    script.set(SLOW)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yachat", "chat", "--plain"],
+        env=yachat.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    err = bytearray()
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        while chunk := proc.stderr.read1(4096):  # type: ignore[attr-defined]
+            err.extend(chunk)
+
+    reader = threading.Thread(target=read_err, daemon=True)
+    reader.start()
+    try:
+        assert proc.stdin is not None
+        if when == "mid-answer":
+            proc.stdin.write(b"endless story\n")
+            proc.stdin.flush()  # and left open: the chat would wait for more
+            wait_until(lambda: answer_so_far(yachat.home).startswith("tick tick"), 30, "a partial answer")
+        else:
+            # Waiting on a line that never comes: the signal must not wait for it.
+            wait_until(lambda: b"type exit to end" in err, 30, "the chat to start")
+        killed_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=5)
+        reader.join(timeout=5)
+        assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+        assert "Traceback" not in err.decode()
+        if when == "mid-answer":
+            check_settled(yachat, signal.SIGTERM, killed_at)
+    finally:
+        proc.kill()
+        proc.wait()
