@@ -7,9 +7,9 @@ import time
 
 from yachat.store import records
 from yachat.store.db import Database
-from yachat.store.errors import must
+from yachat.store.errors import StoreError, must
 from yachat.store.models import MessageStatus, Run, RunStatus
-from yachat.store.run_locks import HeldLock, owner_alive, remove_stale
+from yachat.store.run_locks import HeldLock, lock_dir, owner_alive, remove_stale
 
 INTERRUPTED_ERROR = "yachat stopped while this answer streamed; press Retry."
 
@@ -21,7 +21,12 @@ class RunStore:
     def create_run(self, thread_id: int, assistant_id: int | None, model_uri: str) -> Run:
         """A new run, in progress and owned by this process until `finish_run`."""
         # The lock is taken before the row exists, so no reader ever sees the run unowned.
-        lock = HeldLock.acquire()
+        try:
+            lock = HeldLock.acquire()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot lock the answer in {lock_dir()}: {exc.strerror or exc}; check that it is writable."
+            ) from exc
         try:
             with self._db.write() as conn:
                 cur = conn.execute(
