@@ -298,6 +298,6 @@ def test_an_unusable_runtime_dir_is_one_clear_error(store: Store, private_home: 
     private_home.mkdir(parents=True, exist_ok=True)
     (private_home / "run").write_text("a file where the runtime dir should be")
     t = store.create_thread("t")
-    with pytest.raises(StoreError, match="cannot lock the answer in .*run/runs"):
+    with pytest.raises(StoreError, match=r"cannot lock the answer in .*run/runs"):
         store.create_run(t.id, None, "m")
     assert store.list_runs(t.id) == []  # no run left behind without an owner
