@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yachat.store import ExpirationPolicy, MessageStatus, RunStatus, Store, StoreError
-from yachat.store.schema import MIGRATIONS
+from yachat.store.schema import MIGRATIONS, _statements
 
 DAY = 86400
 
@@ -76,16 +78,99 @@ def test_runs_finish_and_usage_totals(store: Store) -> None:
     assert store.usage_totals(t.id) == (10, 5, 15)
 
 
-def test_interrupted_only_for_dead_owners(store: Store) -> None:
+def test_a_run_this_process_streams_is_never_settled(store: Store) -> None:
     t = store.create_thread("t")
     run = store.create_run(t.id, None, "m")
     message = store.add_message(t.id, "assistant", "partial", status=MessageStatus.STREAMING, run_id=run.id)
-    store._db.conn.execute("UPDATE runs SET owner_pid = ? WHERE id = ?", (os.getppid(), run.id))
-    assert store.mark_interrupted() == 0  # a live process owns it
-    store._db.conn.execute("UPDATE runs SET owner_pid = 999999999 WHERE id = ?", (run.id,))
-    assert store.mark_interrupted() == 1
-    assert store.get_run(run.id).status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
-    assert store.get_message(message.id).status is MessageStatus.INTERRUPTED  # type: ignore[union-attr]
+    assert run.owner_lock and Path(run.owner_lock).exists()
+    other = Store.open(store.path)  # another reader of the same file, even in this process
+    try:
+        assert other.settle_dead_runs() == 0 and store.settle_dead_runs() == 0
+        assert other.list_messages(t.id)[-1].status is MessageStatus.STREAMING
+    finally:
+        other.close()
+    store.finish_run(run.id, RunStatus.COMPLETED)
+    assert not Path(run.owner_lock).exists()  # the lock goes with the run's end
+    assert store.get_message(message.id).status is MessageStatus.STREAMING  # type: ignore[union-attr]
+
+
+OWNER = """
+import sys, time
+from yachat.store import Store, MessageStatus
+store = Store.open(sys.argv[1])
+thread = store.create_thread("owned")
+run = store.create_run(thread.id, None, "m")
+store.add_message(thread.id, "assistant", "half an answer", status=MessageStatus.STREAMING, run_id=run.id)
+print(run.id, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_dead_owner_is_known_at_once(store: Store) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(store.path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert owner.stdout is not None
+        run_id = int(owner.stdout.readline())
+        assert store.settle_dead_runs() == 0  # its owner lives
+        owner.kill()
+        owner.wait()
+        # No waiting, no guessing from a pid: the kernel dropped the lock with the process.
+        thread = store.list_threads()[0]
+        answer = store.list_messages(thread.id)[-1]  # reading messages settles the thread's runs
+        assert answer.status is MessageStatus.INTERRUPTED and answer.text == "half an answer"
+        run = store.get_run(run_id)
+        assert run is not None and run.status is RunStatus.INTERRUPTED and "stopped" in (run.error or "")
+        assert run.owner_lock and not Path(run.owner_lock).exists()  # the stale lock file is removed
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_a_closed_store_lets_go_of_its_runs(tmp_path: Path) -> None:
+    path = tmp_path / "y.db"
+    first = Store.open(path)
+    t = first.create_thread("t")
+    run = first.create_run(t.id, None, "m")
+    first.close()
+    second = Store.open(path)
+    try:
+        assert second.settle_dead_runs() == 1
+        assert second.get_run(run.id).status is RunStatus.INTERRUPTED  # type: ignore[union-attr]
+    finally:
+        second.close()
+
+
+def test_a_v1_store_is_migrated_and_its_orphans_settled(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO assistants (name, model, instruction, created_at) VALUES ('Default', 'yandexgpt/latest', '', 0)"
+    )
+    conn.execute("INSERT INTO meta (key, value) VALUES ('default_assistant', '1')")
+    conn.execute("INSERT INTO threads (name, assistant_id, created_at, updated_at) VALUES ('t', 1, 0, 0)")
+    conn.execute(
+        "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_pid)"
+        " VALUES (1, 1, 'm', 'in_progress', 0, ?)",
+        (os.getpid(),),  # a pid proves nothing: this one is alive, the run's writer is not
+    )
+    conn.execute(
+        "INSERT INTO messages (thread_id, role, text, status, created_at, run_id)"
+        " VALUES (1, 'assistant', 'old', 'streaming', 0, 1)"
+    )
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    try:
+        assert store.default_assistant().prompt_token_budget == 7000
+        assert store.list_messages(1)[0].status is MessageStatus.INTERRUPTED
+        assert store.get_run(1).omitted_messages is None  # type: ignore[union-attr]
+    finally:
+        store.close()
 
 
 def test_expired_threads_are_purged_by_policy(store: Store) -> None:
@@ -207,3 +292,12 @@ def test_two_stores_on_one_file_lose_nothing(tmp_path: Path) -> None:
     assert len(texts) == 200
     for s in stores:
         s.close()
+
+
+def test_an_unusable_runtime_dir_is_one_clear_error(store: Store, private_home: Path) -> None:
+    private_home.mkdir(parents=True, exist_ok=True)
+    (private_home / "run").write_text("a file where the runtime dir should be")
+    t = store.create_thread("t")
+    with pytest.raises(StoreError, match=r"cannot lock the answer in .*run/runs"):
+        store.create_run(t.id, None, "m")
+    assert store.list_runs(t.id) == []  # no run left behind without an owner

@@ -3,13 +3,18 @@ repeat; `exit` or EOF prints the whole thread newest first, then usage."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 
 from yachat.cli.session import AnswerPrinter, run_with_core
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
+from yachat.core.export import status_label
 from yachat.settings import Settings
 from yachat.text import strip_controls
 
@@ -23,6 +28,29 @@ def _read_line() -> str | None:
     return None if line == "" else line.rstrip("\n")
 
 
+async def read_line() -> str | None:
+    """The next line, read in a daemon thread: a signal that ends the chat while it
+    waits for input must not leave the process waiting for that input to exit."""
+    token = anyio.lowlevel.current_token()
+    done = anyio.Event()
+    result: list[str | BaseException | None] = []
+
+    def work() -> None:
+        try:
+            result.append(_read_line())
+        except BaseException as exc:  # handed to the loop
+            result.append(exc)
+        with contextlib.suppress(RuntimeError):  # the loop has ended meanwhile
+            anyio.from_thread.run_sync(done.set, token=token)
+
+    threading.Thread(target=work, name="yachat-stdin", daemon=True).start()
+    await done.wait()
+    line = result[0]
+    if isinstance(line, BaseException):
+        raise line
+    return line
+
+
 def run_plain_chat(settings: Settings, thread_id: int | None) -> int:
     async def body(core: ChatCore) -> int:
         if thread_id is not None and core.store.get_thread(thread_id) is None:
@@ -30,17 +58,17 @@ def run_plain_chat(settings: Settings, thread_id: int | None) -> int:
         backend = await core.connect(on_status=lambda line: print(f"yachat: {line}", file=sys.stderr))
         print(f"yachat: {backend.description} ({backend.reason}); type exit to end.", file=sys.stderr)
         tid = thread_id if thread_id is not None else core.new_thread().id
-        failures = 0
+        failures, omitted_shown = 0, 0
         while True:
-            line = await anyio.to_thread.run_sync(_read_line)
+            line = await read_line()
             if line is None or line.strip().lower() == "exit":
                 break
             if not line.strip():
                 continue
-            sys.stdout.write("assistant> ")
-            printer = AnswerPrinter()
+            printer = AnswerPrinter(omitted_shown=omitted_shown, prefix="assistant> ")
             final = await core.send(tid, line, printer)
             failures += printer.finish(final)
+            omitted_shown = printer.omitted_shown
         print_history(core, tid)
         return 0 if failures == 0 else 1
 
@@ -50,12 +78,13 @@ def run_plain_chat(settings: Settings, thread_id: int | None) -> int:
 def print_history(core: ChatCore, thread_id: int) -> None:
     thread = core.store.get_thread(thread_id)
     messages = core.store.list_messages(thread_id)
+    runs = {r.id: r for r in core.store.list_runs(thread_id)}
     out = sys.stdout
     safe = (lambda s: strip_controls(s)) if out.isatty() else (lambda s: s)
     print(f"\n=== {safe(thread.name if thread else '')} (thread {thread_id}), newest first ===")
     for m in reversed(messages):
         who = "you" if m.role == "user" else "assistant"
-        state = "" if m.status == "complete" else f" [{m.status}]"
-        print(f"{who}{state}: {safe(m.text)}")
+        label = status_label(m, runs.get(m.run_id) if m.run_id else None)
+        print(f"{who}{f' [{label}]' if label else ''}: {safe(m.text)}")
     i, c, t = core.store.usage_totals(thread_id)
     print(f"=== usage: {i} input, {c} completion, {t} total tokens ===")

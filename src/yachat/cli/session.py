@@ -1,8 +1,10 @@
 """Run a CLI command against the chat core: open it, report errors as one
-line, close it (stopping a local server the command started)."""
+line, close it (stopping a local server the command started), also when a
+signal ends it."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -12,6 +14,7 @@ import anyio
 from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
+from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
@@ -29,7 +32,16 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
     async def main() -> int:
         route_loop_errors()
         try:
-            return await body(core)
+            # SIGTERM, SIGHUP and ctrl+c cancel the body: a streaming answer is kept,
+            # marked cancelled; then the store closes and a started server stops.
+            with anyio.CancelScope() as scope:
+                stop = SignalStop(scope)
+                with on_exit_signals(stop):
+                    return await body(core)
+            assert stop.signum is not None
+            with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+                print(f"\nyachat: stopped by {signal_name(stop.signum)}.", file=sys.stderr, flush=True)
+            return exit_code(stop.signum)
         except UserFacingError as exc:
             return fail(exc.message)
         except StoreError as exc:
@@ -48,10 +60,15 @@ class AnswerPrinter:
     text goes byte for byte as the model sent it.
     """
 
-    def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    def __init__(
+        self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, omitted_shown: int = 0, prefix: str = ""
+    ) -> None:
         self.out, self.err = out, err
+        self.prefix = prefix  # written before the answer's first text (after any notice)
         self.safe = out.isatty()
         self.notice_shown = False
+        # A line chat says that messages were left out when the number changes, not every turn.
+        self.omitted_shown = omitted_shown
 
     def __call__(self, update: RunUpdate) -> None:
         if update.kind is UpdateKind.APPEND:
@@ -61,18 +78,28 @@ class AnswerPrinter:
             self._write("\n[answer rewritten by the server]\n" + update.text)
         elif update.kind is UpdateKind.NOTICE:
             print(f"yachat: {update.text}", file=self.err, flush=True)
+        elif update.kind is UpdateKind.PROMPT and update.prompt is not None:
+            omitted = update.prompt.omitted
+            if omitted and omitted != self.omitted_shown:
+                self.omitted_shown = omitted
+                print(f"yachat: {omitted_line(omitted)}", file=self.err, flush=True)
 
     def _write(self, text: str) -> None:
+        if self.prefix:
+            text, self.prefix = self.prefix + text, ""
         self.out.write(strip_controls(text) if self.safe else text)
         self.out.flush()
 
     def finish(self, final: RunUpdate) -> int:
-        self.out.write("\n")
+        self.out.write(self.prefix + "\n")
+        self.prefix = ""
         self.out.flush()
         if final.error:
             failed = final.status != "completed"
             error = failed_answer_line(final.error, final.thread_id) if failed else final.error
             print(f"yachat: {error}", file=self.err, flush=True)
+        if final.truncated:
+            print(f"yachat: {cut_off_line(final)}", file=self.err, flush=True)
         if final.usage:
             u = final.usage
             print(
@@ -81,3 +108,13 @@ class AnswerPrinter:
                 flush=True,
             )
         return 0 if final.status == "completed" else 1
+
+
+def omitted_line(omitted: int) -> str:
+    noun = "message was" if omitted == 1 else "messages were"
+    return f"{omitted} earlier {noun} not sent to the model (they do not fit its context)."
+
+
+def cut_off_line(final: RunUpdate) -> str:
+    size = f" after {final.usage.completion_tokens} tokens" if final.usage else ""
+    return f"the answer was cut off{size}: it reached the length limit (max tokens or the model's context)."

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from yachat.cli.common import fail, use_color
-from yachat.core.export import export_thread
+from yachat.core.export import export_thread, status_label
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
 from yachat.text import one_line, strip_controls
@@ -20,6 +20,8 @@ def run_threads(settings: Settings, args: argparse.Namespace) -> int:
     except StoreError as exc:
         return fail(str(exc))
     try:
+        # Answers whose process died are shown as interrupted, never as streaming.
+        store.settle_dead_runs()
         return _ACTIONS[args.threads_command](store, args)
     except StoreError as exc:
         return fail(str(exc))
@@ -43,8 +45,11 @@ def _show(store: Store, args: argparse.Namespace) -> int:
         return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
     safe = strip_controls if sys.stdout.isatty() else (lambda s: s)
     print(f"# {one_line(thread.name, 200)}  (thread {thread.id})")
-    for m in store.list_messages(thread.id):
-        state = "" if m.status == "complete" else f" [{m.status}]"
+    messages = store.list_messages(thread.id)
+    runs = {r.id: r for r in store.list_runs(thread.id)}
+    for m in messages:
+        label = status_label(m, runs.get(m.run_id) if m.run_id else None)
+        state = f" [{label}]" if label else ""
         print(f"\n{m.role}{state} · {_when(m.created_at)}\n{safe(m.text)}")
     return 0
 

@@ -33,6 +33,8 @@ class Backend:
     verify: bool
     auth: Any = field(repr=False)
     owned_server: Any = field(default=None, repr=False)  # a ServerProcess yachat started
+    context_tokens: int | None = None
+    model_name: str | None = None
 
     async def still_there(self) -> bool:
         """Whether the server still accepts connections (asked before a retry)."""

@@ -15,10 +15,11 @@ import anyio
 from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
-from yachat.core.prompt import PromptMessage, build_prompt
+from yachat.core.model_catalog import UNKNOWN_CONTEXT_TOKENS, context_tokens
+from yachat.core.prompt import FittedPrompt, MessageCounts, PromptMessage, build_prompt, prompt_budget
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.sdk import build_sdk, load_sdk, split_model
-from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
+from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.models import Assistant, MessageStatus, Thread
@@ -38,12 +39,13 @@ class ChatCore:
         self._sdk: Any = None
         self._sdk_loop: asyncio.AbstractEventLoop | None = None
         self._connect_lock: anyio.Lock | None = None
+        self._counts: dict[str, MessageCounts] = {}  # per model: tokens of each message alone
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
-        """Open the store, settle what the last process left: interrupted runs, expired threads."""
+        """Open the store, settle what dead processes left: interrupted runs, expired threads."""
         store = Store.open(settings.store_path)
-        interrupted = store.mark_interrupted()
+        interrupted = store.settle_dead_runs()
         if interrupted:
             log.info("marked %d runs interrupted", interrupted)
         store.purge_expired()
@@ -106,6 +108,15 @@ class ChatCore:
     def model_label(self, thread_id: int | None = None) -> str:
         return self._model_of(self.assistant_for(thread_id))
 
+    def context_tokens(self, assistant: Assistant) -> int:
+        """The answering model's context: the local server's, or the catalogue's for the cloud."""
+        backend = self.backend
+        if backend is not None and backend.kind == "local":
+            return backend.context_tokens or UNKNOWN_CONTEXT_TOKENS
+        if backend is not None and backend.context_tokens:
+            return backend.context_tokens
+        return context_tokens(self._model_of(assistant))
+
     def _model_of(self, assistant: Assistant) -> str:
         # A model named on the command line or in the environment wins for this session.
         if "model" in self.settings.sources:
@@ -166,21 +177,33 @@ class ChatCore:
         )
         streamer.emit(UpdateKind.STARTED, user_message_id=user_message_id)
         try:
-            await self.connect(on_status=streamer.notice)
-            streamer.ctx.backend_kind = self.backend.kind if self.backend else "cloud"
-            prompt = await build_prompt(
-                assistant,
-                [m for m in self.store.list_messages(thread.id) if m.id != answer.id],
-                self._count_tokens_for(assistant),
+            backend = await self.connect(on_status=streamer.notice)
+            streamer.ctx.backend_kind = backend.kind
+            if backend.kind == "local":
+                streamer.ctx.answered_by = backend.model_name
+            fitted = await self._fit_prompt(assistant, thread.id, answer.id)
+            self.store.record_prompt(
+                run.id,
+                prompt_tokens=fitted.tokens,
+                prompt_budget=fitted.budget,
+                omitted_messages=fitted.omitted,
+                first_sent_message_id=fitted.first_sent_id,
             )
-            results = self._completions(assistant).run_stream(prompt, timeout=self.settings.request_timeout_s)
+            streamer.emit(
+                UpdateKind.PROMPT,
+                prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
+            )
+            results = self._completions(assistant).run_stream(
+                fitted.messages, timeout=self.settings.request_timeout_s
+            )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 streamer.consume_cancelled()
             raise
         except Exception as exc:
-            return streamer.fail(exc)
-        final = await streamer.consume(results)
+            final = streamer.fail(exc)
+        else:
+            final = await streamer.consume(results)
         if final.error and self.backend is not None and self.backend.kind == "local":
             await self._forget_dead_local_server()
         return final
@@ -202,15 +225,40 @@ class ChatCore:
             options["max_tokens"] = assistant.max_tokens
         return model.configure(**options) if options else model
 
-    def _count_tokens_for(self, assistant: Assistant) -> Any:
-        if not assistant.prompt_token_budget:
-            return None
+    async def _fit_prompt(self, assistant: Assistant, thread_id: int, answer_id: int) -> FittedPrompt:
+        """The thread fitted to the prompt budget, each message counted once per model."""
+        counts = self._message_counts(assistant)
+        history = [m for m in self.store.list_messages(thread_id) if m.id != answer_id]
+        budget = prompt_budget(assistant, self.context_tokens(assistant))
+        try:
+            fitted = await build_prompt(assistant, history, counts, budget)
+        finally:
+            new, counts.new = counts.new, {}
+            self.store.set_token_counts(counts.model, new)
+        log.info(
+            "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
+            fitted.tokens,
+            fitted.budget,
+            fitted.omitted,
+            fitted.tokenize_calls,
+        )
+        return fitted
 
-        async def count(messages: list[PromptMessage]) -> int:
-            tokens = await self._completions(assistant).tokenize(messages)
-            return len(tokens)
+    def _message_counts(self, assistant: Assistant) -> MessageCounts:
+        backend = self.backend
+        if backend is not None and backend.kind == "local":
+            # The local server's tokenizer is its model's, whatever name the request carries.
+            key = f"local:{backend.model_name or backend.description}"
+        else:
+            key = self._model_of(assistant)
+        counts = self._counts.get(key)
+        if counts is None:
 
-        return count
+            async def count(messages: list[PromptMessage]) -> int:
+                return len(await self._completions(assistant).tokenize(messages))
+
+            counts = self._counts[key] = MessageCounts(key, count)
+        return counts
 
     # -- lookups -----------------------------------------------------------
 

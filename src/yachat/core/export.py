@@ -8,7 +8,18 @@ import json
 from datetime import UTC, datetime
 
 from yachat.store import Store
+from yachat.store.models import Message, Run
 from yachat.text import one_line, strip_controls
+
+
+def status_label(message: Message, run: Run | None) -> str:
+    """What to say after who wrote a message: its status if not complete, or that
+    it was cut off at the length limit; empty for a whole answer."""
+    if message.status != "complete":
+        return str(message.status)
+    if run is not None and run.truncated:
+        return "cut off"
+    return ""
 
 
 def export_thread(store: Store, thread_id: int, fmt: str) -> str:
@@ -44,7 +55,8 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
     lines = [f"# {one_line(thread.name, 200)}", ""]
     for m in messages:
         who = "You" if m.role == "user" else "Assistant"
-        state = "" if m.status == "complete" else f" ({m.status})"
+        label = status_label(m, runs.get(m.run_id) if m.run_id else None)
+        state = f" ({label})" if label else ""
         lines += [f"## {who}{state} — {_iso(m.created_at)}", "", strip_controls(m.text), ""]
     return "\n".join(lines)
 
@@ -61,6 +73,13 @@ def _run_fields(run: object | None) -> dict[str, object]:
             "total_tokens": getattr(run, "total_tokens", None),
         },
         "error": getattr(run, "error", None),
+        "answered_by": getattr(run, "answered_by", None),
+        "finish_reason": getattr(run, "finish_reason", None),
+        "prompt": {
+            "tokens": getattr(run, "prompt_tokens", None),
+            "budget": getattr(run, "prompt_budget", None),
+            "omitted_messages": getattr(run, "omitted_messages", None),
+        },
     }
 
 

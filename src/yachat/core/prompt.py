@@ -1,10 +1,23 @@
-"""Assemble what the model sees: the instruction, then the history, truncated
-by the assistant's rules (last N messages and/or a prompt token budget)."""
+"""Assemble what the model sees: the instruction, then as much of the history as
+fits the prompt's token budget, newest kept, oldest left out first.
+
+Counting is cheap: each message is tokenized alone once (the count is kept
+with the message), the history is cut by those counts, and one tokenize call
+of the whole fitted prompt checks the cut. Counts of messages alone include
+the framing a prompt has once (a start token, a default system prompt), so
+their sum overestimates; the check measures by how much and takes back the
+messages that fit after all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+import anyio
+
+from yachat.core.errors import UserFacingError
+from yachat.store.assistants import DEFAULT_PROMPT_TOKEN_BUDGET
 from yachat.store.models import Assistant, Message, MessageStatus
 
 PromptMessage = dict[str, str]
@@ -12,52 +25,200 @@ TokenCounter = Callable[[list[PromptMessage]], Awaitable[int]]
 
 # Answers that never produced text say nothing the model should see again.
 _SKIPPED = {MessageStatus.STREAMING}
+# Room kept for the answer when the assistant sets no max tokens.
+DEFAULT_ANSWER_ROOM = 2000
+# Tokenize calls in flight at once while counting messages.
+COUNT_CONCURRENCY = 8
+
+
+class PromptTooLong(UserFacingError):
+    def __init__(self, tokens: int, budget: int) -> None:
+        over = tokens - budget
+        super().__init__(
+            f"The message is too long for this model: the prompt needs {tokens:,} tokens, "
+            f"{over:,} more than the {budget:,} it may have; shorten the message by about {over:,} tokens."
+        )
+        self.tokens, self.budget, self.over = tokens, budget, over
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    messages: list[PromptMessage]
+    tokens: int | None  # the whole prompt, tokenized (None when nothing was counted)
+    budget: int | None
+    omitted: int  # history messages left out, oldest first
+    first_sent_id: int | None  # the oldest history message that was sent
+    tokenize_calls: int = 0
+
+
+def prompt_budget(assistant: Assistant, context_tokens: int) -> int:
+    """The most tokens a prompt may have: the assistant's budget, or what the
+    model's context leaves after the answer's room, whichever is smaller."""
+    room = assistant.max_tokens or DEFAULT_ANSWER_ROOM
+    # A context smaller than twice the answer's room still takes a prompt; the
+    # server then ends the answer at the context's end (TRUNCATED_FINAL).
+    room = min(room, context_tokens // 2)
+    own = assistant.prompt_token_budget or DEFAULT_PROMPT_TOKEN_BUDGET
+    return max(1, min(own, context_tokens - room))
+
+
+def history_of(messages: Sequence[Message]) -> list[Message]:
+    return [
+        m for m in messages if m.role in ("user", "assistant") and m.text.strip() and m.status not in _SKIPPED
+    ]
 
 
 def history_messages(messages: Sequence[Message]) -> list[PromptMessage]:
-    return [
-        {"role": m.role, "text": m.text}
-        for m in messages
-        if m.role in ("user", "assistant") and m.text.strip() and m.status not in _SKIPPED
-    ]
+    return [_prompt_message(m) for m in history_of(messages)]
+
+
+def _prompt_message(m: Message) -> PromptMessage:
+    return {"role": m.role, "text": m.text}
+
+
+class MessageCounts:
+    """Tokens of each message alone, for one model: remembered in memory and
+    in the store (through `save`), counted with one tokenize call each otherwise."""
+
+    def __init__(self, model: str, count: TokenCounter) -> None:
+        self.model = model
+        self.count = count
+        self.calls = 0
+        self._known: dict[tuple[str, int], int] = {}  # (role + text) hash -> tokens
+        self.new: dict[int, int] = {}  # message id -> tokens, counted now, for the store
+        # The framing a count alone repeats per message, learned from the last fitted prompt.
+        self.shared = 0.0
+
+    def _key(self, role: str, text: str) -> tuple[str, int]:
+        return role, hash(text)
+
+    def known(self, m: Message) -> int | None:
+        found = self._known.get(self._key(m.role, m.text))
+        if found is None and m.token_count is not None and m.token_model == self.model:
+            found = self._known[self._key(m.role, m.text)] = m.token_count
+        return found
+
+    async def of_text(self, role: str, text: str) -> int:
+        key = self._key(role, text)
+        if key not in self._known:
+            self.calls += 1
+            self._known[key] = await self.count([{"role": role, "text": text}])
+        return self._known[key]
+
+    async def fill(self, messages: Sequence[Message]) -> None:
+        """Count the messages not yet known, a few calls at once."""
+        missing = [m for m in messages if self.known(m) is None]
+        limiter = anyio.Semaphore(COUNT_CONCURRENCY)
+
+        async def one(m: Message) -> None:
+            async with limiter:
+                self.new[m.id] = await self.of_text(m.role, m.text)
+
+        async with anyio.create_task_group() as tg:
+            for m in missing:
+                tg.start_soon(one, m)
+
+    def of(self, m: Message) -> int:
+        found = self.known(m)
+        assert found is not None, "fill() first"
+        return found
+
+    async def whole(self, messages: list[PromptMessage]) -> int:
+        self.calls += 1
+        return await self.count(messages)
 
 
 async def build_prompt(
     assistant: Assistant,
     messages: Sequence[Message],
-    count_tokens: TokenCounter | None = None,
-) -> list[PromptMessage]:
-    history = history_messages(messages)
-    if assistant.keep_last_messages:
-        history = history[-assistant.keep_last_messages :]
+    counts: MessageCounts | None = None,
+    budget: int | None = None,
+) -> FittedPrompt:
+    """The prompt for the next answer: the instruction and the newest message
+    always; older messages while they fit `budget` (not fitted without `counts`)."""
+    history = history_of(messages)
+    omitted = 0
+    if assistant.keep_last_messages and len(history) > assistant.keep_last_messages:
+        omitted = len(history) - assistant.keep_last_messages
+        history = history[omitted:]
     system = [{"role": "system", "text": assistant.instruction}] if assistant.instruction else []
+    if counts is None or budget is None or not history:
+        return FittedPrompt(
+            system + [_prompt_message(m) for m in history],
+            tokens=None,
+            budget=budget,
+            omitted=omitted,
+            first_sent_id=history[0].id if history else None,
+        )
+    calls_before = counts.calls
+    kept, tokens = await _fit(system, history, budget, counts)
+    dropped = len(history) - len(kept)
+    return FittedPrompt(
+        system + [_prompt_message(m) for m in kept],
+        tokens=tokens,
+        budget=budget,
+        omitted=omitted + dropped,
+        first_sent_id=kept[0].id,
+        tokenize_calls=counts.calls - calls_before,
+    )
 
-    budget = assistant.prompt_token_budget
-    if budget and count_tokens is not None and history:
-        history = await _fit_budget(system, history, budget, count_tokens)
-    return system + history
 
+async def _fit(
+    system: list[PromptMessage], history: list[Message], budget: int, counts: MessageCounts
+) -> tuple[list[Message], int]:
+    """The newest messages that fit `budget`, and the tokens of the prompt they make."""
+    if sum(len(m["text"]) for m in system) + sum(len(m.text) for m in history) <= budget:
+        # Short enough that it very likely fits whole (a token is rarely under a
+        # character): one call says so, and no message is counted alone.
+        tokens = await counts.whole(system + [_prompt_message(m) for m in history])
+        if tokens <= budget:
+            return history, tokens
+    system_tokens = await counts.of_text("system", system[0]["text"]) if system else 0
 
-async def _fit_budget(
-    system: list[PromptMessage],
-    history: list[PromptMessage],
-    budget: int,
-    count_tokens: TokenCounter,
-) -> list[PromptMessage]:
-    """Drop the oldest messages until the prompt fits, always keeping the last one.
+    async def cut(shared: float) -> int:
+        """Index of the oldest message to keep by the counts, `shared` tokens of
+        framing taken off each piece after the first (counting messages as needed)."""
+        used = system_tokens if system else shared
+        start = len(history)
+        # Count in windows from the newest back: a long thread counts only what may fit.
+        while start > 0:
+            window = history[max(0, start - COUNT_CONCURRENCY) : start]
+            await counts.fill(window)
+            for m in reversed(window):
+                cost = counts.of(m) - shared
+                if start < len(history) and used + cost > budget:
+                    return start
+                used += cost
+                start -= 1
+        return start
 
-    Each round estimates how many characters to drop from the measured excess,
-    so a long thread needs a handful of tokenize calls, not one per message.
-    """
-    for _ in range(8):
-        used = await count_tokens(system + history)
-        if used <= budget or len(history) == 1:
-            return history
-        chars = sum(len(m["text"]) for m in history) or 1
-        excess_chars = (used - budget) * chars / used
-        drop, dropped_chars = 0, 0
-        while drop < len(history) - 1 and dropped_chars < excess_chars:
-            dropped_chars += len(history[drop]["text"])
-            drop += 1
-        history = history[max(drop, 1) :]
-    return history
+    # Until the framing is measured, the cut counts it with every message,
+    # which can only leave out too much, never too little.
+    start = await cut(counts.shared)
+    may_widen = True
+    while True:
+        kept = history[start:]
+        tokens = await counts.whole(system + [_prompt_message(m) for m in kept])
+        if tokens > budget:
+            if len(kept) == 1:
+                raise PromptTooLong(tokens, budget)
+            # Drop the oldest kept messages until their counts cover the excess.
+            excess, drop = float(tokens - budget), 0
+            while drop < len(kept) - 1 and excess > 0:
+                excess -= counts.of(kept[drop]) - counts.shared
+                drop += 1
+            start += max(1, drop)
+            may_widen = False
+            continue
+        if start == 0 or not may_widen:
+            return kept, tokens
+        # It fits with messages left out: measure the framing the counts repeat,
+        # and take back the older messages that fit once it is counted once.
+        may_widen = False
+        pieces = len(kept) + (1 if system else 0)
+        estimate = system_tokens + sum(counts.of(m) for m in kept)
+        shared = counts.shared = max(0.0, (estimate - tokens) / max(1, pieces - 1))
+        wider = await cut(shared)
+        if wider >= start:
+            return kept, tokens
+        start = wider

@@ -38,6 +38,7 @@ class RunContext:
     on_update: UpdateSink
     idle_timeout_s: float
     backend_kind: str
+    answered_by: str | None = None  # what answers, when it is not the run's model URI
 
 
 class RunStreamer:
@@ -157,6 +158,10 @@ class RunStreamer:
             RunStatus.CANCELLED: MessageStatus.CANCELLED,
             RunStatus.FAILED: MessageStatus.FAILED,
         }[status]
+        truncated = status is RunStatus.COMPLETED and self.final_status == "TRUNCATED_FINAL"
+        answered_by = self.ctx.answered_by
+        if answered_by is None and self.ctx.backend_kind == "local":
+            answered_by = self.model_version  # the local server names its model there
         first_chunk_s = self.first_chunk_at - self.started if self.first_chunk_at is not None else None
         tokens_per_s = self._tokens_per_s()
         store = self.ctx.store
@@ -172,6 +177,8 @@ class RunStreamer:
             model_version=self.model_version,
             first_chunk_s=first_chunk_s,
             tokens_per_s=tokens_per_s,
+            answered_by=answered_by,
+            finish_reason=self.final_status if self.final_status in _DONE else None,
         )
         return self.emit(
             UpdateKind.FINISHED,
@@ -182,6 +189,8 @@ class RunStreamer:
             model_version=self.model_version,
             first_chunk_s=first_chunk_s,
             tokens_per_s=tokens_per_s,
+            truncated=truncated,
+            answered_by=answered_by,
         )
 
     def _tokens_per_s(self) -> float | None:

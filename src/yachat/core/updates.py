@@ -18,6 +18,7 @@ class UpdateKind(StrEnum):
     APPEND = "append"  # `text` is the new suffix of the answer
     REPLACE = "replace"  # `text` is the whole answer (the server rewrote it)
     NOTICE = "notice"  # `text` is transient progress, e.g. "retrying in 3 s"
+    PROMPT = "prompt"  # the prompt is fitted: `prompt` says what was sent and what left out
     FINISHED = "finished"  # `status` is final; `error` says what went wrong, if anything
 
 
@@ -26,6 +27,14 @@ class Usage:
     input_tokens: int
     completion_tokens: int
     total_tokens: int
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    tokens: int | None  # the fitted prompt, tokenized (None if it was not counted)
+    budget: int | None  # the most tokens it could have
+    omitted: int  # older messages of the thread left out of it
+    first_sent_message_id: int | None  # the oldest message it holds (after the instruction)
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,9 @@ class RunUpdate:
     model_version: str | None = None
     first_chunk_s: float | None = None
     tokens_per_s: float | None = None
+    prompt: PromptInfo | None = None  # set on PROMPT
+    truncated: bool = False  # on FINISHED: the answer stopped at the length limit (TRUNCATED_FINAL)
+    answered_by: str | None = None  # on FINISHED: the model that answered, e.g. the local model
 
 
 UpdateSink = Callable[[RunUpdate], None]

@@ -10,12 +10,15 @@ from yachat.store.db import Database
 from yachat.store.errors import StoreError, must
 from yachat.store.models import Assistant
 
+# The seed's Assistant API fitted every thread to 7,000 prompt tokens by default.
+DEFAULT_PROMPT_TOKEN_BUDGET = 7000
 DEFAULT_ASSISTANT = {
     "name": "Default",
     "model": "yandexgpt/latest",
     "instruction": "You are a helpful assistant.",
     "temperature": 0.3,
     "max_tokens": 2000,
+    "prompt_token_budget": DEFAULT_PROMPT_TOKEN_BUDGET,
 }
 _ASSISTANT_FIELDS = (
     "name",
@@ -40,8 +43,9 @@ class AssistantStore:
             if conn.execute("SELECT 1 FROM meta WHERE key = 'default_assistant'").fetchone():
                 return
             cur = conn.execute(
-                "INSERT INTO assistants (name, model, instruction, temperature, max_tokens, created_at)"
-                " VALUES (:name, :model, :instruction, :temperature, :max_tokens, :now)",
+                "INSERT INTO assistants (name, model, instruction, temperature, max_tokens,"
+                " prompt_token_budget, created_at) VALUES (:name, :model, :instruction, :temperature,"
+                " :max_tokens, :prompt_token_budget, :now)",
                 {**DEFAULT_ASSISTANT, "now": time.time()},
             )
             conn.execute(

@@ -60,6 +60,8 @@ class Message:
     status: MessageStatus
     created_at: float
     run_id: int | None
+    token_count: int | None = None  # tokens of this message alone, as `token_model` counts them
+    token_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,18 @@ class Run:
     finished_at: float | None
     first_chunk_s: float | None  # time from request to first chunk
     tokens_per_s: float | None
+    owner_lock: str | None = None  # the lock file held while it streams
+    answered_by: str | None = None  # the model that answered, when it is not `model_uri`
+    finish_reason: str | None = None  # how the answer ended: FINAL, TRUNCATED_FINAL, ...
+    prompt_tokens: int | None = None  # the prompt as sent, tokenized
+    prompt_budget: int | None = None
+    omitted_messages: int | None = None  # older messages of the thread not sent to the model
+    first_sent_message_id: int | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """The answer stopped at the length limit (max tokens or the model's context)."""
+        return self.finish_reason == "TRUNCATED_FINAL"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ def message(r: sqlite3.Row) -> Message:
         status=MessageStatus(r["status"]),
         created_at=r["created_at"],
         run_id=r["run_id"],
+        token_count=r["token_count"],
+        token_model=r["token_model"],
     )
 
 
@@ -69,4 +71,11 @@ def run(r: sqlite3.Row) -> Run:
         finished_at=r["finished_at"],
         first_chunk_s=r["first_chunk_s"],
         tokens_per_s=r["tokens_per_s"],
+        owner_lock=r["owner_lock"],
+        answered_by=r["answered_by"],
+        finish_reason=r["finish_reason"],
+        prompt_tokens=r["prompt_tokens"],
+        prompt_budget=r["prompt_budget"],
+        omitted_messages=r["omitted_messages"],
+        first_sent_message_id=r["first_sent_message_id"],
     )

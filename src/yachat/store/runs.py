@@ -1,28 +1,63 @@
-"""Runs: one streamed generation each, with status, usage and timings."""
+"""Runs: one streamed generation each, with status, usage, timings, how its
+prompt was fitted, and the lock that says its streaming process still lives."""
 
 from __future__ import annotations
 
-import os
 import time
 
-from yachat.pids import pid_alive
 from yachat.store import records
 from yachat.store.db import Database
-from yachat.store.errors import must
+from yachat.store.errors import StoreError, must
 from yachat.store.models import MessageStatus, Run, RunStatus
+from yachat.store.run_locks import HeldLock, lock_dir, owner_alive, remove_stale
+
+INTERRUPTED_ERROR = "yachat stopped while this answer streamed; press Retry."
 
 
 class RunStore:
     _db: Database
+    _held: dict[int, HeldLock]  # runs this process streams: their locks
 
     def create_run(self, thread_id: int, assistant_id: int | None, model_uri: str) -> Run:
+        """A new run, in progress and owned by this process until `finish_run`."""
+        # The lock is taken before the row exists, so no reader ever sees the run unowned.
+        try:
+            lock = HeldLock.acquire()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot lock the answer in {lock_dir()}: {exc.strerror or exc}; check that it is writable."
+            ) from exc
+        try:
+            with self._db.write() as conn:
+                cur = conn.execute(
+                    "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_lock)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (thread_id, assistant_id, model_uri, str(RunStatus.IN_PROGRESS), time.time(),
+                     str(lock.path)),
+                )  # fmt: skip
+        except BaseException:
+            lock.release()
+            raise
+        run_id = int(cur.lastrowid or 0)
+        self._held[run_id] = lock
+        return must(self.get_run(run_id))
+
+    def record_prompt(
+        self,
+        run_id: int,
+        *,
+        prompt_tokens: int | None,
+        prompt_budget: int | None,
+        omitted_messages: int,
+        first_sent_message_id: int | None,
+    ) -> None:
+        """What the run sent: the fitted prompt's size and which messages it left out."""
         with self._db.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_pid)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (thread_id, assistant_id, model_uri, str(RunStatus.IN_PROGRESS), time.time(), os.getpid()),
+            conn.execute(
+                "UPDATE runs SET prompt_tokens = ?, prompt_budget = ?, omitted_messages = ?,"
+                " first_sent_message_id = ? WHERE id = ?",
+                (prompt_tokens, prompt_budget, omitted_messages, first_sent_message_id, run_id),
             )
-        return must(self.get_run(int(cur.lastrowid or 0)))
 
     def get_run(self, run_id: int) -> Run | None:
         rows = self._db.read("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -44,42 +79,74 @@ class RunStore:
         model_version: str | None = None,
         first_chunk_s: float | None = None,
         tokens_per_s: float | None = None,
+        answered_by: str | None = None,
+        finish_reason: str | None = None,
     ) -> Run:
-        with self._db.write() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, error = ?, input_tokens = ?, completion_tokens = ?,"
-                " total_tokens = ?, model_version = ?, first_chunk_s = ?, tokens_per_s = ?,"
-                " finished_at = ? WHERE id = ?",
-                (str(status), error, input_tokens, completion_tokens, total_tokens, model_version,
-                 first_chunk_s, tokens_per_s, time.time(), run_id),
-            )  # fmt: skip
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    "UPDATE runs SET status = ?, error = ?, input_tokens = ?, completion_tokens = ?,"
+                    " total_tokens = ?, model_version = ?, first_chunk_s = ?, tokens_per_s = ?,"
+                    " answered_by = ?, finish_reason = ?, finished_at = ? WHERE id = ?",
+                    (str(status), error, input_tokens, completion_tokens, total_tokens, model_version,
+                     first_chunk_s, tokens_per_s, answered_by, finish_reason, time.time(), run_id),
+                )  # fmt: skip
+        finally:
+            # Only now that the row says how it ended: a reader that takes the lock
+            # from here on finds the run finished, not dead.
+            lock = self._held.pop(run_id, None)
+            if lock is not None:
+                lock.release()
         return must(self.get_run(run_id))
 
-    def mark_interrupted(self) -> int:
-        """Runs left in progress by a process that died become `interrupted`.
+    def release_runs(self) -> None:
+        """Let go of every run this process still holds (the store is closing):
+        the next reader settles them as interrupted."""
+        held, self._held = self._held, {}
+        for lock in held.values():
+            lock.release()
 
-        A run another live yachat is streaming right now is left alone.
+    def settle_dead_runs(self, thread_id: int | None = None) -> int:
+        """Runs in progress whose streaming process is gone become `interrupted`.
+
+        Called before anything shows runs or messages, so an answer whose owner
+        died is never shown as streaming. A run a live process streams (this
+        one included) is left alone. Returns how many runs were settled.
         """
-        rows = self._db.read("SELECT id, owner_pid FROM runs WHERE status = ?", (str(RunStatus.IN_PROGRESS),))
-        dead = [r["id"] for r in rows if not _alive(r["owner_pid"])]
+        sql = "SELECT id, owner_lock FROM runs WHERE status = ?"
+        params: tuple[object, ...] = (str(RunStatus.IN_PROGRESS),)
+        if thread_id is not None:
+            sql += " AND thread_id = ?"
+            params += (thread_id,)
+        rows = self._db.read(sql, params)
+        dead = [(r["id"], r["owner_lock"]) for r in rows if not owner_alive(r["owner_lock"])]
         if not dead:
             return 0
-        marks = ",".join("?" * len(dead))
+        ids = [run_id for run_id, _ in dead]
+        marks = ",".join("?" * len(ids))
         with self._db.write() as conn:
-            conn.execute(
-                f"UPDATE messages SET status = ? WHERE status = ? AND run_id IN ({marks})",
-                (str(MessageStatus.INTERRUPTED), str(MessageStatus.STREAMING), *dead),
-            )
-            conn.execute(
-                f"UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id IN ({marks})",
+            # Re-checked in the write: a run that finished meanwhile keeps its ending.
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, error = ?, finished_at = ?"
+                f" WHERE status = ? AND id IN ({marks})",
                 (
                     str(RunStatus.INTERRUPTED),
-                    "yachat stopped while this answer streamed; press Retry.",
+                    INTERRUPTED_ERROR,
                     time.time(),
-                    *dead,
+                    str(RunStatus.IN_PROGRESS),
+                    *ids,
                 ),
             )
-        return len(dead)
+            conn.execute(
+                f"UPDATE messages SET status = ? WHERE status = ? AND run_id IN ({marks})",
+                (str(MessageStatus.INTERRUPTED), str(MessageStatus.STREAMING), *ids),
+            )
+        for _, path in dead:
+            remove_stale(path)
+        return cur.rowcount
+
+    def mark_interrupted(self) -> int:
+        return self.settle_dead_runs()
 
     def usage_totals(self, thread_id: int) -> tuple[int, int, int]:
         row = self._db.read(
@@ -88,8 +155,3 @@ class RunStore:
             (thread_id,),
         )[0]
         return int(row[0]), int(row[1]), int(row[2])
-
-
-def _alive(pid: int | None) -> bool:
-    # Our own pid at open time can only be a leftover of an earlier process that had it.
-    return bool(pid) and pid != os.getpid() and pid_alive(pid)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ CREATE TABLE runs (
     finished_at REAL,
     first_chunk_s REAL,
     tokens_per_s REAL,
-    owner_pid INTEGER  -- the process streaming it: only a dead owner's run is "interrupted"
+    owner_pid INTEGER  -- unused since V2 (a pid is reused by the OS): see owner_lock
 );
 CREATE INDEX runs_by_thread ON runs(thread_id);
 CREATE INDEX runs_by_status ON runs(status);
@@ -76,7 +76,22 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, status ON messages BEGI
 END;
 """
 
-MIGRATIONS: list[str] = [V1]
+# Runs are owned through a lock file, not a pid; each run records how its prompt
+# was fitted and how the answer ended; each message caches its token count.
+V2 = """
+ALTER TABLE runs ADD COLUMN owner_lock TEXT;  -- the lock file its streaming process holds
+ALTER TABLE runs ADD COLUMN answered_by TEXT;  -- the model that answered, e.g. the local model's name
+ALTER TABLE runs ADD COLUMN finish_reason TEXT;  -- FINAL, TRUNCATED_FINAL, CONTENT_FILTER ...
+ALTER TABLE runs ADD COLUMN prompt_tokens INTEGER;  -- the fitted prompt, as tokenized before sending
+ALTER TABLE runs ADD COLUMN prompt_budget INTEGER;  -- the most tokens the prompt could have
+ALTER TABLE runs ADD COLUMN omitted_messages INTEGER;  -- older messages not sent to the model
+ALTER TABLE runs ADD COLUMN first_sent_message_id INTEGER;  -- the oldest message that was sent
+ALTER TABLE messages ADD COLUMN token_count INTEGER;  -- tokens of this message alone, for token_model
+ALTER TABLE messages ADD COLUMN token_model TEXT;
+UPDATE assistants SET prompt_token_budget = 7000 WHERE prompt_token_budget IS NULL;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

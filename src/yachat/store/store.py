@@ -42,6 +42,7 @@ class Store(AssistantStore, RunStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path
+        self._held = {}
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -50,6 +51,7 @@ class Store(AssistantStore, RunStore):
         return store
 
     def close(self) -> None:
+        self.release_runs()
         self._db.close()
 
     def integrity_check(self) -> str:
@@ -141,11 +143,15 @@ class Store(AssistantStore, RunStore):
             conn.executemany(
                 "INSERT INTO runs (id, thread_id, assistant_id, model_uri, status, error, input_tokens,"
                 " completion_tokens, total_tokens, model_version, started_at, finished_at,"
-                " first_chunk_s, tokens_per_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " first_chunk_s, tokens_per_s, owner_lock, answered_by, finish_reason, prompt_tokens,"
+                " prompt_budget, omitted_messages, first_sent_message_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (r.id, r.thread_id, r.assistant_id, r.model_uri, str(r.status), r.error,
                      r.input_tokens, r.completion_tokens, r.total_tokens, r.model_version,
-                     r.started_at, r.finished_at, r.first_chunk_s, r.tokens_per_s)
+                     r.started_at, r.finished_at, r.first_chunk_s, r.tokens_per_s, r.owner_lock,
+                     r.answered_by, r.finish_reason, r.prompt_tokens, r.prompt_budget,
+                     r.omitted_messages, r.first_sent_message_id)
                     for r in snapshot.runs
                 ],
             )  # fmt: skip
@@ -216,6 +222,8 @@ class Store(AssistantStore, RunStore):
         return records.message(rows[0]) if rows else None
 
     def list_messages(self, thread_id: int) -> list[Message]:
+        """The thread's messages, oldest first; an answer whose process died is settled first."""
+        self.settle_dead_runs(thread_id)
         rows = self._db.read("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
         return [records.message(r) for r in rows]
 
@@ -243,10 +251,22 @@ class Store(AssistantStore, RunStore):
             if value is not None:
                 sets.append(f"{column} = ?")
                 params.append(str(value) if column == "status" else value)
+        if text is not None:
+            sets.append("token_count = NULL")  # counted for the old text
         if not sets:
             return
         with self._db.write() as conn:
             conn.execute(f"UPDATE messages SET {', '.join(sets)} WHERE id = ?", (*params, message_id))
+
+    def set_token_counts(self, model: str, counts: dict[int, int]) -> None:
+        """Remember how many tokens `model` counts in each message alone."""
+        if not counts:
+            return
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE messages SET token_count = ?, token_model = ? WHERE id = ?",
+                [(n, model, message_id) for message_id, n in counts.items()],
+            )
 
     def delete_message(self, message_id: int) -> None:
         with self._db.write() as conn:

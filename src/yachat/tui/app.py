@@ -6,6 +6,7 @@ store's methods; no SDK, gRPC or SQL here.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
+from yachat.core.exit_signals import exit_code, on_exit_signals
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import StoreError, ThreadSnapshot
@@ -79,6 +81,7 @@ class YachatApp(MessageActions):
         self.runs = RunController(self)
         self._undo: ThreadSnapshot | None = None
         self._backend_label = "connecting…"
+        self._signals = contextlib.ExitStack()
 
     # -- layout ----------------------------------------------------------------
 
@@ -98,6 +101,9 @@ class YachatApp(MessageActions):
 
     def on_mount(self) -> None:
         route_loop_errors()
+        # SIGTERM, SIGHUP (the terminal closed) and SIGINT quit as ctrl+q does: the
+        # streaming answer is kept and marked, the store closed; the exit code says which.
+        self._signals.enter_context(on_exit_signals(lambda signum: self.exit(return_code=exit_code(signum))))
         tune_gc()
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
@@ -150,6 +156,7 @@ class YachatApp(MessageActions):
         self.query_one("#topbar", Static).update(text)
 
     async def on_unmount(self) -> None:
+        self._signals.close()
         gc.enable()  # quitting mid-stream: the run controller paused collection
         await self.core.aclose()
 
@@ -352,5 +359,6 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
     except StoreError as exc:
         print(f"yachat: {exc}", file=sys.stderr)
         return 1
-    YachatApp(core, thread_id).run()
-    return 0
+    app = YachatApp(core, thread_id)
+    app.run()
+    return app.return_code or 0

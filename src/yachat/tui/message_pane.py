@@ -24,6 +24,7 @@ from textual.widgets import Static
 from yachat.store.models import Message, Run
 from yachat.tui.block_view import BlockView, Part
 from yachat.tui.live_answer import LiveAnswer
+from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, move_cut, with_cut
 from yachat.tui.render import message_parts
 
 PAGE = 20
@@ -89,6 +90,7 @@ class MessagePane(VerticalScroll):
         self._first_mounted = 0  # index in _messages of the oldest mounted message
         self._jump_shown = False
         self._loading = False
+        self._cut: PromptCutAt | None = None  # where the latest prompt left messages out
 
     @property
     def follow(self) -> bool:
@@ -107,6 +109,7 @@ class MessagePane(VerticalScroll):
         self.thread_id = thread_id
         self._messages = list(messages)
         self._runs = {r.id: r for r in runs}
+        self._cut = latest_cut(runs)
         start = max(0, len(self._messages) - PAGE)
         if focus_message is not None:
             index = next((i for i, m in enumerate(self._messages) if m.id == focus_message), None)
@@ -118,7 +121,9 @@ class MessagePane(VerticalScroll):
             widgets: list[Widget] = []
             if start > 0:
                 widgets.append(self._older_marker())
-            widgets += [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
+            widgets += with_cut(
+                [self._widget(m) for m in self._messages[start:] if not self._is_live(m)], self._cut
+            )
             if thread_id is None:
                 widgets.append(Static(WELCOME, id="welcome"))
             self.mount_all(widgets)
@@ -186,12 +191,15 @@ class MessagePane(VerticalScroll):
             with self.app.batch_update():
                 for marker in list(self.query(OlderMarker)):
                     marker.remove()
-                if first is not None:
-                    await self.mount_all(batch, before=first)
+                page = with_cut(batch, self._cut)
+                # Above the first message, and above the prompt-cut line if that is its.
+                top = next((c for c in self.children if isinstance(c, MessageWidget | PromptCut)), first)
+                if top is not None:
+                    await self.mount_all(page, before=top)
                 else:
-                    await self.mount_all(batch)
+                    await self.mount_all(page)
                 if start > 0:
-                    await self.mount(self._older_marker(), before=batch[0])
+                    await self.mount(self._older_marker(), before=page[0])
 
             def keep_place() -> None:
                 # Anchored to the bottom: the anchor keeps the view there. Otherwise
@@ -230,6 +238,11 @@ class MessagePane(VerticalScroll):
         widget = LiveAnswer(message_id, text)
         self.mount(widget)
         return widget
+
+    def set_prompt_cut(self, cut: PromptCutAt | None) -> None:
+        """The answer being generated was sent the messages from `cut` on."""
+        self._cut = cut
+        move_cut(self, cut)
 
     def keep_still(self, moved: int) -> None:
         """Lines above the view changed height by `moved`: scroll with them, so what

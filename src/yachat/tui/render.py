@@ -48,7 +48,8 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
     """The quiet line under an answer: model, tokens, timings, or what went wrong."""
     parts: list[str] = []
     if run is not None:
-        parts.append(one_line(run.model_uri or model or "", 40))
+        # What answered: the local model on the local backend, not the name the request carried.
+        parts.append(one_line(run.answered_by or run.model_uri or model or "", 40))
         if run.total_tokens:
             parts.append(f"{run.input_tokens}+{run.completion_tokens} tokens")
         if run.first_chunk_s is not None:
@@ -66,10 +67,13 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
         _retry_link(line)
     elif run is not None and run.error:
         line.append(f"  ⚠ {one_line(run.error, 200)}", style="yellow")
+    if status == MessageStatus.COMPLETE and run is not None and run.truncated:
+        line.append(f"  {CUT_OFF_LABEL}", style="yellow")
     return line
 
 
 RETRY_LABEL = "Retry (ctrl+r)"
+CUT_OFF_LABEL = "✂ cut off at the length limit"
 COPY_LABEL = "copy"
 COPY_CODE_LABEL = "copy code"
 

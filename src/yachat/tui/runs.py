@@ -109,6 +109,11 @@ class RunController:
                 run.live = pane.start_live(update.message_id)
             self.app.refresh_threads()
             return
+        if kind is UpdateKind.PROMPT:
+            if visible and update.prompt is not None:
+                first, omitted = update.prompt.first_sent_message_id, update.prompt.omitted
+                pane.set_prompt_cut((first, omitted) if omitted and first is not None else None)
+            return
         if kind is UpdateKind.APPEND:
             run.text += update.text
         elif kind is UpdateKind.REPLACE:
