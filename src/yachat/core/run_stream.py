@@ -149,7 +149,7 @@ class RunStreamer:
         if status is RunStatus.COMPLETED and self.final_status not in _DONE:
             status, error = (
                 RunStatus.FAILED,
-                "The stream ended before the answer was complete; press Retry.",
+                "The stream ended before the answer was complete; retry.",
             )
         if status is RunStatus.COMPLETED and self.final_status == "CONTENT_FILTER":
             error = "Part of the answer was withheld by the content filter."

@@ -11,7 +11,7 @@ from yachat.store.errors import StoreError, must
 from yachat.store.models import MessageStatus, Run, RunStatus
 from yachat.store.run_locks import HeldLock, lock_dir, owner_alive, remove_stale
 
-INTERRUPTED_ERROR = "yachat stopped while this answer streamed; press Retry."
+INTERRUPTED_ERROR = "yachat stopped while this answer streamed; retry."
 
 
 class RunStore:
