@@ -7,6 +7,7 @@ import sys
 
 from yachat import paths
 from yachat.core.backend import choose_backend_kind, yc_cli_configured, yc_cli_folder
+from yachat.local_model import local_model_missing, needs_local_extra
 from yachat.server_info import read_server_info
 from yachat.settings import Settings
 
@@ -44,7 +45,11 @@ def run_doctor(settings: Settings) -> int:
     folder_from = settings.sources.get("folder_id", "yc CLI profile") if folder else ""
     _line("folder", f"found ({folder_from})" if folder else "not set (YC_FOLDER_ID)")
     _line("credentials", _credentials(settings))
-    if kind == "cloud":
+    # Nothing would answer: the local backend would start a model that is not installed.
+    stuck = kind == "local" and not settings.local_address and needs_local_extra(settings.local_engine)
+    if stuck:
+        _line("local model", local_model_missing(auto=settings.backend == "auto"))
+    elif kind == "cloud":
         _line("endpoint", _reachable(settings.endpoint))
     else:
         running = read_server_info()
@@ -70,4 +75,4 @@ def run_doctor(settings: Settings) -> int:
         "on (Yandex may log prompts)" if settings.enable_server_data_logging else "off",
     )
     sys.stdout.flush()
-    return 0
+    return 1 if stuck else 0
