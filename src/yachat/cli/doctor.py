@@ -40,18 +40,16 @@ def _reachable(address: str, timeout: float = 3.0) -> str:
 
 def run_doctor(settings: Settings) -> int:
     kind, reason = choose_backend_kind(settings)
-    _line("backend", f"{kind}: {reason}")
+    # Nothing would answer: the local backend would start a model that is not installed.
+    stuck = kind == "local" and not settings.local_address and needs_local_extra(settings.local_engine)
+    _line("backend", local_model_missing(auto=settings.backend == "auto") if stuck else f"{kind}: {reason}")
     folder = settings.folder_id or yc_cli_folder()
     folder_from = settings.sources.get("folder_id", "yc CLI profile") if folder else ""
     _line("folder", f"found ({folder_from})" if folder else "not set (YC_FOLDER_ID)")
     _line("credentials", _credentials(settings))
-    # Nothing would answer: the local backend would start a model that is not installed.
-    stuck = kind == "local" and not settings.local_address and needs_local_extra(settings.local_engine)
-    if stuck:
-        _line("local model", local_model_missing(auto=settings.backend == "auto"))
-    elif kind == "cloud":
+    if kind == "cloud":
         _line("endpoint", _reachable(settings.endpoint))
-    else:
+    elif not stuck:
         running = read_server_info()
         if settings.local_address:
             _line("local server", _reachable(settings.local_address))
