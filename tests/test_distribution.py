@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow  # about a minute: a build and a venv with every dependency
 
+# The test runs with this tree on PYTHONPATH: pip would take that for an installed yachat.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
 
 class Installed:
     def __init__(self, venv_dir: Path, dist: Path, home: Path) -> None:
@@ -71,6 +74,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         check=True,
         capture_output=True,
         timeout=300,
+        env=CLEAN_ENV,
     )
     venv_dir = tmp / "venv"
     venv.create(venv_dir, with_pip=True)
@@ -81,6 +85,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         check=True,
         capture_output=True,
         timeout=600,
+        env=CLEAN_ENV,
     )
     return Installed(venv_dir, dist, tmp / "home")
 
