@@ -90,9 +90,30 @@ def chromium() -> str | None:
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
+# A run of block elements (U+2580-U+259F: the borders' half and eighth blocks) in a <text>.
+BLOCK_RUN = re.compile(r'<text class="([\w-]+)"([^>]*)>([\u2580-\u259f]+)</text>')
+
+
+def solid_blocks(text: str) -> str:
+    """Outline block elements in their own colour, 1 px wide.
+
+    A terminal draws them as solid cells; as font glyphs stretched to Rich's cell
+    width and line height they leave hairline seams between cells (a hatched border).
+    """
+    fills = dict(re.findall(r"\.([\w-]+) \{ fill: (#[0-9a-fA-F]+)", text))
+
+    def solid(match: re.Match[str]) -> str:
+        fill = fills.get(match[1])
+        if fill is None:
+            return match[0]
+        return f'<text class="{match[1]}"{match[2]} stroke="{fill}" stroke-width="1">{match[3]}</text>'
+
+    return BLOCK_RUN.sub(solid, text)
+
+
 def convert(svg: Path, browser: str, tmp: Path) -> None:
     """Render the SVG at its own size, one CSS pixel per SVG unit, on a transparent page."""
-    text = svg.read_text(encoding="utf-8")
+    text = solid_blocks(svg.read_text(encoding="utf-8"))
     match = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', text)
     if match is None:
         raise SystemExit(f"{svg.name}: no viewBox")
@@ -100,7 +121,9 @@ def convert(svg: Path, browser: str, tmp: Path) -> None:
     page = tmp / f"{svg.stem}.html"
     page.write_text(
         '<!doctype html><meta charset="utf-8">'
-        "<style>html,body{margin:0;overflow:hidden}svg{display:block}</style>"
+        "<style>html,body{margin:0;overflow:hidden}svg{display:block}"
+        # A terminal shows `<=` and `->` as typed: no Fira Code ligatures.
+        "text{font-variant-ligatures:none;font-feature-settings:'liga' 0,'calt' 0}</style>"
         + text.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1),
         encoding="utf-8",
     )

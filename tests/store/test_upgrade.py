@@ -32,7 +32,7 @@ THREADS = {
         ("assistant", "День второй: улица Баумана", MessageStatus.STREAMING, 4),
     ],
     (3, "A thread that never got an answer", None, None, ExpirationPolicy.STATIC): [
-        ("user", "tabs\tand \"quotes\" and ' a crab 🦀", MessageStatus.COMPLETE, None),
+        ("user", 'tabs\tand "quotes" and \' a crab 🦀', MessageStatus.COMPLETE, None),
     ],
 }
 
