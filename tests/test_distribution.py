@@ -23,7 +23,8 @@ from yachat.server.process import READY_PREFIX, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow  # about a minute: a build and a venv with every dependency
+# About a minute (more on a busy machine): a build and a venv with every dependency.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # The test runs with this tree on PYTHONPATH: pip would take that for an installed yachat.
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
@@ -148,6 +149,22 @@ def test_without_the_local_extra_nothing_of_llama_cpp_is_installed(installed: In
     assert installed.python("from yachat.local_model import local_model_available as a; print(a())") == (
         "False"
     )
+
+
+def test_every_module_but_the_llama_engine_imports_without_the_extra(installed: Installed) -> None:
+    """The TUI, the CLI, the cloud backend and the scripted/firehose server need no llama_cpp."""
+    failed = installed.python(
+        "import importlib, pkgutil, yachat\n"
+        "bad = []\n"
+        "for m in pkgutil.walk_packages(yachat.__path__, 'yachat.'):\n"
+        "    if m.name not in ('yachat.__main__', 'yachat.server.engines.llama'):\n"
+        "        try:\n"
+        "            importlib.import_module(m.name)\n"
+        "        except ImportError as exc:\n"
+        "            bad.append(f'{m.name}: {exc}')\n"
+        "print(bad)"
+    )
+    assert failed == "[]"
 
 
 def test_the_installed_command_answers_help(installed: Installed) -> None:
