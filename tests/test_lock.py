@@ -46,7 +46,7 @@ def pinned_here(pins: list[Requirement]) -> str | None:
 @pytest.mark.parametrize("requirement", declared(), ids=str)
 def test_every_requirement_is_locked_within_its_bounds(requirement: Requirement) -> None:
     pins = locked().get(canonicalize_name(requirement.name))
-    assert pins, f"{requirement.name} is not in requirements.lock: run scripts/lock"
+    assert pins, f"{requirement.name} is not in requirements.lock: run scripts/lock --keep"
     for pin in pins:
         (spec,) = pin.specifier
         assert spec.operator == "=="
