@@ -9,6 +9,7 @@ index (pip's cache makes it fast) at the versions in requirements.lock.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -69,9 +70,19 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     tmp = tmp_path_factory.mktemp("distribution")
+    # Build from a copy: the build writes egg-info next to the sources, and nothing
+    # left in this tree (a venv, caches, an old build) may leak into the package.
+    source = tmp / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     dist = tmp / "dist"
     subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(dist), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
