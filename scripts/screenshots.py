@@ -1,14 +1,19 @@
 """Regenerate screenshots/ from a real run: the TUI against a scripted local
-server, driven by Textual's Pilot, saved as SVG and converted to PNG.
+server, driven by Textual's Pilot, saved as SVG and rendered to PNG.
 
     .venv/bin/python scripts/screenshots.py
 
-Needs `rsvg-convert` (Debian: librsvg2-bin; fonts-firacode for the font).
+The PNGs are rendered by headless Chromium, which lays out the SVG's text as a
+browser does (rsvg-convert dropped the spaces after bold and code spans and
+garbled the footer). Needs Debian's `chromium` and `fonts-firacode` (the font
+Textual's SVG asks for): `apt-get install -y chromium fonts-firacode`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +32,7 @@ from yachat.tui.app import YachatApp  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
+NARROW = (80, 24)  # the smallest common terminal
 
 STREAMED = """Here is a small **binary search** in Python, with notes:
 
@@ -80,11 +86,74 @@ def seed(core: ChatCore) -> None:
         )  # fmt: skip
 
 
-def convert(svg: Path) -> None:
-    if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", str(svg), "-o", str(svg.with_suffix(".png"))], check=True)
-    else:
-        print("rsvg-convert not found: only SVG written", file=sys.stderr)
+def chromium() -> str | None:
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+# A run of block elements (U+2580-U+259F: the borders' half and eighth blocks) in a <text>.
+BLOCK_RUN = re.compile(r'<text class="([\w-]+)"([^>]*)>([\u2580-\u259f]+)</text>')
+
+
+def solid_blocks(text: str) -> str:
+    """Outline block elements in their own colour, 1 px wide.
+
+    A terminal draws them as solid cells; as font glyphs stretched to Rich's cell
+    width and line height they leave hairline seams between cells (a hatched border).
+    """
+    fills = dict(re.findall(r"\.([\w-]+) \{ fill: (#[0-9a-fA-F]+)", text))
+
+    def solid(match: re.Match[str]) -> str:
+        fill = fills.get(match[1])
+        if fill is None:
+            return match[0]
+        return f'<text class="{match[1]}"{match[2]} stroke="{fill}" stroke-width="1">{match[3]}</text>'
+
+    return BLOCK_RUN.sub(solid, text)
+
+
+def convert(svg: Path, browser: str, tmp: Path) -> None:
+    """Render the SVG at its own size, one CSS pixel per SVG unit, on a transparent page."""
+    text = solid_blocks(svg.read_text(encoding="utf-8"))
+    match = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', text)
+    if match is None:
+        raise SystemExit(f"{svg.name}: no viewBox")
+    width, height = (math.ceil(float(v)) for v in match.groups())
+    page = tmp / f"{svg.stem}.html"
+    page.write_text(
+        '<!doctype html><meta charset="utf-8">'
+        "<style>html,body{margin:0;overflow:hidden}svg{display:block}"
+        # A terminal shows `<=` and `->` as typed: no Fira Code ligatures.
+        "text{font-variant-ligatures:none;font-feature-settings:'liga' 0,'calt' 0}</style>"
+        + text.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1),
+        encoding="utf-8",
+    )
+    png = svg.with_suffix(".png")
+    png.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--default-background-color=00000000",
+            f"--user-data-dir={tmp / 'chromium'}",
+            f"--window-size={width},{height}",
+            f"--screenshot={png}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    if not png.exists():
+        raise SystemExit(f"chromium wrote no {png.name}")
 
 
 async def shoot() -> None:
@@ -135,8 +204,18 @@ async def shoot() -> None:
                 await pilot.press("ctrl+s")
                 await pilot.pause(0.3)
                 app.save_screenshot(str(OUT / "settings.svg"))
-    for svg in OUT.glob("*.svg"):
-        convert(svg)
+
+            # The finished binary-search thread (the newest, so it opens) at 80x24.
+            narrow = YachatApp(ChatCore.open_store(settings))
+            async with narrow.run_test(size=NARROW) as pilot:
+                await pilot.pause(0.5)
+                narrow.save_screenshot(str(OUT / "narrow-80x24.svg"))
+        browser = chromium()
+        if browser is None:
+            print("chromium not found: only SVGs written (apt-get install -y chromium)", file=sys.stderr)
+        else:
+            for svg in sorted(OUT.glob("*.svg")):
+                convert(svg, browser, Path(tmp))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))}")
 
 

@@ -9,6 +9,7 @@ import sys
 
 from yachat import paths
 from yachat.core.backend import choose_backend_kind, yc_cli_configured, yc_cli_folder
+from yachat.local_model import local_model_missing, needs_local_extra
 from yachat.server_info import read_server_info
 from yachat.settings import Settings
 
@@ -70,7 +71,9 @@ def _tls_context() -> ssl.SSLContext:
 
 def run_doctor(settings: Settings) -> int:
     kind, reason = choose_backend_kind(settings)
-    _line("backend", f"{kind}: {reason}")
+    # Nothing would answer: the local backend would start a model that is not installed.
+    stuck = kind == "local" and not settings.local_address and needs_local_extra(settings.local_engine)
+    _line("backend", local_model_missing(auto=settings.backend == "auto") if stuck else f"{kind}: {reason}")
     folder = settings.folder_id or yc_cli_folder()
     folder_from = settings.sources.get("folder_id", "yc CLI profile") if folder else ""
     _line("folder", f"found ({folder_from})" if folder else "not set (YC_FOLDER_ID)")
@@ -79,7 +82,7 @@ def run_doctor(settings: Settings) -> int:
     _line("model", f"{settings.model} ({model_from})" if model_from else "each assistant's own")
     if kind == "cloud":
         _line("endpoint", _reachable(settings.endpoint, timeout=settings.connect_timeout_s, tls=True))
-    else:
+    elif not stuck:
         running = read_server_info()
         if settings.local_address:
             _line("local server", _reachable(settings.local_address, timeout=settings.connect_timeout_s))
@@ -104,4 +107,4 @@ def run_doctor(settings: Settings) -> int:
         "on (Yandex may log prompts)" if settings.enable_server_data_logging else "off",
     )
     sys.stdout.flush()
-    return 0
+    return 1 if stuck else 0
