@@ -179,8 +179,8 @@ def test_every_module_but_the_llama_engine_imports_without_the_extra(installed: 
 
 
 def test_the_installed_command_answers_help(installed: Installed) -> None:
-    # TODO(integrator): once the `cli` branch's --version lands, also check
-    # `installed.run("--version")` prints "yachat 0.1.0" (the package's version).
+    version = installed.run("--version")
+    assert version.returncode == 0 and version.stdout.strip() == "yachat 0.1.0", version.stdout
     result = installed.run("--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: yachat")
