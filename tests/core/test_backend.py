@@ -11,9 +11,11 @@ import pytest
 from yachat.core.backend import choose_backend_kind
 from yachat.core.chat import ChatCore
 from yachat.core.updates import UpdateKind
+from yachat.pids import pid_alive
 from yachat.server_info import read_server_info
 from yachat.settings import Settings, load_settings
 
+from ..lifetimes import process_gone, wait_until
 from .test_chat_runs import Recorder
 
 
@@ -54,7 +56,7 @@ def test_local_server_is_started_reused_and_stopped(tmp_path: Path, monkeypatch:
         assert os.stat(Path(os.environ["YACHAT_HOME"]) / "run" / "local-server.json").st_mode & 0o077 == 0
 
         # A second yachat reuses the running server instead of starting another.
-        second = ChatCore(settings, first.store)
+        second = ChatCore.open_store(settings)
         reused = await second.connect()
         assert reused.endpoint == backend.endpoint and reused.owned_server is None
         thread = first.new_thread()
@@ -62,11 +64,18 @@ def test_local_server_is_started_reused_and_stopped(tmp_path: Path, monkeypatch:
         final = await second.send(thread.id, "2 + 2", rec)
         assert "4" in final.text
 
+        assert backend.context_tokens == reused.context_tokens == 32_768
+        assert backend.model_name == reused.model_name == "scripted"
+
+        # The server outlives the yachat that started it while the second one uses it...
         pid = backend.owned_server.process.pid
         await first.aclose()
+        assert pid_alive(pid) and read_server_info() is not None
+        assert "4" in (await second.send(thread.id, "2 + 2", Recorder())).text
+        # ...and ends with the second.
+        await second.aclose()
+        assert wait_until(lambda: process_gone(pid), 5)
         assert read_server_info() is None
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
 
     anyio.run(main)
     assert any("starting the local model server" in s for s in statuses)

@@ -19,6 +19,11 @@ def split_tokens(text: str) -> list[str]:
     return tokens
 
 
+def word_tokens(text: str) -> list[str]:
+    """The tokens `count_tokens` counts, each with the whitespace before it."""
+    return _TOKEN.findall(text)
+
+
 def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
