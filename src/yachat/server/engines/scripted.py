@@ -25,6 +25,7 @@ context in a few turns. Tokens are words and punctuation (see text_tokens).
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import operator
 import os
@@ -44,7 +45,7 @@ from yachat.server.engines.base import (
     Stall,
     Token,
 )
-from yachat.server.engines.text_tokens import count_tokens, prompt_tokens, word_tokens
+from yachat.server.engines.text_tokens import prompt_tokens, token_offsets, word_tokens
 
 DEFAULT_CONTEXT = 32_768
 
@@ -84,7 +85,9 @@ class ScriptedEngine:
         fault = rule.get("fault") or {}
         after = int(fault.get("after_chunks", 0))
 
-        chunks = [answer[i : i + chunk_chars] for i in range(0, len(answer), chunk_chars)]
+        starts = range(0, len(answer), chunk_chars)
+        token_starts = token_offsets(answer)
+        chunks = [answer[i : i + chunk_chars] for i in starts]
         used = 0
         for index, chunk in enumerate(chunks):
             if fault and index == after:
@@ -92,7 +95,8 @@ class ScriptedEngine:
                 return
             if delay and _sleep_unless_stopped(delay, request):
                 return
-            cost = max(1, count_tokens(chunk))
+            # The tokens this chunk adds to the answer: a word split over two chunks counts once.
+            cost = max(1, bisect.bisect_left(token_starts, starts[index] + len(chunk)) - used)
             if used + cost > request.max_tokens:
                 # Stop exactly at the limit, as a model does: the answer is cut mid-chunk.
                 room = request.max_tokens - used
