@@ -59,11 +59,7 @@ class ServerProcess:
 
     def prompt_tokens_seen(self) -> list[int]:
         """The input tokens of every completion request so far, from the server's log."""
-        try:
-            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return []
-        return [int(m.group(1)) for line in lines if (m := PROMPT_LINE.match(line))]
+        return prompt_tokens_seen(self.log_path)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Give the server up: it exits now, unless another yachat holds a lease on it."""
@@ -175,6 +171,19 @@ def start_server_process(
         model=described["model"] if described else "",
         leases=leases,
     )
+
+
+def prompt_tokens_seen(log_path: Path) -> list[int]:
+    """The input tokens of every completion request a server logged, in order.
+
+    The server writes one line per request, refused or not:
+    `yachat serve: prompt: N input tokens (context C)`.
+    """
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [int(m.group(1)) for line in lines if (m := PROMPT_LINE.match(line))]
 
 
 def _open_log(folder: Path) -> tuple[int, Path]:

@@ -31,6 +31,12 @@ SMOLLM2_NAME = "smollm2-135m-instruct"
 DEFAULT_MAX_ANSWER_TOKENS = 400
 DEFAULT_TEMPERATURE = 0.3  # Yandex's default when a request names none
 SAMPLING: dict[str, Any] = {"repeat_penalty": 1.2}
+# The repeat penalty looks this far back (llama.cpp's default, 64, is shorter
+# than the paragraphs SmolLM2 repeats).
+PENALTY_WINDOW = 256
+# An answer that repeats a run of this many tokens word for word has begun to
+# loop: it is stopped there and marked cut.
+LOOP_TOKENS = 32
 # Group tokens into chunks as the real server does (it sent one every 11-15
 # tokens), but flush on time too so a slow model still shows progress.
 CHUNK_TOKENS = 4
@@ -78,12 +84,13 @@ class LlamaEngine:
             n_ctx=context or 0,
             n_threads=self.threads,
             n_threads_batch=self.threads,
+            last_n_tokens_size=PENALTY_WINDOW,
             verbose=False,
         )
         self.load_seconds = time.monotonic() - started
         self.context = self.llm.n_ctx()
         self.context_trained = trained_context(self.llm.metadata)
-        self.model_name = SMOLLM2_NAME if model_path is None else _model_name(self.llm.metadata, path)
+        self.model_name = SMOLLM2_NAME if model_path is None else _model_name(path)
         self.model_version = self.model_name
         if max_answer_tokens is None:
             max_answer_tokens = DEFAULT_MAX_ANSWER_TOKENS if model_path is None else None
@@ -138,12 +145,17 @@ class LlamaEngine:
         if request.max_tokens <= 0:
             yield Piece("", tokens=0, cut=True)
             return
+        from llama_cpp import StoppingCriteriaList
+
         temperature = request.temperature if request.temperature is not None else DEFAULT_TEMPERATURE
+        prompt = self.prompt_ids(request.messages)
+        guard = LoopGuard(len(prompt))
         stream = self.llm.create_completion(
-            prompt=self.prompt_ids(request.messages),
+            prompt=prompt,
             max_tokens=request.max_tokens,
             stop=self._stop,
             stream=True,
+            stopping_criteria=StoppingCriteriaList([guard]),
             **{**SAMPLING, "temperature": temperature},
         )
         pending, tokens, total, flushed_at, finish = "", 0, 0, time.monotonic(), None
@@ -153,16 +165,19 @@ class LlamaEngine:
                     log.info("client gone: generation stopped")
                     return
                 choice: Any = chunk["choices"][0]  # type: ignore[index]
-                finish = choice.get("finish_reason") or finish
-                delta = str(choice.get("text") or "")
-                tokens += 1
-                total += 1
-                pending += delta
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]  # the closing chunk: no new token
+                else:
+                    tokens += 1
+                    total += 1
+                pending += str(choice.get("text") or "")
                 if pending and (tokens >= CHUNK_TOKENS or time.monotonic() - flushed_at >= CHUNK_SECONDS):
                     yield Piece(pending, tokens=tokens)
                     pending, tokens, flushed_at = "", 0, time.monotonic()
-            cut = finish == "length"
-            if cut:
+            if guard.fired:
+                log.info("answer stopped: it repeats itself (%d tokens)", total)
+            cut = finish == "length" or guard.fired
+            if finish == "length" and not guard.fired:
                 # Several tokens can arrive as one chunk (a character split over
                 # tokens); at the limit the count is known exactly.
                 tokens = max(tokens, request.max_tokens - (total - tokens))
@@ -174,13 +189,35 @@ class LlamaEngine:
                 close()  # stops llama.cpp's decode loop
 
 
+class LoopGuard:
+    """A stopping criterion: true once the answer repeats LOOP_TOKENS tokens it has already said."""
+
+    def __init__(self, prompt_tokens: int, window: int = LOOP_TOKENS) -> None:
+        self.start = prompt_tokens
+        self.window = window
+        self.checked = prompt_tokens
+        self.seen: set[tuple[int, ...]] = set()
+        self.fired = False
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        while self.checked < len(input_ids):
+            self.checked += 1
+            if self.checked - self.start < self.window:
+                continue
+            run = tuple(int(t) for t in input_ids[self.checked - self.window : self.checked])
+            if run in self.seen:
+                self.fired = True
+                return True
+            self.seen.add(run)
+        return False
+
+
 def trained_context(metadata: dict[str, str]) -> int | None:
     """The context the model was trained for, as its GGUF records it (e.g. llama.context_length)."""
     value = metadata.get(f"{metadata.get('general.architecture', 'llama')}.context_length")
     return int(value) if value and value.isdigit() else None
 
 
-def _model_name(metadata: dict[str, str], path: Path) -> str:
-    """A short name for a GGUF: its own `general.name`, else the file's."""
-    name = metadata.get("general.name") or path.stem
-    return re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-") or path.stem
+def _model_name(path: Path) -> str:
+    """A short name for a GGUF the user chose: its file's (its `general.name` is often a training tag)."""
+    return re.sub(r"[^a-z0-9._]+", "-", path.stem.lower()).strip("-") or "gguf"
