@@ -88,7 +88,8 @@ class LlamaEngine:
             verbose=False,
         )
         self.load_seconds = time.monotonic() - started
-        self.context = self.llm.n_ctx()
+        # llama.cpp rounds a context up (to a multiple of 256); the server keeps to the one asked for.
+        self.context = min(context, self.llm.n_ctx()) if context else self.llm.n_ctx()
         self.context_trained = trained_context(self.llm.metadata)
         self.model_name = SMOLLM2_NAME if model_path is None else _model_name(path)
         self.model_version = self.model_name
