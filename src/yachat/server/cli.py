@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-answer-tokens",
-        type=int,
+        type=_non_negative,
         help="cap every answer at N tokens, ending it as TRUNCATED_FINAL (default: 400 for SmolLM2, "
         "none otherwise; 0: no cap)",
     )
@@ -71,9 +71,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return _whole(text, minimum=1)
+
+
+def _non_negative(text: str) -> int:
+    return _whole(text, minimum=0)
+
+
+def _whole(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}, got {text!r}")
     return value
 
 
@@ -106,9 +117,14 @@ def run(args: argparse.Namespace) -> int:
     hint = f"from {runtime_file}" if runtime_file else "given with --token or $YACHAT_LOCAL_TOKEN"
 
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: stop.set())
     lifetime = Lifetime(runtime_file, watch_owner=args.exit_with_owner)
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+        lifetime.wakeup.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
     if args.serve_engine == "smollm2":
         print(f"yachat serve: loading {args.model_path or 'SmolLM2-135M-Instruct'}…", file=sys.stderr)
@@ -161,8 +177,9 @@ def run(args: argparse.Namespace) -> int:
             print(READY.format(address=server.address), flush=True)
         except BrokenPipeError:
             return 0  # the owner stopped reading: it has gone
-        while not stop.wait(0.2):
-            if lifetime.may_exit():
+        while not stop.is_set():
+            lifetime.wait()
+            if not stop.is_set() and lifetime.may_exit():
                 print(
                     "yachat serve: no yachat uses this server any more; stopping", file=sys.stderr, flush=True
                 )

@@ -38,6 +38,7 @@ class Lifetime:
         self._info: ServerInfo | None = None
         self._told_shared = False
         self._owner_gone = threading.Event()
+        self.wakeup = threading.Event()  # set when the owner goes, or by a signal handler
         if watch_owner:
             threading.Thread(target=self._watch_stdin, name="yachat-owner", daemon=True).start()
 
@@ -48,6 +49,7 @@ class Lifetime:
         except OSError:
             pass  # no stdin at all: nobody owns this server
         self._owner_gone.set()
+        self.wakeup.set()
 
     def owner_gone(self) -> bool:
         return self.watch_owner and self._owner_gone.is_set()
@@ -61,6 +63,12 @@ class Lifetime:
             info = dataclasses.replace(info, leases=str(self.leases))
         self._info = info
         write_server_info(info, self.runtime_file)
+
+    def wait(self) -> None:
+        """Sleep until something may have changed: at once when the owner goes, else a while."""
+        # Leases held by others are polled; nothing tells when their holders end.
+        self.wakeup.wait(0.2 if self.owner_gone() else 5.0)
+        self.wakeup.clear()
 
     def may_exit(self) -> bool:
         """Whether the owner has gone and no other yachat holds a lease."""
