@@ -159,6 +159,21 @@ def test_a_yachat_after_the_owner_left_starts_its_own(home: Path, owners: list[O
     assert second.server_pid not in (0, first.server_pid)
 
 
+def test_a_crashed_servers_leftovers_are_cleared_by_the_next(home: Path, owners: list[Owner]) -> None:
+    first = Owner(home)
+    owners.append(first)
+    os.kill(first.server_pid, signal.SIGKILL)  # no clean-up at all
+    leases = home / "run" / f"local-server-{first.server_pid}.leases"
+    assert leases.is_dir()
+    first.end()
+    second = Owner(home)
+    owners.append(second)
+    assert second.server_pid != first.server_pid
+    assert not leases.exists()
+    info = read_server_info(home / "run" / "local-server.json")
+    assert info is not None and info.pid == second.server_pid
+
+
 def _ask(home: Path, tmpdir: Path, script: Path, *question: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from yachat.paths import ensure_private_dir
+from yachat.pids import pid_alive
 from yachat.server_info import (
     ServerInfo,
     lease_dir_for,
@@ -59,6 +60,7 @@ class Lifetime:
         if self.runtime_file is None:
             return
         if self.leases is not None:
+            _sweep_lease_dirs(self.leases.parent)
             ensure_private_dir(self.leases)
             info = dataclasses.replace(info, leases=str(self.leases))
         self._info = info
@@ -99,6 +101,14 @@ class Lifetime:
     def _remove_runtime_file(self) -> None:
         if self.runtime_file is not None:
             remove_server_info(os.getpid(), self.runtime_file)
+
+
+def _sweep_lease_dirs(folder: Path) -> None:
+    """Remove the lease dirs of servers that died without cleaning up (SIGKILL, a crash)."""
+    for path in folder.glob("local-server-*.leases"):
+        pid = path.name.removeprefix("local-server-").removesuffix(".leases")
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _say(line: str) -> None:
