@@ -149,7 +149,7 @@ ODD: dict[str, tuple[Any, grpc.StatusCode]] = {
 }
 
 
-def _call(server: ServerProcess, request: Any, stream: bool) -> grpc.StatusCode:
+def call_completion(server: ServerProcess, request: Any, stream: bool) -> grpc.StatusCode:
     request.completion_options.stream = stream
     with grpc.insecure_channel(server.address) as channel:
         stub = tg_grpc.TextGenerationServiceStub(channel)
@@ -174,7 +174,7 @@ def test_odd_requests_get_a_proper_status(
     request, expected = ODD[case]
     copy = type(request)()
     copy.CopyFrom(request)
-    assert _call(small, copy, stream) == expected
+    assert call_completion(small, copy, stream) == expected
 
 
 @pytest.mark.parametrize(

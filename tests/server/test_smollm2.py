@@ -10,6 +10,7 @@ import pytest
 
 from yachat.server.process import ServerProcess, start_server_process
 
+from .test_context import ODD, call_completion
 from .test_wire import AlternativeStatus, collect, model
 
 
@@ -84,3 +85,14 @@ def test_smollm2_answers_are_capped_by_default(smollm2: ServerProcess) -> None:
     assert last.usage.completion_tokens <= 400
     if last.usage.completion_tokens == 400:
         assert last.alternatives[0].status == AlternativeStatus.TRUNCATED_FINAL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(ODD))
+def test_smollm2_gives_odd_requests_a_proper_status(smollm2: ServerProcess, case: str) -> None:
+    request, expected = ODD[case]
+    copy = type(request)()
+    copy.CopyFrom(request)
+    if not copy.completion_options.HasField("max_tokens"):
+        copy.completion_options.max_tokens.value = 8  # keep the real model's part short
+    assert call_completion(smollm2, copy, stream=True) == expected
