@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import platformdirs
@@ -16,8 +17,8 @@ import platformdirs
 APP = "yachat"
 
 
-def _home_override() -> Path | None:
-    home = os.environ.get("YACHAT_HOME")
+def _home_override(env: Mapping[str, str] | None = None) -> Path | None:
+    home = (os.environ if env is None else env).get("YACHAT_HOME")
     return Path(home) if home else None
 
 
@@ -31,16 +32,17 @@ def data_dir() -> Path:
     return home / "data" if home else Path(platformdirs.user_data_dir(APP))
 
 
-def runtime_dir() -> Path:
-    home = _home_override()
+def runtime_dir(env: Mapping[str, str] | None = None) -> Path:
+    home = _home_override(env)
     if home:
         return home / "run"
     # user_runtime_dir falls back to a cache path where XDG_RUNTIME_DIR is unset.
     return Path(platformdirs.user_runtime_dir(APP))
 
 
-def log_dir() -> Path:
-    home = _home_override()
+def log_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The log dir of a process with environment `env` (default: this one's)."""
+    home = _home_override(env)
     return home / "log" if home else Path(platformdirs.user_log_dir(APP))
 
 

@@ -11,9 +11,13 @@ import pytest
 from yachat.core.backend import choose_backend_kind
 from yachat.core.chat import ChatCore
 from yachat.core.updates import UpdateKind
+from yachat.pids import pid_alive
+from yachat.server.process import ServerProcess
 from yachat.server_info import read_server_info
 from yachat.settings import Settings, load_settings
 
+from ..lifetimes import process_gone, wait_until
+from ..support import local_settings
 from .test_chat_runs import Recorder
 
 
@@ -54,7 +58,7 @@ def test_local_server_is_started_reused_and_stopped(tmp_path: Path, monkeypatch:
         assert os.stat(Path(os.environ["YACHAT_HOME"]) / "run" / "local-server.json").st_mode & 0o077 == 0
 
         # A second yachat reuses the running server instead of starting another.
-        second = ChatCore(settings, first.store)
+        second = ChatCore.open_store(settings)
         reused = await second.connect()
         assert reused.endpoint == backend.endpoint and reused.owned_server is None
         thread = first.new_thread()
@@ -62,11 +66,18 @@ def test_local_server_is_started_reused_and_stopped(tmp_path: Path, monkeypatch:
         final = await second.send(thread.id, "2 + 2", rec)
         assert "4" in final.text
 
+        assert backend.context_tokens == reused.context_tokens == 32_768
+        assert backend.model_name == reused.model_name == "scripted"
+
+        # The server outlives the yachat that started it while the second one uses it...
         pid = backend.owned_server.process.pid
         await first.aclose()
+        assert pid_alive(pid) and read_server_info() is not None
+        assert "4" in (await second.send(thread.id, "2 + 2", Recorder())).text
+        # ...and ends with the second.
+        await second.aclose()
+        assert wait_until(lambda: process_gone(pid), 5)
         assert read_server_info() is None
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
 
     anyio.run(main)
     assert any("starting the local model server" in s for s in statuses)
@@ -90,6 +101,53 @@ def test_a_dead_local_server_is_restarted_on_the_next_send(
             retried = await core.retry(thread.id, rec)
             assert retried.status == "completed"
             assert any(u.kind is UpdateKind.NOTICE and "starting" in u.text for u in rec.updates)
+        finally:
+            await core.aclose()
+
+    anyio.run(main)
+
+
+def test_the_local_backend_knows_its_servers_context_and_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$YACHAT_SERVE_CONTEXT reaches the server yachat starts; the backend learns it from the server."""
+    monkeypatch.setenv("YACHAT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("YACHAT_SERVE_CONTEXT", "600")
+    settings = Settings(backend="local", local_engine="scripted", store_path=tmp_path / "y.db")
+
+    async def main() -> None:
+        core = ChatCore.open_store(settings)
+        try:
+            backend = await core.connect()
+            assert (backend.context_tokens, backend.model_name) == (600, "scripted")
+            info = read_server_info()
+            assert info is not None and (info.context, info.model) == (600, "scripted")
+
+            # A client pointed at the same server by address learns the same from its runtime file.
+            by_address = Settings(
+                backend="local",
+                local_address=backend.endpoint,
+                local_token=info.token,
+                store_path=tmp_path / "y.db",
+            )
+            other = ChatCore(by_address, core.store)
+            named = await other.connect()
+            assert (named.context_tokens, named.model_name) == (600, "scripted")
+            await other._disconnect()
+        finally:
+            await core.aclose()
+
+    anyio.run(main)
+
+
+def test_a_server_named_by_address_alone_has_no_known_context(server: ServerProcess, tmp_path: Path) -> None:
+    settings = local_settings(server, tmp_path)
+
+    async def main() -> None:
+        core = ChatCore.open_store(settings)
+        try:
+            backend = await core.connect()
+            assert backend.context_tokens is None and backend.model_name is None
         finally:
             await core.aclose()
 

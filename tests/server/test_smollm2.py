@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import anyio
+import grpc
 import pytest
 
 from yachat.server.process import ServerProcess, start_server_process
 
+from .test_context import ODD, call_completion
 from .test_wire import AlternativeStatus, collect, model
 
 
@@ -44,3 +46,53 @@ def test_smollm2_tokenizes_with_its_chat_template(smollm2: ServerProcess) -> Non
     texts = [t.text for t in tokens]
     assert "<|im_start|>" in texts and any("ping" in t for t in texts)
     assert any(t.special for t in tokens)
+
+
+@pytest.mark.slow
+def test_smollm2_context_is_the_models_own(smollm2: ServerProcess) -> None:
+    # SmolLM2-135M was trained for 8,192 tokens; the server reads that from the GGUF.
+    assert smollm2.context == 8192 and smollm2.model == "smollm2-135m-instruct"
+    result = anyio.run(model(smollm2, temperature=0.0, max_tokens=5).run, "Hi")
+    assert result.model_version == "smollm2-135m-instruct"
+
+
+@pytest.mark.slow
+def test_smollm2_refuses_a_prompt_over_its_context(smollm2: ServerProcess) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        anyio.run(collect, model(smollm2), "word " * 9000)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.value.details() or "").startswith("number of input tokens must be no more than 8192, got ")
+
+
+@pytest.mark.slow
+def test_smollm2_answer_ends_at_a_small_context(tmp_path_factory: pytest.TempPathFactory) -> None:
+    home = tmp_path_factory.mktemp("smollm2-small")
+    with start_server_process(
+        "smollm2", args=["--context", "64"], env={"YACHAT_HOME": str(home)}, timeout=120
+    ) as server:
+        assert server.context == 64
+        results = anyio.run(collect, model(server, max_tokens=500), "Tell me a long story about a cat.")
+    last = results[-1]
+    assert last.alternatives[0].status == AlternativeStatus.TRUNCATED_FINAL
+    assert last.usage.total_tokens == 64
+
+
+@pytest.mark.slow
+def test_smollm2_answers_are_capped_by_default(smollm2: ServerProcess) -> None:
+    # The client asks for 2,000 tokens, as the default assistant does; SmolLM2 answers at most 400.
+    results = anyio.run(collect, model(smollm2, temperature=0.3, max_tokens=2000), "Write a very long essay.")
+    last = results[-1]
+    assert last.usage.completion_tokens <= 400
+    if last.usage.completion_tokens == 400:
+        assert last.alternatives[0].status == AlternativeStatus.TRUNCATED_FINAL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(ODD))
+def test_smollm2_gives_odd_requests_a_proper_status(smollm2: ServerProcess, case: str) -> None:
+    request, expected = ODD[case]
+    copy = type(request)()
+    copy.CopyFrom(request)
+    if not copy.completion_options.HasField("max_tokens"):
+        copy.completion_options.max_tokens.value = 8  # keep the real model's part short
+    assert call_completion(smollm2, copy, stream=True) == expected

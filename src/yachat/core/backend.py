@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 from yachat.core.errors import UserFacingError
-from yachat.server_info import read_server_info
+from yachat.server_info import ServerInfo, read_server_info, take_lease
 from yachat.settings import Settings
 
 StatusSink = Callable[[str], None]
@@ -45,6 +45,12 @@ class Backend:
         if self.owned_server is not None:
             self.owned_server.stop()
             self.owned_server = None
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
+
+    # A ServerLease on a server another yachat started: it stays up while this one uses it.
+    lease: Any = field(default=None, repr=False)
 
 
 def choose_backend_kind(settings: Settings) -> tuple[str, str]:
@@ -99,7 +105,7 @@ def _cloud_backend(settings: Settings, reason: str) -> Backend:
 async def _local_backend(settings: Settings, reason: str, on_status: StatusSink) -> Backend:
     from yandex_ai_studio_sdk.auth import APIKeyAuth
 
-    def backend(address: str, token: str, engine: str, owned: Any = None) -> Backend:
+    def backend(address: str, token: str, engine: str, **server: Any) -> Backend:
         return Backend(
             kind="local",
             endpoint=address,
@@ -109,26 +115,48 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
             verify=False,
             # Explicitly an API key: a generated token could look like an OAuth one.
             auth=APIKeyAuth(token),
-            owned_server=owned,
+            **server,
         )
 
+    running = read_server_info()
     if settings.local_address:
         if not settings.local_token:
             raise UserFacingError(
                 "local_address is set but no token: export YACHAT_LOCAL_TOKEN with the server's token."
             )
-        return backend(settings.local_address, settings.local_token, "server")
+        # A server named by address tells its context through the runtime file, if it wrote one.
+        known = running if running is not None and running.address == settings.local_address else None
+        return backend(settings.local_address, settings.local_token, "server", **_described(known))
 
-    running = read_server_info()
     reusable = running is not None and running.engine == settings.local_engine
-    if running is not None and reusable and await answers(running.host, running.port):
-        on_status(f"using the local server on {running.address}")
-        return backend(running.address, running.token, running.engine)
+    if running is not None and reusable:
+        # Lease first, then look: a server whose owner has just gone either sees
+        # the lease and stays, or has already withdrawn its runtime file.
+        lease = take_lease(running)
+        leased = running.leases == "" or lease is not None
+        if leased and read_server_info() == running and await answers(running.host, running.port):
+            on_status(f"using the local server on {running.address}")
+            return backend(running.address, running.token, running.engine, lease=lease, **_described(running))
+        if lease is not None:
+            lease.release()
 
     on_status(f"starting the local model server ({settings.local_engine})…")
     server = await anyio.to_thread.run_sync(_start_server, settings)
     on_status(f"local model server ready on {server.address}")
-    return backend(server.address, server.token, settings.local_engine, owned=server)
+    return backend(
+        server.address,
+        server.token,
+        settings.local_engine,
+        owned_server=server,
+        context_tokens=server.context or None,
+        model_name=server.model or None,
+    )
+
+
+def _described(info: ServerInfo | None) -> dict[str, Any]:
+    if info is None:
+        return {}
+    return {"context_tokens": info.context or None, "model_name": info.model or None}
 
 
 def _start_server(settings: Settings) -> Any:

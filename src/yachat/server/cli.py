@@ -15,6 +15,8 @@ import time
 from typing import Any
 
 READY = "yachat serve: listening on {address}"
+# Printed on stdout just before READY: what yachat records for its clients.
+MODEL = "yachat serve: model {model}, context {context} tokens"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -41,10 +43,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tls-key", help="the private key (PEM) for --tls-cert")
     parser.add_argument(
+        "--context",
+        type=_positive,
+        help="the context in tokens, prompt and answer together (else $YACHAT_SERVE_CONTEXT, else the "
+        "model's own from its GGUF; 32768 for the scripted and firehose engines)",
+    )
+    parser.add_argument(
+        "--threads", type=_positive, help="CPU threads for the model (default: the cores yachat may use)"
+    )
+    parser.add_argument(
+        "--max-answer-tokens",
+        type=_non_negative,
+        help="cap every answer at N tokens, ending it as TRUNCATED_FINAL (default: 400 for SmolLM2, "
+        "none otherwise; 0: no cap)",
+    )
+    parser.add_argument(
+        "--exit-with-owner",
+        action="store_true",
+        help="exit once stdin closes (the yachat that started this server has ended) and no other "
+        "yachat holds a lease on it; yachat passes this to a server it starts",
+    )
+    parser.add_argument(
         "--no-runtime-file",
         action="store_true",
         help="do not record the address and token for yachat clients to find",
     )
+
+
+def _positive(text: str) -> int:
+    return _whole(text, minimum=1)
+
+
+def _non_negative(text: str) -> int:
+    return _whole(text, minimum=0)
+
+
+def _whole(text: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least {minimum}, got {text!r}")
+    return value
+
+
+def _env_context() -> int | None:
+    value = os.environ.get("YACHAT_SERVE_CONTEXT", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"YACHAT_SERVE_CONTEXT must be a positive number of tokens, got {value!r}")
+    return int(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     from yachat.paths import local_server_file
     from yachat.server.app import start_grpc_server
     from yachat.server.engines import make_engine
-    from yachat.server_info import ServerInfo, remove_server_info, write_server_info
+    from yachat.server.lifetime import Lifetime
+    from yachat.server_info import ServerInfo
 
     setup_logging()
     if args.host not in LOOPBACK:
@@ -66,8 +117,14 @@ def run(args: argparse.Namespace) -> int:
     hint = f"from {runtime_file}" if runtime_file else "given with --token or $YACHAT_LOCAL_TOKEN"
 
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    lifetime = Lifetime(runtime_file, watch_owner=args.exit_with_owner)
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+        lifetime.wakeup.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
     if args.serve_engine == "smollm2":
         print(f"yachat serve: loading {args.model_path or 'SmolLM2-135M-Instruct'}…", file=sys.stderr)
@@ -79,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             script_path=args.script or os.environ.get("YACHAT_SCRIPT"),
             chunks=args.firehose_chunks,
             rate=args.firehose_rate,
+            context=args.context or _env_context(),
+            threads=args.threads,
+            max_answer_tokens=args.max_answer_tokens,
         )
         tls = None
         if args.tls_cert or args.tls_key:
@@ -90,18 +150,41 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)
         return 1
-    print(f"yachat serve: {engine.name} ready in {time.monotonic() - started:.2f} s", file=sys.stderr)
-
-    if runtime_file is not None:
-        write_server_info(
-            ServerInfo(server.host, server.port, token, os.getpid(), args.serve_engine), runtime_file
-        )
-    print(READY.format(address=server.address), flush=True)
+    threads = getattr(engine, "threads", None)
+    print(
+        f"yachat serve: {engine.name} ready in {time.monotonic() - started:.2f} s (pid {os.getpid()}): "
+        f"{engine.model_name}, "
+        f"context {engine.context} tokens" + (f", {threads} threads" if threads else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     try:
-        while not stop.wait(0.5):
-            pass
+        if lifetime.owner_gone():
+            return 0  # the owner ended while the model loaded: nobody is waiting for it
+        lifetime.publish(
+            ServerInfo(
+                server.host,
+                server.port,
+                token,
+                os.getpid(),
+                args.serve_engine,
+                context=engine.context,
+                model=engine.model_name,
+            )
+        )
+        try:
+            print(MODEL.format(model=engine.model_name, context=engine.context), flush=True)
+            print(READY.format(address=server.address), flush=True)
+        except BrokenPipeError:
+            return 0  # the owner stopped reading: it has gone
+        while not stop.is_set():
+            lifetime.wait()
+            if not stop.is_set() and lifetime.may_exit():
+                print(
+                    "yachat serve: no yachat uses this server any more; stopping", file=sys.stderr, flush=True
+                )
+                break
     finally:
         server.stop()
-        if runtime_file is not None:
-            remove_server_info(os.getpid(), runtime_file)
+        lifetime.withdraw()
     return 0

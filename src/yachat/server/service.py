@@ -3,7 +3,10 @@
 Streamed answers carry the cumulative text; every chunk but the last is
 PARTIAL; usage rides on every chunk with completion tokens strictly growing.
 Logical errors are INVALID_ARGUMENT or UNAUTHENTICATED, never the codes the
-SDK retries (UNAVAILABLE, RESOURCE_EXHAUSTED).
+SDK retries (UNAVAILABLE, RESOURCE_EXHAUSTED); a prompt over the engine's
+context is refused in Yandex's words, and an answer ends at the context's end
+(TRUNCATED_FINAL). Whatever fails inside, the call ends with a status and a
+clear message, never gRPC's UNKNOWN "Exception iterating responses".
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -27,13 +30,23 @@ from yandex.cloud.ai.foundation_models.v1.text_generation import (
 from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2
 from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
 
-from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Stall
+from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Piece, Stall
 
 log = logging.getLogger(__name__)
 
 ROLES = {"system", "user", "assistant"}
+PROMPT_LINE = "yachat serve: prompt:"
 MODEL_URI = re.compile(r"^gpt://[^/\s]+/[^/\s]+(/[^/\s]+)?$")
 Alternative = common.Alternative
+
+
+class Refusal(Exception):
+    """A request the server answers with this status code and message."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class Auth:
@@ -47,7 +60,7 @@ class Auth:
         if scheme in ("Api-Key", "Bearer") and hmac.compare_digest(value.strip().encode(), self.token):
             return
         problem = "no authorization header" if not header else "the token is not this server's"
-        context.abort(
+        raise Refusal(
             grpc.StatusCode.UNAUTHENTICATED,
             f"{problem}: send 'authorization: Api-Key <token>' with the token {self.hint}",
         )
@@ -69,14 +82,21 @@ class EndpointService(endpoint_grpc.ApiEndpointServiceServicer):
         return api_endpoint_pb2.ApiEndpoint(id=request.api_endpoint_id, address=self.address)
 
 
-def parse_request(request: Any, context: grpc.ServicerContext) -> tuple[tuple[ChatMessage, ...], Any]:
-    """Validate a CompletionRequest; a bad one ends the call with INVALID_ARGUMENT."""
+def check_model_uri(uri: str) -> None:
+    if not MODEL_URI.match(uri):
+        raise Refusal(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"model_uri must look like gpt://<folder_id>/<model>/<version>, got {uri!r}",
+        )
+
+
+def parse_request(request: Any) -> tuple[tuple[ChatMessage, ...], Any]:
+    """Validate a CompletionRequest; a bad one is refused with INVALID_ARGUMENT."""
 
     def invalid(message: str) -> None:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+        raise Refusal(grpc.StatusCode.INVALID_ARGUMENT, message)
 
-    if not MODEL_URI.match(request.model_uri):
-        invalid(f"model_uri must look like gpt://<folder_id>/<model>/<version>, got {request.model_uri!r}")
+    check_model_uri(request.model_uri)
     if not request.messages:
         invalid("messages: at least one message is required")
     messages = []
@@ -94,14 +114,46 @@ def parse_request(request: Any, context: grpc.ServicerContext) -> tuple[tuple[Ch
     return tuple(messages), options
 
 
+def refusal_for(exc: Exception) -> Refusal:
+    """The status a failure is answered with: never UNKNOWN with a Python traceback's text."""
+    if isinstance(exc, Refusal):
+        return exc
+    if isinstance(exc, Fault):
+        return Refusal(_code(exc.code), exc.message)
+    if isinstance(exc, Drop):
+        return Refusal(grpc.StatusCode.UNAVAILABLE, "connection dropped by the server")
+    log.error("the engine failed", exc_info=exc)
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return Refusal(grpc.StatusCode.INTERNAL, f"the local model failed on this request: {detail}")
+
+
+def _guarded(context: grpc.ServicerContext, body: Callable[[], Any]) -> Any:
+    """Run a unary call's body; any failure becomes a status with a clear message."""
+    try:
+        return body()
+    except Exception as exc:  # every failure is answered with a status
+        refusal = refusal_for(exc)
+    # Outside the handler: context.abort raises a bare Exception of its own.
+    context.abort(refusal.code, refusal.message)
+
+
 class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
     def __init__(self, engine: Engine, auth: Auth) -> None:
         self.engine = engine
         self.auth = auth
 
     def Completion(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        refusal = None
+        try:
+            yield from self._completion(request, context)
+        except Exception as exc:  # every failure is answered with a status
+            refusal = refusal_for(exc)
+        if refusal is not None:
+            context.abort(refusal.code, refusal.message)
+
+    def _completion(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.auth.check(context)
-        messages, options = parse_request(request, context)
+        messages, options = parse_request(request)
         # A request log without content or credentials: model, shape, and the
         # client's data-logging choice (the SDK's x-data-logging-enabled header).
         metadata = dict(context.invocation_metadata())
@@ -113,11 +165,25 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             metadata.get("x-data-logging-enabled", "unset"),
         )
         input_tokens = len(self.engine.tokenize(messages))
-        max_tokens = options.max_tokens.value if options.HasField("max_tokens") else None
+        context_size = self.engine.context
+        # One line per request on stderr (the console, or the log of a server
+        # yachat started): what tests read to know the largest prompt it saw.
+        print(
+            f"{PROMPT_LINE} {input_tokens} input tokens (context {context_size})", file=sys.stderr, flush=True
+        )
+        if input_tokens > context_size:
+            raise Refusal(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"number of input tokens must be no more than {context_size}, got {input_tokens}",
+            )
+        asked = options.max_tokens.value if options.HasField("max_tokens") else 0
+        # The answer ends at the context's end, whatever was asked for.
+        limits = [context_size - input_tokens]
+        limits += [n for n in (asked, self.engine.max_answer_tokens) if n]
         gen = GenerationRequest(
             messages=messages,
             temperature=options.temperature.value if options.HasField("temperature") else None,
-            max_tokens=max_tokens or None,
+            max_tokens=min(limits),
             should_stop=lambda: not context.is_active(),
         )
         chunks = self._chunks(gen, input_tokens, context)
@@ -135,7 +201,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
     ) -> Iterator[Any]:
         text, tokens, truncated, pending = "", 0, False, None
         try:
-            pieces = self.engine.generate(gen)
+            pieces = self.engine.generate(gen) if gen.max_tokens > 0 else iter([Piece("", 0, cut=True)])
             try:
                 for piece in pieces:
                     if piece.rewrite:
@@ -146,18 +212,24 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                             text, Alternative.ALTERNATIVE_STATUS_CONTENT_FILTER, input_tokens, tokens
                         )
                         return
+                    if piece.cut:
+                        truncated = True
+                    elif tokens >= gen.max_tokens:
+                        truncated = True  # more is coming, but the limit is reached
+                        break
+                    if not piece.text:
+                        if truncated:
+                            break
+                        continue
                     text += piece.text
                     tokens += max(1, piece.tokens)
-                    if not text:
-                        continue
                     # Hold one chunk back: only when the next arrives is it known not to be the last.
                     if pending is not None:
                         yield pending
                     pending = self._response(
                         text, Alternative.ALTERNATIVE_STATUS_PARTIAL, input_tokens, tokens
                     )
-                    if gen.max_tokens and tokens >= gen.max_tokens:
-                        truncated = True
+                    if truncated:
                         break
             finally:
                 close = getattr(pieces, "close", None)
@@ -171,21 +243,18 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                 else Alternative.ALTERNATIVE_STATUS_FINAL
             )
             if not text:
-                text, tokens = " ", max(tokens, 1)  # the API never sends an empty alternative
+                text = " "  # the API never sends an empty alternative
+                tokens = max(tokens, 1) if gen.max_tokens > 0 else 0
             yield self._response(text, status, input_tokens, tokens)
-        except Fault as fault:
-            if pending is not None:
-                yield pending
-            context.abort(_code(fault.code), fault.message)
-        except Drop:
-            if pending is not None:
-                yield pending
-            context.abort(grpc.StatusCode.UNAVAILABLE, "connection dropped by the server")
         except Stall:
             if pending is not None:
                 yield pending
             while context.is_active():
                 time.sleep(0.05)
+        except Exception:
+            if pending is not None:
+                yield pending  # what was said before the failure reaches the client
+            raise
         finally:
             # Reached whether the loop saw the client go or gRPC closed this
             # generator at a yield because the call was cancelled.
@@ -221,18 +290,22 @@ class TokenizerService(tg_grpc.TokenizerServiceServicer):
         self.auth = auth
 
     def TokenizeCompletion(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.auth.check(context)
-        messages, _ = parse_request(request, context)
-        return tg.TokenizeResponse(
-            tokens=[
-                common.Token(id=t.id, text=t.text, special=t.special) for t in self.engine.tokenize(messages)
-            ],
-            model_version=self.engine.model_version,
-        )
+        def body() -> Any:
+            self.auth.check(context)
+            messages, _ = parse_request(request)
+            return self._tokens(messages)
+
+        return _guarded(context, body)
 
     def Tokenize(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self.auth.check(context)
-        messages = (ChatMessage("user", request.text),)
+        def body() -> Any:
+            self.auth.check(context)
+            check_model_uri(request.model_uri)
+            return self._tokens((ChatMessage("user", request.text),))
+
+        return _guarded(context, body)
+
+    def _tokens(self, messages: tuple[ChatMessage, ...]) -> Any:
         return tg.TokenizeResponse(
             tokens=[
                 common.Token(id=t.id, text=t.text, special=t.special) for t in self.engine.tokenize(messages)

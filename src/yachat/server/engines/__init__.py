@@ -13,13 +13,20 @@ def make_engine(name: str, **options: Any) -> Engine:
     if name == "smollm2":
         from yachat.server.engines.llama import LlamaEngine
 
-        return LlamaEngine(options.get("model_path"))
+        return LlamaEngine(
+            options.get("model_path"),
+            context=options.get("context"),
+            threads=options.get("threads"),
+            max_answer_tokens=options.get("max_answer_tokens"),
+        )
     if name == "scripted":
         from yachat.server.engines.scripted import ScriptedEngine
 
-        return ScriptedEngine(options.get("script_path"))
+        return ScriptedEngine(options.get("script_path"), context=options.get("context"))
     if name == "firehose":
         from yachat.server.engines.firehose import FirehoseEngine
 
-        return FirehoseEngine(chunks=options.get("chunks"), rate=options.get("rate"))
+        return FirehoseEngine(
+            chunks=options.get("chunks"), rate=options.get("rate"), context=options.get("context")
+        )
     raise ValueError(f"unknown engine {name!r} (choose from {', '.join(ENGINES)})")

@@ -17,7 +17,7 @@ class ChatMessage:
 class GenerationRequest:
     messages: tuple[ChatMessage, ...]
     temperature: float | None
-    max_tokens: int | None
+    max_tokens: int  # the most tokens the answer may take: what was asked, capped by the room left
     should_stop: Callable[[], bool]  # true once the client has gone: stop at once
 
 
@@ -28,6 +28,7 @@ class Piece:
     text: str
     tokens: int = 1  # completion tokens this piece costs
     rewrite: bool = False  # a content-filter rewrite: `text` replaces the answer and ends it
+    cut: bool = False  # the answer stops here because it reached `max_tokens`, not because it ended
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,11 @@ class Drop(Exception):
 
 
 class Engine(Protocol):
-    name: str
+    name: str  # the engine, e.g. "smollm2"
+    model_name: str  # what answers, e.g. "smollm2-135m-instruct"
     model_version: str
+    context: int  # tokens a prompt and its answer may take together
+    max_answer_tokens: int | None  # the engine's own cap on an answer's length (None: none)
     parallel: bool  # whether several generations may run at once
 
     def tokenize(self, messages: tuple[ChatMessage, ...]) -> list[Token]: ...

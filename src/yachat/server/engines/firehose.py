@@ -69,10 +69,15 @@ def firehose_chunks(count: int) -> list[str]:
 
 class FirehoseEngine:
     name = "firehose"
-    model_version = "24.11.2026"
+    model_name = "firehose"
+    model_version = "firehose"
+    max_answer_tokens: int | None = None
     parallel = True
 
-    def __init__(self, chunks: int | None = None, rate: float | None = None) -> None:
+    def __init__(
+        self, chunks: int | None = None, rate: float | None = None, context: int | None = None
+    ) -> None:
+        self.context = context or 32_768
         self.chunks = chunks or int(os.environ.get("YACHAT_FIREHOSE_CHUNKS") or DEFAULT_CHUNKS)
         self.rate = rate if rate is not None else float(os.environ.get("YACHAT_FIREHOSE_RATE") or 0)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,12 +24,37 @@ from yachat.server.engines.base import ChatMessage, GenerationRequest, Piece, To
 log = logging.getLogger(__name__)
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_MAX_TOKENS = 512
-REPEAT_PENALTY = 1.2
+SMOLLM2_NAME = "smollm2-135m-instruct"
+# How SmolLM2-135M is kept from looping. Measured on the seed session
+# (Привет! / Сколько будет 2 + 2? / А 15234 - 265?, temperature 0.3, the
+# default assistant's max_tokens 2000):
+#   repeat penalty 1.2 over llama.cpp's default 64 tokens: every answer loops
+#     to the limit (1,548 tokens in the issue; 600 of 600 when capped there);
+#   the same penalty over 256 tokens: 124, 139 and 122 tokens, each ended by the
+#     model itself;
+#   over 64 tokens with the loop guard alone: cut at 170, 120 and 134 tokens.
+# The cap is the last resort: an answer longer than this is nearly always a
+# loop, so it ends there, marked cut (TRUNCATED_FINAL).
+DEFAULT_MAX_ANSWER_TOKENS = 400
+DEFAULT_TEMPERATURE = 0.3  # Yandex's default when a request names none
+SAMPLING: dict[str, Any] = {"repeat_penalty": 1.2}  # llama.cpp's top_k 40, top_p 0.95, min_p 0.05
+# How far back the repeat penalty looks: SmolLM2 repeats whole paragraphs.
+PENALTY_WINDOW = 256
+# An answer that repeats a run of this many tokens word for word has begun to
+# loop: it is stopped there and marked cut.
+LOOP_TOKENS = 32
 # Group tokens into chunks as the real server does (it sent one every 11-15
 # tokens), but flush on time too so a slow model still shows progress.
 CHUNK_TOKENS = 4
 CHUNK_SECONDS = 0.08
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than exist)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def smollm2_path() -> Path:
@@ -43,26 +70,48 @@ def smollm2_path() -> Path:
 class LlamaEngine:
     parallel = False
 
-    def __init__(self, model_path: str | None = None, n_ctx: int = 2048, threads: int = 2) -> None:
+    def __init__(
+        self,
+        model_path: str | None = None,
+        context: int | None = None,
+        threads: int | None = None,
+        max_answer_tokens: int | None = None,
+    ) -> None:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         path = Path(model_path) if model_path else smollm2_path()
         self.name = "smollm2" if model_path is None else path.stem
+        self.threads = threads or available_cores()
         started = time.monotonic()
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        # n_ctx 0: the context the model was trained for, read from the GGUF.
+        self.llm = Llama(
+            model_path=str(path),
+            n_ctx=context or 0,
+            n_threads=self.threads,
+            n_threads_batch=self.threads,
+            last_n_tokens_size=PENALTY_WINDOW,
+            verbose=False,
+        )
         self.load_seconds = time.monotonic() - started
-        self.model_version = _version_of(path)
+        # llama.cpp rounds a context up (to a multiple of 256); the server keeps to the one asked for.
+        self.context = min(context, self.llm.n_ctx()) if context else self.llm.n_ctx()
+        self.context_trained = trained_context(self.llm.metadata)
+        self.model_name = SMOLLM2_NAME if model_path is None else _model_name(path)
+        self.model_version = self.model_name
+        if max_answer_tokens is None:
+            max_answer_tokens = DEFAULT_MAX_ANSWER_TOKENS if model_path is None else None
+        self.max_answer_tokens = max_answer_tokens or None
         template = self.llm.metadata.get("tokenizer.chat_template")
+        eos = self._token_text(self.llm.token_eos())
         self._formatter = (
             Jinja2ChatFormatter(
-                template=template,
-                eos_token=self._token_text(self.llm.token_eos()),
-                bos_token=self._token_text(self.llm.token_bos()),
+                template=template, eos_token=eos, bos_token=self._token_text(self.llm.token_bos())
             )
             if template
             else None
         )
+        self._stop = [eos] if eos else []
         self._lock = threading.Lock()
 
     def _token_text(self, token: int) -> str:
@@ -76,11 +125,15 @@ class LlamaEngine:
             return "\n".join(f"{m.role}: {m.text}" for m in messages) + "\nassistant:"
         return str(self._formatter(messages=self._messages(messages)).prompt)  # type: ignore[arg-type]
 
+    def prompt_ids(self, messages: tuple[ChatMessage, ...]) -> list[int]:
+        # The same ids are counted (TokenizeCompletion, the context check) and
+        # generated from, so the count is the prompt the model really sees.
+        return self.llm.tokenize(self.prompt_text(messages).encode(), add_bos=False, special=True)
+
     def tokenize(self, messages: tuple[ChatMessage, ...]) -> list[Token]:
-        ids = self.llm.tokenize(self.prompt_text(messages).encode(), add_bos=False, special=True)
         specials = {self.llm.token_bos(), self.llm.token_eos()}
         out = []
-        for token in ids:
+        for token in self.prompt_ids(messages):
             text = self._token_text(token)
             special = token in specials or (text.startswith("<|") and text.endswith("|>"))
             out.append(Token(token, text, special))
@@ -96,36 +149,82 @@ class LlamaEngine:
             self._lock.release()
 
     def _generate(self, request: GenerationRequest) -> Iterator[Piece]:
-        stream = self.llm.create_chat_completion(
-            messages=self._messages(request.messages),  # type: ignore[arg-type]
-            temperature=request.temperature if request.temperature is not None else 0.3,
-            max_tokens=request.max_tokens or DEFAULT_MAX_TOKENS,
-            # Small models loop on their own words without it.
-            repeat_penalty=REPEAT_PENALTY,
+        if request.max_tokens <= 0:
+            yield Piece("", tokens=0, cut=True)
+            return
+        from llama_cpp import StoppingCriteriaList
+
+        temperature = request.temperature if request.temperature is not None else DEFAULT_TEMPERATURE
+        prompt = self.prompt_ids(request.messages)
+        guard = LoopGuard(len(prompt))
+        stream = self.llm.create_completion(
+            prompt=prompt,
+            max_tokens=request.max_tokens,
+            stop=self._stop,
             stream=True,
+            stopping_criteria=StoppingCriteriaList([guard]),
+            **{**SAMPLING, "temperature": temperature},
         )
-        pending, tokens, flushed_at = "", 0, time.monotonic()
+        pending, tokens, total, flushed_at, finish = "", 0, 0, time.monotonic(), None
         try:
             for chunk in stream:
                 if request.should_stop():
                     log.info("client gone: generation stopped")
                     return
                 choice: Any = chunk["choices"][0]  # type: ignore[index]
-                delta = str(choice["delta"].get("content") or "")
-                if not delta:
-                    continue
-                pending += delta
-                tokens += 1
-                if tokens >= CHUNK_TOKENS or time.monotonic() - flushed_at >= CHUNK_SECONDS:
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]  # the closing chunk: no new token
+                else:
+                    tokens += 1
+                    total += 1
+                pending += str(choice.get("text") or "")
+                if pending and (tokens >= CHUNK_TOKENS or time.monotonic() - flushed_at >= CHUNK_SECONDS):
                     yield Piece(pending, tokens=tokens)
                     pending, tokens, flushed_at = "", 0, time.monotonic()
-            if pending:
-                yield Piece(pending, tokens=tokens)
+            if guard.fired:
+                log.info("answer stopped: it repeats itself (%d tokens)", total)
+            cut = finish == "length" or guard.fired
+            if finish == "length" and not guard.fired:
+                # Several tokens can arrive as one chunk (a character split over
+                # tokens); at the limit the count is known exactly.
+                tokens = max(tokens, request.max_tokens - (total - tokens))
+            if pending or cut:
+                yield Piece(pending, tokens=tokens, cut=cut)
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops llama.cpp's decode loop
 
 
-def _version_of(path: Path) -> str:
-    return time.strftime("%d.%m.%Y", time.gmtime(path.stat().st_mtime))
+class LoopGuard:
+    """A stopping criterion: true once the answer repeats LOOP_TOKENS tokens it has already said."""
+
+    def __init__(self, prompt_tokens: int, window: int = LOOP_TOKENS) -> None:
+        self.start = prompt_tokens
+        self.window = window
+        self.checked = prompt_tokens
+        self.seen: set[tuple[int, ...]] = set()
+        self.fired = False
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        while self.checked < len(input_ids):
+            self.checked += 1
+            if self.checked - self.start < self.window:
+                continue
+            run = tuple(int(t) for t in input_ids[self.checked - self.window : self.checked])
+            if run in self.seen:
+                self.fired = True
+                return True
+            self.seen.add(run)
+        return False
+
+
+def trained_context(metadata: dict[str, str]) -> int | None:
+    """The context the model was trained for, as its GGUF records it (e.g. llama.context_length)."""
+    value = metadata.get(f"{metadata.get('general.architecture', 'llama')}.context_length")
+    return int(value) if value and value.isdigit() else None
+
+
+def _model_name(path: Path) -> str:
+    """A short name for a GGUF the user chose: its file's (its `general.name` is often a training tag)."""
+    return re.sub(r"[^a-z0-9._]+", "-", path.stem.lower()).strip("-") or "gguf"

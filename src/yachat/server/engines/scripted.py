@@ -16,11 +16,16 @@ until the client cancels), `drop` (after N chunks the call ends as a dropped
 connection: UNAVAILABLE), `rewrite` (after N chunks the answer is replaced by a
 refusal and ends with status CONTENT_FILTER). With no matching rule the answer
 is a function of the prompt: an arithmetic question gets its result.
+
+Its context is `DEFAULT_CONTEXT` tokens, as Yandex's own models have, or what
+`yachat serve --context N` says: a small one lets a test reach the end of the
+context in a few turns. Tokens are words and punctuation (see text_tokens).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import operator
 import os
@@ -40,7 +45,9 @@ from yachat.server.engines.base import (
     Stall,
     Token,
 )
-from yachat.server.engines.text_tokens import count_tokens, prompt_tokens
+from yachat.server.engines.text_tokens import prompt_tokens, token_offsets, word_tokens
+
+DEFAULT_CONTEXT = 32_768
 
 REFUSAL = "I can't discuss that. Let's talk about something else."
 _ARITHMETIC = re.compile(r"^[\d\s+\-*/().]+$")
@@ -55,11 +62,14 @@ _OPS = {
 
 class ScriptedEngine:
     name = "scripted"
-    model_version = "24.11.2026"
+    model_name = "scripted"
+    model_version = "scripted"
+    max_answer_tokens: int | None = None
     parallel = True
 
-    def __init__(self, script_path: str | None) -> None:
+    def __init__(self, script_path: str | None, context: int | None = None) -> None:
         self.script_path = Path(script_path) if script_path else None
+        self.context = context or DEFAULT_CONTEXT
         self._uses: dict[tuple[int, int], int] = {}
         self._lock = threading.Lock()
 
@@ -75,14 +85,25 @@ class ScriptedEngine:
         fault = rule.get("fault") or {}
         after = int(fault.get("after_chunks", 0))
 
-        chunks = [answer[i : i + chunk_chars] for i in range(0, len(answer), chunk_chars)]
+        starts = range(0, len(answer), chunk_chars)
+        token_starts = token_offsets(answer)
+        chunks = [answer[i : i + chunk_chars] for i in starts]
+        used = 0
         for index, chunk in enumerate(chunks):
             if fault and index == after:
                 yield from _inject(fault)
                 return
             if delay and _sleep_unless_stopped(delay, request):
                 return
-            yield Piece(chunk, tokens=max(1, count_tokens(chunk)))
+            # The tokens this chunk adds to the answer: a word split over two chunks counts once.
+            cost = max(1, bisect.bisect_left(token_starts, starts[index] + len(chunk)) - used)
+            if used + cost > request.max_tokens:
+                # Stop exactly at the limit, as a model does: the answer is cut mid-chunk.
+                room = request.max_tokens - used
+                yield Piece("".join(word_tokens(chunk)[:room]), tokens=max(0, room), cut=True)
+                return
+            used += cost
+            yield Piece(chunk, tokens=cost)
         if fault and after >= len(chunks):
             yield from _inject(fault)
 

@@ -19,6 +19,16 @@ def split_tokens(text: str) -> list[str]:
     return tokens
 
 
+def word_tokens(text: str) -> list[str]:
+    """The tokens `count_tokens` counts, each with the whitespace before it."""
+    return _TOKEN.findall(text)
+
+
+def token_offsets(text: str) -> list[int]:
+    """Where each token's first non-space character is: a prefix ending past it holds the token."""
+    return [m.end() - len(m.group().lstrip()) for m in _TOKEN.finditer(text)]
+
+
 def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
