@@ -213,10 +213,6 @@ def test_ask_against_the_installed_scripted_server(
     assert "Does the installed package work?" in shown.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the integrator's one-line check in core/backend.py (see yachat.local_model)",
-)
 def test_ask_on_auto_without_credentials_or_the_extra_says_what_to_do(installed: Installed) -> None:
     result = installed.run("ask", "hello", timeout=60)
     assert result.returncode != 0
@@ -226,10 +222,6 @@ def test_ask_on_auto_without_credentials_or_the_extra_says_what_to_do(installed:
     assert "YC_FOLDER_ID" in errors[0] and "yachat[local]" in errors[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the integrator's check in server/engines/__init__.py (see yachat.local_model)",
-)
 def test_serve_smollm2_without_the_extra_says_what_to_do(installed: Installed) -> None:
     result = installed.run("serve", "--engine", "smollm2", "--no-runtime-file")
     assert result.returncode == 1

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 
 from yachat.core.errors import UserFacingError
+from yachat.local_model import local_model_missing, needs_local_extra
 from yachat.server_info import ServerInfo, read_server_info, take_lease
 from yachat.settings import Settings
 
@@ -140,6 +141,8 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
         if lease is not None:
             lease.release()
 
+    if needs_local_extra(settings.local_engine):
+        raise UserFacingError(local_model_missing(auto=settings.backend == "auto"))
     on_status(f"starting the local model server ({settings.local_engine})…")
     server = await anyio.to_thread.run_sync(_start_server, settings)
     on_status(f"local model server ready on {server.address}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from yachat.local_model import local_model_missing, needs_local_extra
 from yachat.server.engines.base import Engine
 
 ENGINES = ("smollm2", "scripted", "firehose")
@@ -11,6 +12,8 @@ ENGINES = ("smollm2", "scripted", "firehose")
 
 def make_engine(name: str, **options: Any) -> Engine:
     if name == "smollm2":
+        if needs_local_extra(name):
+            raise RuntimeError(local_model_missing(auto=False))
         from yachat.server.engines.llama import LlamaEngine
 
         return LlamaEngine(
