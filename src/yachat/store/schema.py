@@ -42,7 +42,7 @@ CREATE TABLE runs (
     finished_at REAL,
     first_chunk_s REAL,
     tokens_per_s REAL,
-    owner_pid INTEGER  -- unused since V2 (a pid is reused by the OS): see owner_lock
+    owner_pid INTEGER  -- the process streaming it: only a dead owner's run is "interrupted"
 );
 CREATE INDEX runs_by_thread ON runs(thread_id);
 CREATE INDEX runs_by_status ON runs(status);
@@ -76,7 +76,8 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, status ON messages BEGI
 END;
 """
 
-# Runs are owned through a lock file, not a pid; each run records how its prompt
+# Runs are owned through a lock file, not a pid (the OS reuses pids; runs.owner_pid
+# is left unused); each run records how its prompt
 # was fitted and how the answer ended; each message caches its token count.
 V2 = """
 ALTER TABLE runs ADD COLUMN owner_lock TEXT;  -- the lock file its streaming process holds
