@@ -77,8 +77,8 @@ END;
 """
 
 # Runs are owned through a lock file, not a pid (the OS reuses pids; runs.owner_pid
-# is left unused); each run records how its prompt
-# was fitted and how the answer ended; each message caches its token count.
+# is left unused); each run records how its prompt was fitted and how the answer
+# ended; each message caches its token count.
 V2 = """
 ALTER TABLE runs ADD COLUMN owner_lock TEXT;  -- the lock file its streaming process holds
 ALTER TABLE runs ADD COLUMN answered_by TEXT;  -- the model that answered, e.g. the local model's name
