@@ -1,0 +1,411 @@
+"""Yandex's OpenAI-compatible chat API over HTTP, as the SDK's `sdk.chat` expects it.
+
+What the real server sends (recordings in shared/recordings/chat/): a stream of
+`chat.completion.chunk` events whose first delta is the role, then content
+(and, for reasoning models, `reasoning_content`) **deltas**; no `finish_reason`
+key until the last choice chunk (`delta: {}` and the reason); then one chunk
+with `choices: []` and the usage; then `data: [DONE]`. Errors are JSON
+`{"error": {"grpcCode", "httpCode", "message", "httpStatus"}}`, as an HTTP status
+before the stream starts and as an SSE event once it has.
+
+The same engine serves this and the gRPC API. A stdlib threading server: one
+thread per request, like the gRPC server's pool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import select
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Stall
+
+log = logging.getLogger(__name__)
+
+ROLES = {"system", "user", "assistant"}
+MAX_BODY_BYTES = 64 * 2**20
+# gRPC status name -> (grpcCode, HTTP status), as Yandex's gateway maps them.
+_STATUS = {
+    "INVALID_ARGUMENT": (3, HTTPStatus.BAD_REQUEST),
+    "DEADLINE_EXCEEDED": (4, HTTPStatus.GATEWAY_TIMEOUT),
+    "NOT_FOUND": (5, HTTPStatus.NOT_FOUND),
+    "PERMISSION_DENIED": (7, HTTPStatus.FORBIDDEN),
+    "RESOURCE_EXHAUSTED": (8, HTTPStatus.TOO_MANY_REQUESTS),
+    "INTERNAL": (13, HTTPStatus.INTERNAL_SERVER_ERROR),
+    "UNAVAILABLE": (14, HTTPStatus.SERVICE_UNAVAILABLE),
+    "UNAUTHENTICATED": (16, HTTPStatus.UNAUTHORIZED),
+}
+# The rewrite of an answer that hit the content filter ends the stream with this reason.
+FINISH_CONTENT_FILTER = "content_filter"
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code if code in _STATUS else "INTERNAL"
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        grpc_code, status = _STATUS[self.code]
+        return {
+            "error": {
+                "grpcCode": grpc_code,
+                "httpCode": int(status),
+                "message": self.message,
+                "httpStatus": status.phrase,
+            }
+        }
+
+    @property
+    def status(self) -> int:
+        return int(_STATUS[self.code][1])
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: tuple[ChatMessage, ...]
+    stream: bool
+    temperature: float | None
+    max_tokens: int | None
+    reasoning_effort: str | None
+
+
+PromptCheck = Callable[[tuple[ChatMessage, ...], int | None], int]
+
+
+def parse_chat_request(body: bytes) -> ChatRequest:
+    """Validate a chat completion request; a bad one is INVALID_ARGUMENT, as Yandex answers."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError("INVALID_ARGUMENT", f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError("INVALID_ARGUMENT", "the request body must be a JSON object")
+    model = data.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ApiError("INVALID_ARGUMENT", "invalid model_uri")
+    raw = data.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise ApiError("INVALID_ARGUMENT", "messages: at least one message is required")
+    messages = []
+    for i, m in enumerate(raw):
+        if not isinstance(m, dict):
+            raise ApiError("INVALID_ARGUMENT", f"messages[{i}] must be an object")
+        role = m.get("role")
+        if role not in ROLES:
+            raise ApiError("INVALID_ARGUMENT", f"invalid message role '{role}'")
+        content = m.get("content", m.get("text", ""))
+        if isinstance(content, list):  # OpenAI's content parts: only text ones here
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if not isinstance(content, str):
+            raise ApiError("INVALID_ARGUMENT", f"messages[{i}].content must be text")
+        messages.append(ChatMessage(role, content))
+    temperature = data.get("temperature")
+    if temperature is not None and (
+        not isinstance(temperature, int | float) or isinstance(temperature, bool) or not 0 <= temperature <= 2
+    ):
+        raise ApiError("INVALID_ARGUMENT", f"temperature must be between 0 and 2, got {temperature!r}")
+    max_tokens = data.get("max_tokens")
+    if max_tokens is not None and (
+        not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens <= 0
+    ):
+        raise ApiError("INVALID_ARGUMENT", f"max_tokens must be a positive integer, got {max_tokens!r}")
+    effort = data.get("reasoning_effort")
+    if effort is not None and effort not in ("low", "medium", "high"):
+        raise ApiError("INVALID_ARGUMENT", f"reasoning_effort must be low, medium or high, got {effort!r}")
+    return ChatRequest(
+        model=model,
+        messages=tuple(messages),
+        stream=bool(data.get("stream", False)),
+        temperature=float(temperature) if temperature is not None else None,
+        max_tokens=max_tokens,
+        reasoning_effort=effort,
+    )
+
+
+def public_model_name(uri: str) -> str:
+    """`gpt://folder/name/version` -> `gpt://name/version`: the real server drops the folder."""
+    if uri.startswith("gpt://"):
+        parts = uri.removeprefix("gpt://").split("/")
+        if len(parts) >= 3:
+            return "gpt://" + "/".join(parts[1:])
+        if len(parts) == 2:
+            return f"gpt://{parts[1]}/latest" if "/" not in parts[0] else uri
+    return f"gpt://{uri}/latest"
+
+
+class ChatApi:
+    """What one HTTP request gets: validated, generated by the engine, framed as Yandex frames it."""
+
+    def __init__(self, engine: Engine, token: str, token_hint: str, check_prompt: PromptCheck) -> None:
+        self.engine = engine
+        self._token = token.encode()
+        self._hint = token_hint
+        self._check_prompt = check_prompt
+
+    def authorize(self, header: str | None) -> None:
+        scheme, _, value = (header or "").partition(" ")
+        if scheme in ("Api-Key", "Bearer") and hmac.compare_digest(value.strip().encode(), self._token):
+            return
+        if not header:
+            raise ApiError("UNAUTHENTICATED", "IAM token or API key has to be passed in request")
+        raise ApiError("UNAUTHENTICATED", f"the token is not this server's: use the token {self._hint}")
+
+    def models(self, folder: str | None) -> dict[str, Any]:
+        folder = folder or "local"
+        names = getattr(self.engine, "models", None) or (self.engine.name,)
+        return {
+            "object": "list",
+            "data": [
+                {"id": f"gpt://{folder}/{name}/latest", "object": "model", "owned_by": "yachat", "created": 0}
+                for name in names
+            ],
+        }
+
+    def events(self, request: ChatRequest, gone: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+        """The chunks of one streamed answer, after the prompt was checked."""
+        input_tokens = self._check_prompt(request.messages, request.max_tokens)
+        head = {
+            "id": f"chatcmpl-{uuid.uuid4()}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": public_model_name(request.model),
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            choice: dict[str, Any] = {"index": 0, "delta": delta}
+            if finish is not None:
+                choice["finish_reason"] = finish
+            return {**head, "choices": [choice]}
+
+        yield chunk({"role": "assistant"})
+        tokens, finish = 0, "stop"
+        gen = GenerationRequest(
+            messages=request.messages,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            should_stop=gone,
+        )
+        pieces = self.engine.generate(gen)
+        try:
+            for piece in pieces:
+                tokens += max(1, piece.tokens)
+                if piece.rewrite:
+                    yield chunk({"content": piece.text}, FINISH_CONTENT_FILTER)
+                    finish = ""
+                    break
+                if piece.text:
+                    key = "reasoning_content" if getattr(piece, "reasoning", False) else "content"
+                    yield chunk({key: piece.text})
+                if request.max_tokens and tokens >= request.max_tokens:
+                    finish = "length"
+                    break
+        finally:
+            close = getattr(pieces, "close", None)
+            if close:
+                close()
+        if finish:
+            yield chunk({}, finish)
+        usage = {
+            "prompt_tokens": input_tokens,
+            "total_tokens": input_tokens + tokens,
+            "completion_tokens": tokens,
+        }
+        yield {**head, "choices": [], "usage": usage}
+
+    def complete(self, request: ChatRequest) -> dict[str, Any]:
+        """The answer in one `chat.completion` object (not streamed)."""
+        content, reasoning, finish, usage, head = "", "", "stop", {}, {}
+        for event in self.events(request, gone=lambda: False):
+            head = {k: event[k] for k in ("id", "created", "model")}
+            usage = event.get("usage", usage)
+            for choice in event["choices"]:
+                delta = choice["delta"]
+                if choice.get("finish_reason") == FINISH_CONTENT_FILTER:
+                    content = delta.get("content", "")
+                else:
+                    content += delta.get("content", "")
+                reasoning += delta.get("reasoning_content", "")
+                finish = choice.get("finish_reason", finish)
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if reasoning:
+            message["reasoning_content"] = reasoning
+        return {
+            **head,
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": usage,
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "yachat-serve"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        log.debug("http %s", format % args)
+
+    # -- routes --------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        try:
+            if path != "/v1/models":
+                raise ApiError("NOT_FOUND", f"no such route: GET {path}")
+            self.server.api.authorize(self.headers.get("Authorization"))
+            self._send_json(HTTPStatus.OK, self.server.api.models(self.headers.get("OpenAI-Project")))
+        except ApiError as error:
+            self._send_json(error.status, error.body())
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise ApiError("INVALID_ARGUMENT", f"the request is larger than {MAX_BODY_BYTES} bytes")
+            body = self.rfile.read(length)
+            if path != "/v1/chat/completions":
+                raise ApiError("NOT_FOUND", f"no such route: POST {path}")
+            self.server.api.authorize(self.headers.get("Authorization"))
+            request = parse_chat_request(body)
+            log.info(
+                "chat completion model=%s messages=%d stream=%s data_logging=%s",
+                request.model,
+                len(request.messages),
+                request.stream,
+                self.headers.get("x-data-logging-enabled", "unset"),
+            )
+            if request.stream:
+                self._stream(request)
+            else:
+                self._send_json(HTTPStatus.OK, self.server.api.complete(request))
+        except ApiError as error:
+            self._send_json(error.status, error.body())
+        except Fault as fault:
+            error = ApiError(fault.code, fault.message)
+            self._send_json(error.status, error.body())
+        except (Drop, Stall):
+            self.close_connection = True  # before any byte of the answer: the connection just ends
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # never a Python traceback on the wire, as the gRPC side
+            log.exception("chat completion failed")
+            error = ApiError("INTERNAL", "the local model failed; see the server log")
+            self._send_json(error.status, error.body())
+
+    # -- framing -------------------------------------------------------------
+
+    def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, request: ChatRequest) -> None:
+        gone = _peer_gone(self.connection)
+        events = self.server.api.events(request, gone)
+        # The prompt check and the first chunk happen before the headers, so a
+        # refused prompt is an HTTP status, as the real server answers it.
+        first = next(events)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        tokens = 0
+        try:
+            self._event(first)
+            for event in events:
+                tokens += 1
+                self._event(event)
+            self._chunk(b"data: [DONE]\n\n")
+        except Fault as fault:
+            self._event(ApiError(fault.code, fault.message).body())
+            self._chunk(b"data: [DONE]\n\n")
+        except Drop:
+            self.close_connection = True
+            return  # the connection ends without the closing chunk: a dropped stream
+        except Stall:
+            while not gone():
+                time.sleep(0.05)
+            self.close_connection = True
+            return
+        except (BrokenPipeError, ConnectionResetError):
+            log.info("chat client cancelled; stopped after %d chunks", tokens)
+            self.close_connection = True
+            return
+        self._chunk(b"")
+
+    def _event(self, data: dict[str, Any]) -> None:
+        self._chunk(
+            b"data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+        )
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+def _peer_gone(sock: socket.socket) -> Callable[[], bool]:
+    """Whether the client closed its end: readable with nothing to read."""
+
+    def gone() -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and not sock.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
+
+    return gone
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: ChatApi) -> None:
+        self.api = api
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+
+@dataclass
+class RunningHttpServer:
+    server: _Server
+    thread: threading.Thread
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1/"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def start_http_server(api: ChatApi, host: str, port: int = 0) -> RunningHttpServer:
+    server = _Server((host, port), api)
+    thread = threading.Thread(target=server.serve_forever, name="yachat-serve-http", daemon=True)
+    thread.start()
+    return RunningHttpServer(server, thread, host, server.server_address[1])
