@@ -39,8 +39,7 @@ class Recorder(ScriptedEngine):
     stopped = threading.Event()
 
     def generate(self, request: Any) -> Iterator[Any]:
-        for piece in super().generate(request):
-            yield piece
+        yield from super().generate(request)
         if request.should_stop():
             self.stopped.set()
 

@@ -226,7 +226,9 @@ class ChatApi:
 
     def complete(self, request: ChatRequest) -> dict[str, Any]:
         """The answer in one `chat.completion` object (not streamed)."""
-        content, reasoning, finish, usage, head = "", "", "stop", {}, {}
+        content, reasoning, finish = "", "", "stop"
+        usage: dict[str, Any] = {}
+        head: dict[str, Any] = {}
         for event in self.events(request, gone=lambda: False):
             head = {k: event[k] for k in ("id", "created", "model")}
             usage = event.get("usage", usage)
@@ -255,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "yachat-serve"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)
 
     # -- routes --------------------------------------------------------------
@@ -268,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.api.authorize(self.headers.get("Authorization"))
             self._send_json(HTTPStatus.OK, self.server.api.models(self.headers.get("OpenAI-Project")))
         except ApiError as error:
-            self._send_json(error.status, error.body())
+            self._send_error(error)
 
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -294,20 +296,21 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(HTTPStatus.OK, self.server.api.complete(request))
         except ApiError as error:
-            self._send_json(error.status, error.body())
+            self._send_error(error)
         except Fault as fault:
-            error = ApiError(fault.code, fault.message)
-            self._send_json(error.status, error.body())
+            self._send_error(ApiError(fault.code, fault.message))
         except (Drop, Stall):
             self.close_connection = True  # before any byte of the answer: the connection just ends
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:  # never a Python traceback on the wire, as the gRPC side
             log.exception("chat completion failed")
-            error = ApiError("INTERNAL", "the local model failed; see the server log")
-            self._send_json(error.status, error.body())
+            self._send_error(ApiError("INTERNAL", "the local model failed; see the server log"))
 
     # -- framing -------------------------------------------------------------
+
+    def _send_error(self, error: ApiError) -> None:
+        self._send_json(error.status, error.body())
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
