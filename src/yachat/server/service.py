@@ -199,17 +199,26 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
     def _chunks(
         self, gen: GenerationRequest, input_tokens: int, context: grpc.ServicerContext
     ) -> Iterator[Any]:
-        text, tokens, truncated, pending = "", 0, False, None
+        text, tokens, reasoning, truncated, pending = "", 0, 0, False, None
         try:
             pieces = self.engine.generate(gen) if gen.max_tokens > 0 else iter([Piece("", 0, cut=True)])
             try:
                 for piece in pieces:
+                    if piece.reasoning:
+                        # gRPC returns no reasoning text, only its count (ENABLED_HIDDEN).
+                        reasoning += max(1, piece.tokens)
+                        tokens += max(1, piece.tokens)
+                        continue
                     if piece.rewrite:
                         text, tokens = piece.text, tokens + max(1, piece.tokens)
                         if pending is not None:
                             yield pending
                         yield self._response(
-                            text, Alternative.ALTERNATIVE_STATUS_CONTENT_FILTER, input_tokens, tokens
+                            text,
+                            Alternative.ALTERNATIVE_STATUS_CONTENT_FILTER,
+                            input_tokens,
+                            tokens,
+                            reasoning,
                         )
                         return
                     if piece.cut:
@@ -227,7 +236,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                     if pending is not None:
                         yield pending
                     pending = self._response(
-                        text, Alternative.ALTERNATIVE_STATUS_PARTIAL, input_tokens, tokens
+                        text, Alternative.ALTERNATIVE_STATUS_PARTIAL, input_tokens, tokens, reasoning
                     )
                     if truncated:
                         break
@@ -245,7 +254,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             if not text:
                 text = " "  # the API never sends an empty alternative
                 tokens = max(tokens, 1) if gen.max_tokens > 0 else 0
-            yield self._response(text, status, input_tokens, tokens)
+            yield self._response(text, status, input_tokens, tokens, reasoning)
         except Stall:
             if pending is not None:
                 yield pending
@@ -267,7 +276,7 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                     flush=True,
                 )
 
-    def _response(self, text: str, status: int, input_tokens: int, tokens: int) -> Any:
+    def _response(self, text: str, status: int, input_tokens: int, tokens: int, reasoning: int = 0) -> Any:
         return tg.CompletionResponse(
             alternatives=[
                 common.Alternative(
@@ -279,6 +288,9 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                 input_text_tokens=input_tokens,
                 completion_tokens=tokens,
                 total_tokens=input_tokens + tokens,
+                completion_tokens_details=common.ContentUsage.CompletionTokensDetails(
+                    reasoning_tokens=reasoning
+                ),
             ),
             model_version=self.engine.model_version,
         )

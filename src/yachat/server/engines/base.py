@@ -29,6 +29,7 @@ class Piece:
     tokens: int = 1  # completion tokens this piece costs
     rewrite: bool = False  # a content-filter rewrite: `text` replaces the answer and ends it
     cut: bool = False  # the answer stops here because it reached `max_tokens`, not because it ended
+    reasoning: bool = False  # the model's reasoning, before the answer: shown over HTTP, hidden over gRPC
 
 
 @dataclass(frozen=True)

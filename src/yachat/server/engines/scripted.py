@@ -5,7 +5,8 @@ behaviour without restarting the server:
 
     {"default": {"chunk_chars": 8, "delay_ms": 0},
      "rules": [{"match": "substring of the last user message",
-                "answer": "text", "chunk_chars": 5, "delay_ms": 20, "times": 1,
+                "answer": "text", "reasoning": "thought first", "chunk_chars": 5,
+                "delay_ms": 20, "times": 1,
                 "fault": {"kind": "status", "code": "UNAVAILABLE",
                           "message": "...", "after_chunks": 3}}]}
 
@@ -85,10 +86,19 @@ class ScriptedEngine:
         fault = rule.get("fault") or {}
         after = int(fault.get("after_chunks", 0))
 
+        used = 0  # tokens of reasoning and answer: both count towards max_tokens
+        thought = str(rule.get("reasoning") or "")
+        for i in range(0, len(thought), chunk_chars):
+            if delay and _sleep_unless_stopped(delay, request):
+                return
+            piece = thought[i : i + chunk_chars]
+            cost = max(1, count_tokens(piece))
+            used += cost
+            yield Piece(piece, tokens=cost, reasoning=True)
         starts = range(0, len(answer), chunk_chars)
         token_starts = token_offsets(answer)
         chunks = [answer[i : i + chunk_chars] for i in starts]
-        used = 0
+        answered = 0
         for index, chunk in enumerate(chunks):
             if fault and index == after:
                 yield from _inject(fault)
@@ -96,13 +106,14 @@ class ScriptedEngine:
             if delay and _sleep_unless_stopped(delay, request):
                 return
             # The tokens this chunk adds to the answer: a word split over two chunks counts once.
-            cost = max(1, bisect.bisect_left(token_starts, starts[index] + len(chunk)) - used)
+            cost = max(1, bisect.bisect_left(token_starts, starts[index] + len(chunk)) - answered)
             if used + cost > request.max_tokens:
                 # Stop exactly at the limit, as a model does: the answer is cut mid-chunk.
                 room = request.max_tokens - used
                 yield Piece("".join(word_tokens(chunk)[:room]), tokens=max(0, room), cut=True)
                 return
             used += cost
+            answered += cost
             yield Piece(chunk, tokens=cost)
         if fault and after >= len(chunks):
             yield from _inject(fault)
