@@ -36,6 +36,7 @@ class ServerInfo:
     context: int = 0  # the model's context in tokens: the most a prompt plus its answer may take
     model: str = ""  # what answers, e.g. "smollm2-135m-instruct"
     leases: str = ""  # the lease dir of a server that exits with its owner; "" if it runs until stopped
+    http_url: str = ""  # the OpenAI-compatible chat API's base URL, "" when not served
 
     @property
     def address(self) -> str:

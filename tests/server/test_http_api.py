@@ -47,7 +47,7 @@ class Recorder(ScriptedEngine):
 @pytest.fixture(scope="module")
 def http_server(script: Script) -> Iterator[RunningHttpServer]:
     engine = Recorder(str(script.path))
-    api = ChatApi(engine, TOKEN, "given in the test", lambda messages, _max: len(engine.tokenize(messages)))
+    api = ChatApi(engine, TOKEN, "given in the test")
     server = start_http_server(api, "127.0.0.1")
     yield server
     server.stop()

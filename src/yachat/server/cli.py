@@ -17,12 +17,19 @@ from typing import Any
 READY = "yachat serve: listening on {address}"
 # Printed on stdout just before READY: what yachat records for its clients.
 MODEL = "yachat serve: model {model}, context {context} tokens"
+CHAT_API = "yachat serve: chat API on {url}"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=0,
+        help="port of the OpenAI-compatible chat API (default 0: a free one; -1: none)",
+    )
     parser.add_argument(
         "--token", help="the token clients must send (else $YACHAT_LOCAL_TOKEN, else a new one)"
     )
@@ -147,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
             with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
                 tls = (key.read(), cert.read())
         server = start_grpc_server(engine, args.host, args.port, token, hint, tls)
+        http = None
+        if args.http_port >= 0:
+            from yachat.server.http_api import ChatApi, start_http_server
+
+            http = start_http_server(ChatApi(engine, token, hint), args.host, args.http_port)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)
         return 1
@@ -170,10 +182,13 @@ def run(args: argparse.Namespace) -> int:
                 args.serve_engine,
                 context=engine.context,
                 model=engine.model_name,
+                http_url=http.base_url if http is not None else "",
             )
         )
         try:
             print(MODEL.format(model=engine.model_name, context=engine.context), flush=True)
+            if http is not None:
+                print(CHAT_API.format(url=http.base_url), flush=True)
             print(READY.format(address=server.address), flush=True)
         except BrokenPipeError:
             return 0  # the owner stopped reading: it has gone
@@ -185,6 +200,8 @@ def run(args: argparse.Namespace) -> int:
                 )
                 break
     finally:
+        if http is not None:
+            http.stop()
         server.stop()
         lifetime.withdraw()
     return 0

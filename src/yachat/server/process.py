@@ -28,6 +28,7 @@ from types import TracebackType
 
 READY_PREFIX = "yachat serve: listening on "
 MODEL_LINE = re.compile(r"^yachat serve: model (?P<model>\S+), context (?P<context>\d+) tokens")
+CHAT_API_PREFIX = "yachat serve: chat API on "
 PROMPT_LINE = re.compile(r"^yachat serve: prompt: (\d+) input tokens")
 LOG_PREFIX = "serve-"
 KEEP_LOGS = 5
@@ -47,6 +48,7 @@ class ServerProcess:
     context: int = 0  # tokens a prompt and its answer may take together
     model: str = ""  # what answers, e.g. "smollm2-135m-instruct"
     leases: Path | None = None  # where other yachats lease this server, when it has a runtime file
+    http_url: str = ""  # the chat API's base URL (http://host:port/v1/), "" when not served
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -170,6 +172,7 @@ def start_server_process(
         context=int(described["context"]) if described else 0,
         model=described["model"] if described else "",
         leases=leases,
+        http_url=found.get("http", ""),
     )
 
 
@@ -243,6 +246,8 @@ def _read_ready_lines(process: subprocess.Popen[str], timeout: float) -> dict[st
         for line in process.stdout:
             if MODEL_LINE.match(line):
                 found["model"] = line
+            if line.startswith(CHAT_API_PREFIX):
+                found["http"] = line.removeprefix(CHAT_API_PREFIX).strip()
             if line.startswith(READY_PREFIX):
                 found[READY_PREFIX] = line
                 return

@@ -30,12 +30,12 @@ from yandex.cloud.ai.foundation_models.v1.text_generation import (
 from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2
 from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
 
+from yachat.server.admission import ContextExceeded, admit
 from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Piece, Stall
 
 log = logging.getLogger(__name__)
 
 ROLES = {"system", "user", "assistant"}
-PROMPT_LINE = "yachat serve: prompt:"
 MODEL_URI = re.compile(r"^gpt://[^/\s]+/[^/\s]+(/[^/\s]+)?$")
 Alternative = common.Alternative
 
@@ -164,26 +164,16 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             options.stream,
             metadata.get("x-data-logging-enabled", "unset"),
         )
-        input_tokens = len(self.engine.tokenize(messages))
-        context_size = self.engine.context
-        # One line per request on stderr (the console, or the log of a server
-        # yachat started): what tests read to know the largest prompt it saw.
-        print(
-            f"{PROMPT_LINE} {input_tokens} input tokens (context {context_size})", file=sys.stderr, flush=True
-        )
-        if input_tokens > context_size:
-            raise Refusal(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"number of input tokens must be no more than {context_size}, got {input_tokens}",
-            )
         asked = options.max_tokens.value if options.HasField("max_tokens") else 0
-        # The answer ends at the context's end, whatever was asked for.
-        limits = [context_size - input_tokens]
-        limits += [n for n in (asked, self.engine.max_answer_tokens) if n]
+        try:
+            admitted = admit(self.engine, messages, asked)
+        except ContextExceeded as exc:
+            raise Refusal(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
+        input_tokens = admitted.input_tokens
         gen = GenerationRequest(
             messages=messages,
             temperature=options.temperature.value if options.HasField("temperature") else None,
-            max_tokens=min(limits),
+            max_tokens=admitted.max_tokens,
             should_stop=lambda: not context.is_active(),
         )
         chunks = self._chunks(gen, input_tokens, context)

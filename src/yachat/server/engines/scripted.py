@@ -46,7 +46,7 @@ from yachat.server.engines.base import (
     Stall,
     Token,
 )
-from yachat.server.engines.text_tokens import prompt_tokens, token_offsets, word_tokens
+from yachat.server.engines.text_tokens import count_tokens, prompt_tokens, token_offsets, word_tokens
 
 DEFAULT_CONTEXT = 32_768
 
