@@ -258,9 +258,11 @@ def test_a_server_started_by_hand_runs_until_stopped(home: Path) -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(2)]
+        lines = [process.stdout.readline()]
+        while not lines[-1].startswith("yachat serve: listening on "):
+            lines.append(process.stdout.readline())
         assert lines[0].startswith("yachat serve: model scripted, context 32768 tokens")
-        address = lines[1].rsplit(" ", 1)[1].strip()
+        address = lines[-1].rsplit(" ", 1)[1].strip()
 
         class Server:
             token = "t"
