@@ -25,6 +25,7 @@ def local_settings(server: Any, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "backend": "local",
         "local_address": server.address,
+        "local_http_url": server.http_url or None,
         "local_token": server.token,
         "store_path": tmp_path / "yachat.db",
         "config_path": tmp_path / "config.toml",

@@ -34,6 +34,7 @@ class Settings:
     endpoint: str = CLOUD_ENDPOINT
     # Local backend: a running server to use, or the engine to start one with.
     local_address: str | None = None
+    local_http_url: str | None = None  # the chat API of the server at local_address, when it serves one
     local_token: str | None = field(default=None, repr=False)
     local_engine: str = "smollm2"
     local_model_path: str | None = None
@@ -72,6 +73,7 @@ _ENV = {
     "YC_API_ENDPOINT": "endpoint",
     "YACHAT_BACKEND": "backend",
     "YACHAT_LOCAL_ADDRESS": "local_address",
+    "YACHAT_LOCAL_HTTP_URL": "local_http_url",
     "YACHAT_LOCAL_TOKEN": "local_token",
     "YACHAT_LOCAL_ENGINE": "local_engine",
     "YACHAT_LOCAL_MODEL": "local_model_path",

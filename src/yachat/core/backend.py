@@ -36,6 +36,7 @@ class Backend:
     owned_server: Any = field(default=None, repr=False)  # a ServerProcess yachat started
     context_tokens: int | None = None
     model_name: str | None = None
+    http_url: str | None = None  # the chat API's base URL; None: the SDK derives the cloud's
 
     async def still_there(self) -> bool:
         """Whether the server still accepts connections (asked before a retry)."""
@@ -127,7 +128,10 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
             )
         # A server named by address tells its context through the runtime file, if it wrote one.
         known = running if running is not None and running.address == settings.local_address else None
-        return backend(settings.local_address, settings.local_token, "server", **_described(known))
+        described = _described(known)
+        if settings.local_http_url:
+            described["http_url"] = settings.local_http_url
+        return backend(settings.local_address, settings.local_token, "server", **described)
 
     reusable = running is not None and running.engine == settings.local_engine
     if running is not None and reusable:
@@ -153,13 +157,18 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
         owned_server=server,
         context_tokens=server.context or None,
         model_name=server.model or None,
+        http_url=server.http_url or None,
     )
 
 
 def _described(info: ServerInfo | None) -> dict[str, Any]:
     if info is None:
         return {}
-    return {"context_tokens": info.context or None, "model_name": info.model or None}
+    return {
+        "context_tokens": info.context or None,
+        "model_name": info.model or None,
+        "http_url": info.http_url or None,
+    }
 
 
 def _start_server(settings: Settings) -> Any:

@@ -15,10 +15,23 @@ import anyio
 from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
-from yachat.core.model_catalog import UNKNOWN_CONTEXT_TOKENS, context_tokens
-from yachat.core.prompt import FittedPrompt, MessageCounts, PromptMessage, build_prompt, prompt_budget
+from yachat.core.model_catalog import (
+    UNKNOWN_CONTEXT_TOKENS,
+    context_tokens,
+    reasoning_mode_for,
+    transport_for,
+)
+from yachat.core.prompt import (
+    FittedPrompt,
+    MessageCounts,
+    PromptMessage,
+    build_prompt,
+    estimate_tokens,
+    prompt_budget,
+)
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.sdk import build_sdk, load_sdk, split_model
+from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
@@ -74,6 +87,7 @@ class ChatCore:
                     enable_server_data_logging=self.settings.enable_server_data_logging,
                     still_there=backend.still_there if backend.kind == "local" else None,
                     connect_timeout_s=self.settings.connect_timeout_s,
+                    http_url=backend.http_url,
                 )
             return self.backend
 
@@ -160,7 +174,9 @@ class ChatCore:
         self, thread: Thread, on_update: UpdateSink, user_message_id: int | None = None
     ) -> RunUpdate:
         assistant = self._assistant(thread.assistant_id)
-        run = self.store.create_run(thread.id, assistant.id, self._model_of(assistant))
+        run = self.store.create_run(
+            thread.id, assistant.id, self._model_of(assistant), transport=self.transport_of(assistant)
+        )
         answer = self.store.add_message(
             thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
         )
@@ -193,8 +209,12 @@ class ChatCore:
                 UpdateKind.PROMPT,
                 prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
             )
-            results = self._completions(assistant).run_stream(
-                fitted.messages, timeout=self.settings.request_timeout_s
+            transport = self.transport_of(assistant)
+            results = stream(
+                self._completions(assistant, transport),
+                transport,
+                fitted.messages,
+                timeout=self.settings.request_timeout_s,
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -215,15 +235,20 @@ class ChatCore:
             log.info("local server at %s is gone; will start another", backend.endpoint)
             await self._disconnect()
 
-    def _completions(self, assistant: Assistant) -> Any:
+    def transport_of(self, assistant: Assistant) -> Transport:
+        return transport_for(self._model_of(assistant), assistant.transport)
+
+    def _completions(self, assistant: Assistant, transport: Transport) -> Any:
         name, version = split_model(self._model_of(assistant))
-        model = self._sdk.models.completions(name, model_version=version)
-        options: dict[str, Any] = {}
-        if assistant.temperature is not None:
-            options["temperature"] = assistant.temperature
-        if assistant.max_tokens is not None:
-            options["max_tokens"] = assistant.max_tokens
-        return model.configure(**options) if options else model
+        return model_object(
+            self._sdk,
+            transport,
+            name,
+            version,
+            temperature=assistant.temperature,
+            max_tokens=assistant.max_tokens,
+            reasoning_mode=reasoning_mode_for(transport, assistant.reasoning_mode),
+        )
 
     async def _fit_prompt(self, assistant: Assistant, thread_id: int, answer_id: int) -> FittedPrompt:
         """The thread fitted to the prompt budget, each message counted once per model."""
@@ -253,10 +278,15 @@ class ChatCore:
             key = self._model_of(assistant)
         counts = self._counts.get(key)
         if counts is None:
+            local = backend is not None and backend.kind == "local"
+            if local or transport_for(self._model_of(assistant)) is Transport.GRPC:
 
-            async def count(messages: list[PromptMessage]) -> int:
-                return len(await self._completions(assistant).tokenize(messages))
+                async def count(messages: list[PromptMessage]) -> int:
+                    # TokenizeCompletion is gRPC's; the chat API has no tokenizer.
+                    return len(await self._completions(assistant, Transport.GRPC).tokenize(messages))
 
+            else:
+                count = estimate_tokens
             counts = self._counts[key] = MessageCounts(key, count)
         return counts
 

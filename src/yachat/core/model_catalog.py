@@ -1,14 +1,25 @@
 """What yachat knows about the cloud's models, keyed by model name.
 
-Only the context size for now (from AI Studio's model table, see
-YANDEX_API_NOTES.md "Limits and errors"); transport and reasoning join it
-when the HTTP chat models are wired in. A model not in the table gets a
-context small enough that no known model refuses the prompt.
+For each: its context (AI Studio's model table, see YANDEX_API_NOTES.md
+"Limits and errors"), the transport it is reached by (gRPC completions, or the
+OpenAI-compatible chat API for the models served only there) and how it
+reasons. A model not in the table gets a context small enough that no known
+model refuses the prompt, and gRPC unless its assistant says otherwise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+from yachat.core.transport import Transport
+
+
+class Reasoning(StrEnum):
+    NONE = "none"
+    HIDDEN = "hidden"  # gRPC reasoning_mode ENABLED_HIDDEN: only the count of reasoning tokens comes back
+    EFFORT = "effort"  # the chat API's reasoning_effort low|medium|high: reasoning text streams
+
 
 # For a model yachat does not know: every model in the table takes at least this much.
 UNKNOWN_CONTEXT_TOKENS = 8192
@@ -18,18 +29,22 @@ UNKNOWN_CONTEXT_TOKENS = 8192
 class ModelInfo:
     name: str  # as in a model URI, without folder or version: "yandexgpt", "gpt-oss-120b"
     context_tokens: int
+    transport: Transport = Transport.GRPC
+    reasoning: Reasoning = Reasoning.NONE
 
 
 KNOWN_MODELS: dict[str, ModelInfo] = {
     info.name: info
     for info in (
-        ModelInfo("yandexgpt", 32_768),  # yandexgpt/latest (Pro 5), yandexgpt/rc (Pro 5.1)
+        # yandexgpt/latest (Pro 5), yandexgpt/rc (Pro 5.1)
+        ModelInfo("yandexgpt", 32_768, reasoning=Reasoning.HIDDEN),
         ModelInfo("yandexgpt-lite", 32_768),
         ModelInfo("aliceai-llm", 32_768),
-        ModelInfo("qwen3-235b-a22b-fp8", 262_144),
-        ModelInfo("gpt-oss-120b", 131_072),
-        ModelInfo("gpt-oss-20b", 131_072),
-        ModelInfo("gemma-3-27b-it", 131_072),
+        # Served only over the OpenAI-compatible chat API.
+        ModelInfo("qwen3-235b-a22b-fp8", 262_144, Transport.HTTP, Reasoning.EFFORT),
+        ModelInfo("gpt-oss-120b", 131_072, Transport.HTTP, Reasoning.EFFORT),
+        ModelInfo("gpt-oss-20b", 131_072, Transport.HTTP, Reasoning.EFFORT),
+        ModelInfo("gemma-3-27b-it", 131_072, Transport.HTTP),
     )
 }
 
@@ -50,3 +65,25 @@ def model_info(model: str) -> ModelInfo | None:
 def context_tokens(model: str) -> int:
     info = model_info(model)
     return info.context_tokens if info is not None else UNKNOWN_CONTEXT_TOKENS
+
+
+def transport_for(model: str, chosen: str | None = None) -> Transport:
+    """The assistant's choice if it made one, else the catalogue's, else gRPC."""
+    if chosen:
+        return Transport(chosen)
+    info = model_info(model)
+    return info.transport if info is not None else Transport.GRPC
+
+
+REASONING_MODES = {
+    Transport.HTTP: ("low", "medium", "high"),
+    Transport.GRPC: ("enabled_hidden",),
+}
+
+
+def reasoning_mode_for(transport: Transport, mode: str | None) -> str | None:
+    """The assistant's reasoning mode as this transport takes it, or None (off)."""
+    if not mode:
+        return None
+    mode = mode.lower()
+    return mode if mode in REASONING_MODES[transport] else None

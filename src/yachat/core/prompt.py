@@ -222,3 +222,12 @@ async def _fit(
         if wider >= start:
             return kept, tokens
         start = wider
+
+
+async def estimate_tokens(messages: list[PromptMessage]) -> int:
+    """A prompt's tokens where no tokenizer is offered (models served only over the chat API).
+
+    One token per three bytes of UTF-8 plus each message's framing: above what the
+    tokenizers of the models in the catalogue count for Russian and English text.
+    """
+    return sum(len(m["text"].encode("utf-8")) // 3 + 4 for m in messages) + 2

@@ -18,6 +18,7 @@ import anyio
 from yachat.core.assembler import StreamAssembler
 from yachat.core.errors import StreamIdleTimeout, explain
 from yachat.core.sdk import retry_reporter
+from yachat.core.transport import DONE_STATUSES, StreamChunk
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink, Usage
 from yachat.store import Store
 from yachat.store.models import MessageStatus, RunStatus
@@ -25,8 +26,6 @@ from yachat.store.models import MessageStatus, RunStatus
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY_S = 0.25
-# Names of the SDK's AlternativeStatus members that end an answer normally.
-_DONE = {"FINAL", "TRUNCATED_FINAL", "CONTENT_FILTER", "TOOL_CALLS"}
 
 
 @dataclass
@@ -45,6 +44,7 @@ class RunStreamer:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.assembler = StreamAssembler()
+        self.reasoning = ""
         self.usage: Usage | None = None
         self.model_version: str | None = None
         self.started = time.monotonic()
@@ -66,7 +66,7 @@ class RunStreamer:
             log.exception("update sink failed on %s", kind)
         return update
 
-    async def consume(self, results: AsyncIterator[Any]) -> RunUpdate:
+    async def consume(self, results: AsyncIterator[StreamChunk]) -> RunUpdate:
         cancelled_exc = anyio.get_cancelled_exc_class()
 
         # One scope for the whole stream, its deadline pushed on as chunks arrive. At
@@ -124,29 +124,29 @@ class RunStreamer:
     def fail(self, exc: BaseException) -> RunUpdate:
         return self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
 
-    def _apply(self, result: Any) -> None:
+    def _apply(self, chunk: StreamChunk) -> None:
         now = time.monotonic()
         if self.first_chunk_at is None:
             self.first_chunk_at = now
-        alternative = result.alternatives[0]
-        change = self.assembler.feed(alternative.text)
+        if len(chunk.reasoning) > len(self.reasoning):
+            # Reasoning only grows, and comes before the answer.
+            self.emit(UpdateKind.REASONING, text=chunk.reasoning[len(self.reasoning) :])
+            self.reasoning = chunk.reasoning
+        change = self.assembler.feed(chunk.text)
         if change is not None:
             kind = UpdateKind.REPLACE if change.replace else UpdateKind.APPEND
             self.emit(kind, text=change.text)
-        if result.usage is not None:
-            self.usage = Usage(
-                input_tokens=result.usage.input_text_tokens,
-                completion_tokens=result.usage.completion_tokens,
-                total_tokens=result.usage.total_tokens,
-            )
-        self.model_version = result.model_version or self.model_version
-        self.final_status = alternative.status.name
+        self.usage = chunk.usage or self.usage
+        self.model_version = chunk.model_version or self.model_version
+        self.final_status = chunk.status or self.final_status
         if now - self.last_persist >= PERSIST_EVERY_S:
             self.last_persist = now
-            self.ctx.store.update_message(self.ctx.message_id, text=self.assembler.text)
+            self.ctx.store.update_message(
+                self.ctx.message_id, text=self.assembler.text, reasoning=self.reasoning or None
+            )
 
     def _finish(self, status: RunStatus, error: str | None = None) -> RunUpdate:
-        if status is RunStatus.COMPLETED and self.final_status not in _DONE:
+        if status is RunStatus.COMPLETED and self.final_status not in DONE_STATUSES:
             status, error = (
                 RunStatus.FAILED,
                 "The stream ended before the answer was complete; retry.",
@@ -165,7 +165,12 @@ class RunStreamer:
         first_chunk_s = self.first_chunk_at - self.started if self.first_chunk_at is not None else None
         tokens_per_s = self._tokens_per_s()
         store = self.ctx.store
-        store.update_message(self.ctx.message_id, text=self.assembler.text, status=message_status)
+        store.update_message(
+            self.ctx.message_id,
+            text=self.assembler.text,
+            status=message_status,
+            reasoning=self.reasoning or None,
+        )
         usage = self.usage
         store.finish_run(
             self.ctx.run_id,
@@ -178,7 +183,8 @@ class RunStreamer:
             first_chunk_s=first_chunk_s,
             tokens_per_s=tokens_per_s,
             answered_by=answered_by,
-            finish_reason=self.final_status if self.final_status in _DONE else None,
+            finish_reason=self.final_status if self.final_status in DONE_STATUSES else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
         return self.emit(
             UpdateKind.FINISHED,
@@ -191,6 +197,7 @@ class RunStreamer:
             tokens_per_s=tokens_per_s,
             truncated=truncated,
             answered_by=answered_by,
+            reasoning=self.reasoning,
         )
 
     def _tokens_per_s(self) -> float | None:

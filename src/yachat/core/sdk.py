@@ -104,9 +104,13 @@ def build_sdk(
     enable_server_data_logging: bool,
     still_there: Callable[[], Awaitable[bool]] | None = None,
     connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    http_url: str | None = None,
 ) -> AsyncYCloudML:
     sdk = load_sdk()
+    # The chat API's address; by default the SDK derives Yandex's from `endpoint`.
+    extra: dict[str, Any] = {"service_map": {"http_completions": http_url}} if http_url else {}
     client = sdk.AsyncYCloudML(
+        **extra,
         folder_id=folder_id,
         auth=auth,
         endpoint=endpoint,

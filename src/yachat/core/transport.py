@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from yachat.core.updates import Usage
+
 
 class Transport(StrEnum):
     GRPC = "grpc"
@@ -26,19 +28,11 @@ DONE_STATUSES = frozenset({"FINAL", "TRUNCATED_FINAL", "CONTENT_FILTER", "TOOL_C
 
 
 @dataclass(frozen=True)
-class ChunkUsage:
-    input_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    reasoning_tokens: int = 0
-
-
-@dataclass(frozen=True)
 class StreamChunk:
     text: str  # the whole answer so far
     reasoning: str  # the whole reasoning so far ("" when the model shows none)
     status: str | None  # None while the answer grows; then one of DONE_STATUSES
-    usage: ChunkUsage | None
+    usage: Usage | None
     model_version: str | None
 
 
@@ -86,7 +80,7 @@ def normalize_grpc(result: Any) -> StreamChunk:
         text=alternative.text,
         reasoning="",
         status=status if status in DONE_STATUSES else None,
-        usage=ChunkUsage(
+        usage=Usage(
             usage.input_text_tokens,
             usage.completion_tokens,
             usage.total_tokens,
@@ -128,7 +122,7 @@ class ChatNormalizer:
             reasoning=self.reasoning,
             # The answer is done only with its usage: that chunk comes last.
             status=status,
-            usage=ChunkUsage(usage.input_text_tokens, usage.completion_tokens, usage.total_tokens)
+            usage=Usage(usage.input_text_tokens, usage.completion_tokens, usage.total_tokens)
             if usage is not None
             else None,
             model_version=model_label(result.model) if result.model else None,

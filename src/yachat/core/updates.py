@@ -16,6 +16,7 @@ from yachat.store.models import RunStatus
 class UpdateKind(StrEnum):
     STARTED = "started"  # the user message and the (empty) answer are stored
     APPEND = "append"  # `text` is the new suffix of the answer
+    REASONING = "reasoning"  # `text` is the new suffix of the model's reasoning (before the answer)
     REPLACE = "replace"  # `text` is the whole answer (the server rewrote it)
     NOTICE = "notice"  # `text` is transient progress, e.g. "retrying in 3 s"
     PROMPT = "prompt"  # the prompt is fitted: `prompt` says what was sent and what left out
@@ -27,6 +28,7 @@ class Usage:
     input_tokens: int
     completion_tokens: int
     total_tokens: int
+    reasoning_tokens: int = 0  # part of completion_tokens the model spent reasoning
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class RunUpdate:
     prompt: PromptInfo | None = None  # set on PROMPT
     truncated: bool = False  # on FINISHED: the answer stopped at the length limit (TRUNCATED_FINAL)
     answered_by: str | None = None  # on FINISHED: the model that answered, e.g. the local model
+    reasoning: str = ""  # on FINISHED: the whole reasoning, "" when the model showed none
 
 
 UpdateSink = Callable[[RunUpdate], None]

@@ -28,6 +28,8 @@ _ASSISTANT_FIELDS = (
     "max_tokens",
     "keep_last_messages",
     "prompt_token_budget",
+    "transport",
+    "reasoning_mode",
 )
 
 
@@ -87,11 +89,14 @@ class AssistantStore:
         max_tokens: int | None = None,
         keep_last_messages: int | None = None,
         prompt_token_budget: int | None = None,
+        transport: str | None = None,
+        reasoning_mode: str | None = None,
     ) -> Assistant:
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO assistants (name, model, instruction, temperature, max_tokens,"
-                " keep_last_messages, prompt_token_budget, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " keep_last_messages, prompt_token_budget, transport, reasoning_mode, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     model,
@@ -100,6 +105,8 @@ class AssistantStore:
                     max_tokens,
                     keep_last_messages,
                     prompt_token_budget,
+                    transport,
+                    reasoning_mode,
                     time.time(),
                 ),
             )

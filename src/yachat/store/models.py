@@ -38,6 +38,8 @@ class Assistant:
     keep_last_messages: int | None  # prompt truncation: last N messages
     prompt_token_budget: int | None  # prompt truncation: token budget (measured by tokenize)
     created_at: float
+    transport: str | None = None  # "grpc" | "http"; None: the model catalogue decides
+    reasoning_mode: str | None = None  # "low"|"medium"|"high" (http), "enabled_hidden" (grpc); None: off
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Message:
     run_id: int | None
     token_count: int | None = None  # tokens of this message alone, as `token_model` counts them
     token_model: str | None = None
+    reasoning: str = ""  # what a reasoning model thought before answering; never sent back to it
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Run:
     prompt_budget: int | None = None
     omitted_messages: int | None = None  # older messages of the thread not sent to the model
     first_sent_message_id: int | None = None
+    reasoning_tokens: int | None = None
+    transport: str | None = None  # how the model was reached: "grpc" | "http"
 
     @property
     def truncated(self) -> bool:

@@ -26,6 +26,8 @@ def assistant(r: sqlite3.Row) -> Assistant:
         keep_last_messages=r["keep_last_messages"],
         prompt_token_budget=r["prompt_token_budget"],
         created_at=r["created_at"],
+        transport=r["transport"],
+        reasoning_mode=r["reasoning_mode"],
     )
 
 
@@ -52,6 +54,7 @@ def message(r: sqlite3.Row) -> Message:
         run_id=r["run_id"],
         token_count=r["token_count"],
         token_model=r["token_model"],
+        reasoning=r["reasoning"],
     )
 
 
@@ -78,4 +81,6 @@ def run(r: sqlite3.Row) -> Run:
         prompt_budget=r["prompt_budget"],
         omitted_messages=r["omitted_messages"],
         first_sent_message_id=r["first_sent_message_id"],
+        reasoning_tokens=r["reasoning_tokens"],
+        transport=r["transport"],
     )

@@ -18,7 +18,9 @@ class RunStore:
     _db: Database
     _held: dict[int, HeldLock]  # runs this process streams: their locks
 
-    def create_run(self, thread_id: int, assistant_id: int | None, model_uri: str) -> Run:
+    def create_run(
+        self, thread_id: int, assistant_id: int | None, model_uri: str, transport: str | None = None
+    ) -> Run:
         """A new run, in progress and owned by this process until `finish_run`."""
         # The lock is taken before the row exists, so no reader ever sees the run unowned.
         try:
@@ -30,10 +32,10 @@ class RunStore:
         try:
             with self._db.write() as conn:
                 cur = conn.execute(
-                    "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_lock)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO runs (thread_id, assistant_id, model_uri, status, started_at, owner_lock,"
+                    " transport) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (thread_id, assistant_id, model_uri, str(RunStatus.IN_PROGRESS), time.time(),
-                     str(lock.path)),
+                     str(lock.path), transport),
                 )  # fmt: skip
         except BaseException:
             lock.release()
@@ -81,15 +83,17 @@ class RunStore:
         tokens_per_s: float | None = None,
         answered_by: str | None = None,
         finish_reason: str | None = None,
+        reasoning_tokens: int | None = None,
     ) -> Run:
         try:
             with self._db.write() as conn:
                 conn.execute(
                     "UPDATE runs SET status = ?, error = ?, input_tokens = ?, completion_tokens = ?,"
                     " total_tokens = ?, model_version = ?, first_chunk_s = ?, tokens_per_s = ?,"
-                    " answered_by = ?, finish_reason = ?, finished_at = ? WHERE id = ?",
+                    " answered_by = ?, finish_reason = ?, reasoning_tokens = ?, finished_at = ? WHERE id = ?",
                     (str(status), error, input_tokens, completion_tokens, total_tokens, model_version,
-                     first_chunk_s, tokens_per_s, answered_by, finish_reason, time.time(), run_id),
+                     first_chunk_s, tokens_per_s, answered_by, finish_reason, reasoning_tokens, time.time(),
+                     run_id),
                 )  # fmt: skip
         finally:
             # Only now that the row says how it ended: a reader that takes the lock

@@ -92,7 +92,42 @@ ALTER TABLE messages ADD COLUMN token_model TEXT;
 UPDATE assistants SET prompt_token_budget = 7000 WHERE prompt_token_budget IS NULL;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Models are reached over gRPC or the OpenAI-compatible chat API, and some reason:
+# an assistant may name its transport and reasoning mode; an answer keeps its
+# reasoning (searchable, never sent back to the model) and its run the count.
+V3 = """
+ALTER TABLE assistants ADD COLUMN transport TEXT;  -- grpc | http; NULL: the model catalogue decides
+ALTER TABLE assistants ADD COLUMN reasoning_mode TEXT;  -- low|medium|high (http), enabled_hidden (grpc)
+ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN reasoning_tokens INTEGER;
+ALTER TABLE runs ADD COLUMN transport TEXT;
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    text, reasoning, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+-- 'rebuild' took streaming rows too, which the triggers below never index.
+INSERT INTO messages_fts(messages_fts, rowid, text, reasoning)
+    SELECT 'delete', id, text, reasoning FROM messages WHERE status = 'streaming';
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(rowid, text, reasoning) VALUES (new.id, new.text, new.reasoning);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.status != 'streaming' BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text, reasoning)
+        VALUES ('delete', old.id, old.text, old.reasoning);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, reasoning, status ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text, reasoning)
+        SELECT 'delete', old.id, old.text, old.reasoning WHERE old.status != 'streaming';
+    INSERT INTO messages_fts(rowid, text, reasoning)
+        SELECT new.id, new.text, new.reasoning WHERE new.status != 'streaming';
+END;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

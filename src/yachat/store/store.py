@@ -245,9 +245,15 @@ class Store(AssistantStore, RunStore):
         text: str | None = None,
         status: MessageStatus | None = None,
         run_id: int | None = None,
+        reasoning: str | None = None,
     ) -> None:
         sets, params = [], []
-        for column, value in (("text", text), ("status", status), ("run_id", run_id)):
+        for column, value in (
+            ("text", text),
+            ("status", status),
+            ("run_id", run_id),
+            ("reasoning", reasoning),
+        ):
             if value is not None:
                 sets.append(f"{column} = ?")
                 params.append(str(value) if column == "status" else value)
