@@ -5,7 +5,7 @@ behaviour without restarting the server:
 
     {"default": {"chunk_chars": 8, "delay_ms": 0},
      "rules": [{"match": "substring of the last user message",
-                "answer": "text", "reasoning": "thought first", "chunk_chars": 5,
+                "answer": "text", "reasoning": "thought first", "echo": false, "chunk_chars": 5,
                 "delay_ms": 20, "times": 1,
                 "fault": {"kind": "status", "code": "UNAVAILABLE",
                           "message": "...", "after_chunks": 3}}]}
@@ -80,7 +80,10 @@ class ScriptedEngine:
     def generate(self, request: GenerationRequest) -> Iterator[Piece]:
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         rule = self._rule_for(question)
-        answer = rule.get("answer") or default_answer(question)
+        if rule.get("echo"):  # the answer is the prompt: what tests read to see what was sent
+            answer = "\n".join(f"{m.role}: {m.text}" for m in request.messages)
+        else:
+            answer = rule.get("answer") or default_answer(question)
         chunk_chars = max(1, int(rule.get("chunk_chars", 8)))
         delay = float(rule.get("delay_ms", 0)) / 1000
         fault = rule.get("fault") or {}
