@@ -21,6 +21,7 @@ class Yachat:
             "YACHAT_HOME": str(home),
             "YACHAT_BACKEND": "local",
             "YACHAT_LOCAL_ADDRESS": server.address,
+            "YACHAT_LOCAL_HTTP_URL": server.http_url,
             "YACHAT_LOCAL_TOKEN": server.token,
         }
         for var in ("YC_API_KEY", "YC_IAM_TOKEN", "YC_OAUTH_TOKEN", "YC_FOLDER_ID"):

@@ -54,6 +54,9 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     rename.add_argument("name", nargs="+")
     tsub.add_parser("delete", parents=shared, help="delete a thread").add_argument("id", type=int)
 
+    sub.add_parser(
+        "models", parents=shared, help="the models the backend offers: transport, context, reasoning"
+    )
     sub.add_parser("doctor", parents=shared, help="which backend would be used and why; where files live")
     sub.add_parser("tui", parents=shared, help="open the TUI (the default)")
 
@@ -77,6 +80,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from yachat.cli.threads import run_threads
 
         return run_threads(settings, args)
+    if command == "models":
+        from yachat.cli.models import run_models
+
+        return run_models(settings)
     if command == "doctor":
         from yachat.cli.doctor import run_doctor
 

@@ -67,12 +67,21 @@ class AnswerPrinter:
         self.prefix = prefix  # written before the answer's first text (after any notice)
         self.safe = out.isatty()
         self.notice_shown = False
+        self.thinking = False  # reasoning is being written to stderr
         # A line chat says that messages were left out when the number changes, not every turn.
         self.omitted_shown = omitted_shown
 
     def __call__(self, update: RunUpdate) -> None:
         if update.kind is UpdateKind.APPEND:
+            self._end_thinking()
             self._write(update.text)
+        elif update.kind is UpdateKind.REASONING:
+            # The model's reasoning goes to stderr, so stdout holds the answer alone.
+            if not self.thinking:
+                self.thinking = True
+                self.err.write("thinking: ")
+            self.err.write(strip_controls(update.text) if self.err.isatty() else update.text)
+            self.err.flush()
         elif update.kind is UpdateKind.REPLACE:
             # A rewrite cannot be undone on a stream; mark it and print the new text.
             self._write("\n[answer rewritten by the server]\n" + update.text)
@@ -84,6 +93,12 @@ class AnswerPrinter:
                 self.omitted_shown = omitted
                 print(f"yachat: {omitted_line(omitted)}", file=self.err, flush=True)
 
+    def _end_thinking(self) -> None:
+        if self.thinking:
+            self.thinking = False
+            self.err.write("\n")
+            self.err.flush()
+
     def _write(self, text: str) -> None:
         if self.prefix:
             text, self.prefix = self.prefix + text, ""
@@ -91,6 +106,7 @@ class AnswerPrinter:
         self.out.flush()
 
     def finish(self, final: RunUpdate) -> int:
+        self._end_thinking()
         self.out.write(self.prefix + "\n")
         self.prefix = ""
         self.out.flush()
@@ -102,8 +118,11 @@ class AnswerPrinter:
             print(f"yachat: {cut_off_line(final)}", file=self.err, flush=True)
         if final.usage:
             u = final.usage
+            out = f"{u.completion_tokens} out" + (
+                f" ({u.reasoning_tokens} reasoning)" if u.reasoning_tokens else ""
+            )
             print(
-                f"[tokens: {u.input_tokens} in, {u.completion_tokens} out, {u.total_tokens} total]",
+                f"[tokens: {u.input_tokens} in, {out}, {u.total_tokens} total]",
                 file=self.err,
                 flush=True,
             )

@@ -48,9 +48,14 @@ def _show(store: Store, args: argparse.Namespace) -> int:
     messages = store.list_messages(thread.id)
     runs = {r.id: r for r in store.list_runs(thread.id)}
     for m in messages:
-        label = status_label(m, runs.get(m.run_id) if m.run_id else None)
+        run = runs.get(m.run_id) if m.run_id else None
+        label = status_label(m, run)
         state = f" [{label}]" if label else ""
-        print(f"\n{m.role}{state} · {_when(m.created_at)}\n{safe(m.text)}")
+        model = f" · {run.answered_by or run.model_uri}" if run is not None else ""
+        print(f"\n{m.role}{state}{model} · {_when(m.created_at)}")
+        if m.reasoning:
+            print("thinking: " + safe(m.reasoning).replace("\n", "\n          "))
+        print(safe(m.text))
     return 0
 
 

@@ -17,7 +17,9 @@ from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
 from yachat.core.model_catalog import (
     UNKNOWN_CONTEXT_TOKENS,
+    ModelListing,
     context_tokens,
+    listing,
     reasoning_mode_for,
     transport_for,
 )
@@ -234,6 +236,14 @@ class ChatCore:
         if backend is not None and not await backend.still_there():
             log.info("local server at %s is gone; will start another", backend.endpoint)
             await self._disconnect()
+
+    async def list_models(self) -> list[ModelListing]:
+        """The text models the backend offers: the folder's, from the chat API's model list
+        (the local server lists its own model there)."""
+        backend = await self.connect()
+        models = await self._sdk.chat.completions.list(timeout=self.settings.request_timeout_s)
+        local_context = backend.context_tokens if backend.kind == "local" else None
+        return sorted((listing(m.uri, local_context) for m in models), key=lambda m: m.name)
 
     def transport_of(self, assistant: Assistant) -> Transport:
         return transport_for(self._model_of(assistant), assistant.transport)

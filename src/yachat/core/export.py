@@ -40,6 +40,7 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
                         "id": m.id,
                         "role": m.role,
                         "text": m.text,
+                        **({"reasoning": m.reasoning} if m.reasoning else {}),
                         "status": str(m.status),
                         "created_at": _iso(m.created_at),
                         **_run_fields(runs.get(m.run_id) if m.run_id else None),
@@ -57,7 +58,12 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
         who = "You" if m.role == "user" else "Assistant"
         label = status_label(m, runs.get(m.run_id) if m.run_id else None)
         state = f" ({label})" if label else ""
-        lines += [f"## {who}{state} — {_iso(m.created_at)}", "", strip_controls(m.text), ""]
+        lines += [f"## {who}{state} — {_iso(m.created_at)}", ""]
+        if m.reasoning:
+            # A quote, so a Markdown reader shows it apart from (and above) the answer.
+            thought = strip_controls(m.reasoning).splitlines() or [""]
+            lines += ["> **Thinking**", ">", *(f"> {line}".rstrip() for line in thought), ""]
+        lines += [strip_controls(m.text), ""]
     return "\n".join(lines)
 
 
@@ -66,11 +72,13 @@ def _run_fields(run: object | None) -> dict[str, object]:
         return {}
     return {
         "model": getattr(run, "model_uri", None),
+        "transport": getattr(run, "transport", None),
         "model_version": getattr(run, "model_version", None),
         "usage": {
             "input_tokens": getattr(run, "input_tokens", None),
             "completion_tokens": getattr(run, "completion_tokens", None),
             "total_tokens": getattr(run, "total_tokens", None),
+            "reasoning_tokens": getattr(run, "reasoning_tokens", None),
         },
         "error": getattr(run, "error", None),
         "answered_by": getattr(run, "answered_by", None),

@@ -87,3 +87,28 @@ def reasoning_mode_for(transport: Transport, mode: str | None) -> str | None:
         return None
     mode = mode.lower()
     return mode if mode in REASONING_MODES[transport] else None
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """A model a backend offers, with what yachat knows of it."""
+
+    uri: str  # as the backend lists it: gpt://folder/name/version
+    name: str  # name/version, as an assistant's model is written
+    transport: Transport
+    context_tokens: int | None  # None: not known
+    reasoning: Reasoning
+
+
+def listing(uri: str, context: int | None = None) -> ModelListing:
+    """What the catalogue says of a listed model; `context` overrides it (the local server's own)."""
+    path = uri.split("://", 1)[-1].split("/")
+    name = "/".join(path[1:]) if len(path) >= 3 else "/".join(path)
+    info = model_info(uri)
+    return ModelListing(
+        uri=uri,
+        name=name,
+        transport=info.transport if info else Transport.GRPC,
+        context_tokens=context or (info.context_tokens if info else None),
+        reasoning=info.reasoning if info else Reasoning.NONE,
+    )

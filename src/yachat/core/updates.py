@@ -28,7 +28,9 @@ class Usage:
     input_tokens: int
     completion_tokens: int
     total_tokens: int
-    reasoning_tokens: int = 0  # part of completion_tokens the model spent reasoning
+    # Part of completion_tokens the model spent reasoning; None where the API does not say
+    # (the chat API's usage, as the SDK reads it, has no such count).
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)

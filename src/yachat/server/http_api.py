@@ -161,7 +161,7 @@ class ChatApi:
 
     def models(self, folder: str | None) -> dict[str, Any]:
         folder = folder or "local"
-        names = getattr(self.engine, "models", None) or (self.engine.name,)
+        names = (self.engine.model_name,)
         return {
             "object": "list",
             "data": [
