@@ -7,9 +7,12 @@ store's methods; no SDK, gRPC or SQL here.
 from __future__ import annotations
 
 import gc
+import io
+import logging
 from pathlib import Path
 
 import anyio
+from rich.console import Console
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -33,6 +36,11 @@ from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 
 PURGE_EVERY_S = 600
+# Below this many columns the sidebar would leave the conversation too narrow: it
+# hides, and ctrl+b shows it over the conversation.
+NARROW_BELOW = 100
+
+log = logging.getLogger(__name__)
 
 
 def tune_gc() -> None:
@@ -52,6 +60,7 @@ class YachatApp(MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="yachat.quit", priority=True),
         Binding("ctrl+n", "new_thread", "New", id="yachat.new_thread"),
@@ -79,6 +88,7 @@ class YachatApp(MessageActions):
         self.runs = RunController(self)
         self._undo: ThreadSnapshot | None = None
         self._backend_label = "connecting…"
+        self.crashed = False  # an unexpected error ended the app: its traceback is in the log
 
     # -- layout ----------------------------------------------------------------
 
@@ -87,8 +97,10 @@ class YachatApp(MessageActions):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
-                yield MessagePane(id="pane")
-                yield Button("↓ new content below", id="jump", compact=True)
+                with Vertical(id="conversation"):
+                    yield MessagePane(id="pane")
+                    # On a layer of its own: showing it changes no one's layout.
+                    yield Button("↓ new content below", id="jump", compact=True)
                 yield Composer(id="composer")
         yield Footer()
 
@@ -150,8 +162,18 @@ class YachatApp(MessageActions):
         self.query_one("#topbar", Static).update(text)
 
     async def on_unmount(self) -> None:
-        gc.enable()  # quitting mid-stream: the run controller paused collection
+        # Quitting mid-stream (or after an unexpected error): each answer is stopped and
+        # stored with what arrived, marked as stopped, before the store closes.
+        await self.runs.settle()
+        gc.enable()
         await self.core.aclose()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one entry point for an unhandled error (private; checked against
+        # textual 8.2). The traceback goes to the log; run_tui prints one line naming it.
+        log.error("unexpected error in the TUI", exc_info=error)
+        self.crashed = True
+        super()._handle_exception(error)
 
     # -- threads -----------------------------------------------------------------
 
@@ -169,6 +191,8 @@ class YachatApp(MessageActions):
 
     @on(ThreadList.Opened)
     def _opened(self, event: ThreadList.Opened) -> None:
+        if self.narrow:
+            self.show_sidebar(False)
         self.open_thread(event.thread_id, event.message_id)
         if event.message_id is None:
             self.composer.focus()
@@ -264,6 +288,9 @@ class YachatApp(MessageActions):
     def action_stop_or_back(self) -> None:
         if self.runs.stop(self.thread_id):
             return
+        if self.narrow and self.sidebar_shown():
+            self.show_sidebar(False)
+            return
         if self.composer.editing_message_id is not None:
             self.composer.editing_message_id = None
             self.composer.clear()
@@ -299,8 +326,7 @@ class YachatApp(MessageActions):
     # -- search, sidebar, settings, export ------------------------------------------------
 
     def action_search(self) -> None:
-        if not self.sidebar.display:
-            self.sidebar.display = True
+        self.show_sidebar(True)
         self.query_one("#search", Input).focus()
 
     @on(Input.Changed, "#search")
@@ -320,8 +346,28 @@ class YachatApp(MessageActions):
     def _search_submitted(self) -> None:
         self.sidebar.option_list.focus()
 
+    @property
+    def narrow(self) -> bool:
+        return self.screen.has_class("-narrow")
+
+    def sidebar_shown(self) -> bool:
+        sidebar = self.sidebar
+        return sidebar.has_class("-shown") if self.narrow else not sidebar.has_class("-hidden")
+
+    def show_sidebar(self, shown: bool) -> None:
+        """Wide, the sidebar sits beside the conversation; narrow, over it."""
+        sidebar = self.sidebar
+        if self.narrow:
+            sidebar.set_class(shown, "-shown")
+            if shown:
+                sidebar.option_list.focus()
+            elif sidebar.has_focus_within:
+                self.composer.focus()
+        else:
+            sidebar.set_class(not shown, "-hidden")
+
     def action_toggle_sidebar(self) -> None:
-        self.sidebar.display = not self.sidebar.display
+        self.show_sidebar(not self.sidebar_shown())
 
     def action_focus_composer(self) -> None:
         self.composer.focus()
@@ -346,11 +392,20 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
 
     from yachat.logs import setup_logging
 
-    setup_logging()
+    log_path = setup_logging()
     try:
         core = ChatCore.open_store(settings)
     except StoreError as exc:
         print(f"yachat: {exc}", file=sys.stderr)
         return 1
-    YachatApp(core, thread_id).run()
-    return 0
+    app = YachatApp(core, thread_id)
+    if log_path is not None:
+        # Textual prints an unhandled error's traceback once the terminal is restored;
+        # it is in the log already, so the terminal gets one line instead (below).
+        app.error_console = Console(file=io.StringIO())
+    app.run()
+    if app.crashed:
+        where = f"the details are in {log_path}" if log_path else "no log file could be written"
+        print(f"yachat stopped on an unexpected error; your messages are saved; {where}", file=sys.stderr)
+        return 70  # EX_SOFTWARE
+    return app.return_code or 0

@@ -1,0 +1,69 @@
+"""ctrl+n and reopening threads: the pane's next view is mounted while the last
+one is still being removed, and must not clash with it."""
+
+from __future__ import annotations
+
+import pytest
+
+from yachat.tui.message_pane import MessageWidget
+
+from ..support import Script
+from .conftest import SIZE
+from .test_streaming import screen_text, type_and_send, wait_for
+
+pytestmark = pytest.mark.anyio
+
+
+def welcomes(app) -> int:  # type: ignore[no-untyped-def]
+    return screen_text(app).count("A new conversation.")
+
+
+async def test_ctrl_n_on_the_welcome_keeps_one_welcome(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: welcomes(app) == 1)
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: len(app.pane.children) == 1)
+        assert app.is_running and welcomes(app) == 1
+
+
+async def test_ctrl_n_twice_after_a_message(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    script.set({"match": "hello", "answer": "hi there", "chunk_chars": 3})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "hello")
+        await wait_for(pilot, lambda: any(w.message.text == "hi there" for w in app.pane.message_widgets()))
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.15)  # the interval the issue reports, not a wait for a state
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: len(app.pane.children) == 1 and welcomes(app) == 1)
+        assert app.is_running and app.thread_id is None and app.pane.message_widgets() == []
+
+
+async def test_reopening_the_same_thread_at_once(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    script.set({"match": "hello", "answer": "hi there", "chunk_chars": 3})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "hello")
+        await wait_for(pilot, lambda: any(w.message.text == "hi there" for w in app.pane.message_widgets()))
+        thread = app.thread_id
+        for _ in range(3):  # the same message widgets, three times before any removal ends
+            app.open_thread(thread)
+        await wait_for(pilot, lambda: len(app.pane.children) == 2)
+        assert [w.message.text for w in app.pane.query(MessageWidget)] == ["hello", "hi there"]
+        assert app.is_running
+
+
+async def test_child_top_matches_the_layout(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    """The pane adds up where a child starts (no compositor lookup from timers): the
+    sum must be where Textual's layout put it."""
+    script.set({"match": "q", "answer": "## Head\n\nSome text\n\n- a\n- b", "chunk_chars": 50})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for i in range(3):
+            await type_and_send(pilot, f"q{i}")
+            await wait_for(pilot, lambda i=i: len(app.pane.message_widgets()) == 2 * (i + 1))
+        await pilot.pause()
+        for child in app.pane.children:
+            assert app.pane.child_top(child) == child.virtual_region.y
