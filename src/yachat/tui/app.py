@@ -77,6 +77,8 @@ class YachatApp(MessageActions):
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False, id="yachat.undo"),
         Binding("ctrl+l", "focus_composer", "Composer", show=False, id="yachat.focus_composer"),
         Binding("f1", "help", "Help", id="yachat.help"),
+        # A terminal garbled by another program's output: paint every cell again.
+        Binding("f5", "redraw", "Redraw", show=False, id="yachat.redraw"),
     ]
 
     def __init__(self, core: ChatCore, thread_id: int | None = None) -> None:
@@ -368,6 +370,9 @@ class YachatApp(MessageActions):
 
     def action_toggle_sidebar(self) -> None:
         self.show_sidebar(not self.sidebar_shown())
+
+    def action_redraw(self) -> None:
+        self.screen.refresh(repaint=True)
 
     def action_focus_composer(self) -> None:
         self.composer.focus()
