@@ -74,6 +74,7 @@ class Terminal:
         self.raw = bytearray()
         self._lock = threading.Lock()
         self.last_output = time.monotonic()
+        self.last_input = time.monotonic()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -95,34 +96,48 @@ class Terminal:
                 self.stream.feed(data)
                 self.last_output = time.monotonic()
 
+    def _write(self, data: bytes) -> None:
+        os.write(self.master, data)
+        self.last_input = time.monotonic()
+
     def send(self, *keys: str) -> None:
         for key in keys:
-            os.write(self.master, KEYS.get(key, key.encode()))
+            self._write(KEYS.get(key, key.encode()))
             time.sleep(0.03)
 
     def type(self, text: str) -> None:
-        os.write(self.master, text.encode())
+        self._write(text.encode())
 
     def click(self, x: int, y: int) -> None:
         """A left click at column x, row y (0-based), as SGR mouse reports."""
-        os.write(self.master, f"\x1b[<0;{x + 1};{y + 1}M".encode())
+        self._write(f"\x1b[<0;{x + 1};{y + 1}M".encode())
         time.sleep(0.02)
-        os.write(self.master, f"\x1b[<0;{x + 1};{y + 1}m".encode())
+        self._write(f"\x1b[<0;{x + 1};{y + 1}m".encode())
 
     def resize(self, cols: int, rows: int) -> None:
         with self._lock:
-            self.screen.resize(rows, cols)
+            screen = self.screen
+            if rows < screen.lines:
+                # As xterm does with the alternate screen: keep the top rows, drop the
+                # bottom ones (pyte would delete rows at the top, scrolling the rest up).
+                for y in range(rows, screen.lines):
+                    screen.buffer.pop(y, None)
+                screen.lines = rows
+            screen.resize(rows, cols)
         self.cols, self.rows = cols, rows
         self._set_size(cols, rows)
         os.killpg(self.proc.pid, signal.SIGWINCH)
+        self.last_input = time.monotonic()
 
     # -- waiting -----------------------------------------------------------------
 
     def settle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Until the app has written nothing for `quiet` seconds."""
+        """Until the app has written nothing for `quiet` seconds since the last input.
+
+        The composer's cursor blinks every 0.5 s: `quiet` must stay below that."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if time.monotonic() - self.last_output >= quiet:
+            if time.monotonic() - max(self.last_output, self.last_input) >= quiet:
                 return
             time.sleep(0.02)
         raise AssertionError(f"the app kept writing for {timeout} s")
@@ -136,6 +151,19 @@ class Terminal:
                 break
             time.sleep(0.02)
         raise AssertionError(f"{text!r} not on the screen:\n{self.text()}")
+
+    def wait_still(self, still: float = 1.5, timeout: float = 60.0) -> None:
+        """Until the screen's text has not changed for `still` seconds (a stream ended)."""
+        deadline = time.monotonic() + timeout
+        last, since = self.lines(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            now = self.lines()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= still:
+                return
+        raise AssertionError(f"the screen kept changing for {timeout} s")
 
     def wait_exit(self, timeout: float = 20.0) -> int:
         code = self.proc.wait(timeout)
@@ -170,9 +198,9 @@ class Terminal:
 
     # -- the check ---------------------------------------------------------------
 
-    def repaint_differences(self) -> list[Difference]:
+    def repaint_differences(self, quiet: float = 0.3) -> list[Difference]:
         """Settle, note the screen, force a full repaint, compare every cell."""
-        self.settle()
+        self.settle(quiet)
         before_lines, before = self.lines(), self.cells()
         rows = self.rows
         self.send("f5")
@@ -191,8 +219,10 @@ class Terminal:
             differences += [Difference(y, "(style) " + before_lines[y], "(style) " + after_lines[y]) for y in style_only]
         return differences
 
-    def assert_repaint_matches(self, step: str) -> None:
-        differences = self.repaint_differences()
+    def assert_repaint_matches(self, step: str, quiet: float = 0.3) -> None:
+        """`quiet`: how long the app must have written nothing first (a resize reaches
+        the widgets in more than one pass: allow it more)."""
+        differences = self.repaint_differences(quiet)
         if differences:
             report = "\n".join(f"row {d.row:2}: before |{d.before}|\n        after  |{d.after}|" for d in differences)
             raise AssertionError(f"after {step}: the screen differs from a full repaint:\n{report}")

@@ -16,6 +16,16 @@ LONG_ANSWER = "\n\n".join(
 )
 
 
+def composer_row(term: Terminal) -> int:
+    """The composer's text row; checked to sit right above the footer's two rows
+    (its bottom border, then the footer) with no blank row between."""
+    lines = term.lines()
+    row = next(y for y, line in enumerate(lines) if "Message yachat" in line or "▊ a long one" in line)
+    assert "▁▁▁" in lines[row + 1], f"no composer border under the composer:\n{term.text()}"
+    assert row + 2 == len(lines) - 1, f"rows between the composer and the footer:\n{term.text()}"
+    return row
+
+
 def start_stream(term: Terminal, question: str) -> None:
     term.wait_for("Message yachat")
     term.type(question)
@@ -39,10 +49,12 @@ def test_pageup_mid_stream_then_end(terminal, script: Script) -> None:  # type: 
     term = terminal()
     start_stream(term, "a long one")
     term.wait_for("Paragraph 3")  # the second chunk: the pane overflows
+    row = composer_row(term)
     term.send("pageup")
     term.assert_repaint_matches("PageUp mid-stream")
     term.wait_for("new content below", timeout=10)
     term.assert_repaint_matches("new content below shown")
+    assert composer_row(term) == row  # the jump showing moved nothing
     term.send("end")
     term.assert_repaint_matches("End mid-stream")
 
@@ -55,7 +67,8 @@ def test_switching_thread_mid_stream_and_back(terminal, script: Script) -> None:
     term.wait_for("A new conversation")
     term.assert_repaint_matches("a new thread mid-stream")
     x, y = term.find("a long one")  # the streaming thread in the sidebar
-    term.click(x, y)
+    term.click(x, y)  # focuses the list on that row
+    term.send("enter")
     term.wait_for("Paragraph 0")
     term.assert_repaint_matches("back to the streaming thread")
 
@@ -69,7 +82,7 @@ def test_resize_smaller_and_larger(terminal, script: Script) -> None:  # type: i
     term.wait_for("Paragraph 11")
     for cols, rows in [(100, 30), (80, 24), (140, 40), (120, 36)]:
         term.resize(cols, rows)
-        term.assert_repaint_matches(f"resize to {cols}x{rows}")
+        term.assert_repaint_matches(f"resize to {cols}x{rows}", quiet=0.4)
 
 
 def test_settings_opened_and_closed(terminal) -> None:  # type: ignore[no-untyped-def]
@@ -115,3 +128,23 @@ def test_narrow_terminals(terminal, script: Script, size: tuple[int, int]) -> No
     term.assert_repaint_matches("the sidebar over the conversation")
     term.send("escape")
     term.assert_repaint_matches("the sidebar closed")
+
+
+def test_pageup_in_a_fast_stream_leaves_no_stale_rows(terminal, script: Script) -> None:  # type: ignore[no-untyped-def]
+    """As a model streams: chunks every few ms while the user pages up, the jump
+    shows; once the stream ends, every cell must be what a repaint paints."""
+    script.set({"match": "long", "answer": "\n\n".join([LONG_ANSWER] * 2), "chunk_chars": 15, "delay_ms": 8})
+    term = terminal()
+    term.wait_for("Message yachat")
+    term.type("a long one")
+    term.send("enter")
+    term.wait_for("Paragraph 2")
+    row = composer_row(term)
+    term.send("pageup")
+    term.wait_for("new content below", timeout=10)
+    assert composer_row(term) == row
+    term.send("pageup", "pagedown", "pageup")
+    term.wait_still()  # the stream ended (the view stays put, scrolled up)
+    term.assert_repaint_matches("PageUp in a fast stream")
+    term.send("end")
+    term.assert_repaint_matches("End after the stream")
