@@ -14,11 +14,12 @@ from .harness import Terminal, yachat_args
 
 
 @pytest.fixture
-def tui_env(tmp_path: Path, server: Any, script: Script) -> dict[str, str]:
+def tui_env(private_home: Path, server: Any, script: Script) -> dict[str, str]:
+    """The test's own YACHAT_HOME (so `yachat.paths` finds the same store and log)."""
     script.set()
     env = {
         **os.environ,
-        "YACHAT_HOME": str(tmp_path / "home"),
+        "YACHAT_HOME": str(private_home),
         "YACHAT_BACKEND": "local",
         "YACHAT_LOCAL_ADDRESS": server.address,
         "YACHAT_LOCAL_TOKEN": server.token,
