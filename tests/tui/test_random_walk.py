@@ -107,7 +107,7 @@ async def walk(app: YachatApp, seed: int, steps: int) -> list[str]:
                 await pilot.pause()
                 for _ in range(6):  # leave any dialog, stop any answer
                     await pilot.press("escape")
-                await pilot.pause(0.05)
+                await pilot.pause()
                 if not app.is_running:
                     raise AssertionError("the app stopped")
             except Exception as exc:

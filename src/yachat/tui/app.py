@@ -363,10 +363,10 @@ class YachatApp(MessageActions):
             sidebar.set_class(shown, "-shown")
             if shown:
                 sidebar.option_list.focus()
-            elif sidebar.has_focus_within:
-                self.composer.focus()
         else:
             sidebar.set_class(not shown, "-hidden")
+        if not shown and sidebar.has_focus_within:
+            self.composer.focus()  # keys must not go on to a list no one sees
 
     def action_toggle_sidebar(self) -> None:
         self.show_sidebar(not self.sidebar_shown())
