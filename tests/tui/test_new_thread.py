@@ -3,6 +3,8 @@ one is still being removed, and must not clash with it."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from yachat.tui.message_pane import MessageWidget
@@ -67,3 +69,32 @@ async def test_child_top_matches_the_layout(make_app, script: Script) -> None:  
         await pilot.pause()
         for child in app.pane.children:
             assert app.pane.child_top(child) == child.virtual_region.y
+
+
+async def test_undo_after_a_new_thread_took_the_deleted_id(make_app, script: Script, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Found by the random walk (seed 2095820331): delete the newest thread, start
+    another (SQLite gives it the same id), ctrl+z. The app says so and goes on."""
+    script.set({"match": "q", "answer": "a", "chunk_chars": 3})
+    caplog.set_level(logging.INFO, logger="yachat.tui.app")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "q one")
+        await wait_for(pilot, lambda: len(app.pane.message_widgets()) == 2)
+        deleted = app.thread_id
+        app.sidebar.option_list.focus()
+        app.sidebar.highlight(deleted)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.core.store.get_thread(deleted) is None)
+        await type_and_send(pilot, "q two")
+        await wait_for(pilot, lambda: len(app.pane.message_widgets()) == 2 and app.thread_id is not None)
+        reused = app.thread_id == deleted  # SQLite gave the new thread the deleted one's id
+        app.sidebar.option_list.focus()  # in the composer, ctrl+z undoes typing
+        await pilot.press("ctrl+z")
+        if reused:
+            # The user is told in a toast; the log says why.
+            await wait_for(pilot, lambda: any("undo delete failed" in r.getMessage() for r in caplog.records))
+        else:
+            await wait_for(pilot, lambda: app.core.store.get_thread(deleted) is not None)
+        assert app.is_running

@@ -251,8 +251,14 @@ class YachatApp(MessageActions):
         if self._undo is None:
             self.notify("Nothing to undo.")
             return
-        thread = self.core.store.restore_thread(self._undo)
-        self._undo = None
+        snapshot, self._undo = self._undo, None
+        try:
+            thread = self.core.store.restore_thread(snapshot)
+        except StoreError as exc:
+            # E.g. a thread created since took the deleted one's id (found by the random walk).
+            log.info("undo delete failed: %s", exc)
+            self.notify("The deleted thread could not be restored (details in the log).", severity="error")
+            return
         self.refresh_threads()
         self.open_thread(thread.id)
         self.notify("Thread restored.", markup=False)

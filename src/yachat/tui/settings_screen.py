@@ -11,10 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, TextArea
 
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
+from yachat.tui.dialogs import AnsweredOnce
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _number(text: str, kind: type, name: str, low: float, high: float) -> Any:
     return value
 
 
-class SettingsScreen(ModalScreen[SettingsResult | None]):
+class SettingsScreen(AnsweredOnce[SettingsResult | None]):
     # Textual focuses it when the screen shows (the screen may also be gone by the
     # time its mount is handled: a quick Esc after ctrl+s).
     AUTO_FOCUS = "#model"
