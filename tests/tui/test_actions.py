@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from textual.command import CommandPalette
 
 from yachat.core.chat import ChatCore

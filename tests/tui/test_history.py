@@ -115,7 +115,9 @@ async def test_new_rename_delete_and_undo(make_app, settings, script: Script) ->
         await pilot.press("d")
         await wait_for(pilot, lambda: len(app.screen_stack) > 1)
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.core.store.get_thread(deleted) is None and len(app.screen_stack) == 1)
+        await wait_for(
+            pilot, lambda: app.core.store.get_thread(deleted) is None and len(app.screen_stack) == 1
+        )
         assert app.core.store.get_thread(deleted) is None
         assert [t.id for t in app.sidebar.threads if t.id == deleted] == []
         await pilot.press("ctrl+z")

@@ -98,3 +98,51 @@ async def test_undo_after_a_new_thread_took_the_deleted_id(make_app, script: Scr
         else:
             await wait_for(pilot, lambda: app.core.store.get_thread(deleted) is not None)
         assert app.is_running
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_narrow_terminals_keep_the_conversation_wide(make_app, size) -> None:  # type: ignore[no-untyped-def]
+    """Below 100 columns the sidebar hides; ctrl+b shows it over the conversation
+    and Esc puts it away. The footer and the top bar show only whole labels."""
+    from yachat.tui.composer import SHORT_PLACEHOLDER
+
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.narrow and not app.sidebar.display)
+        assert app.pane.outer_size.width >= min(60, size[0] - 2)
+        assert app.composer.placeholder == SHORT_PLACEHOLDER
+        await wait_for(pilot, lambda: "Quit" in screen_text(app).split("\n")[-1])
+        lines = screen_text(app).split("\n")
+        assert lines[-1].rstrip().endswith("^p palette")
+        words = [w for w in lines[-1].replace("▏", " ").split() if w]
+        labels = {
+            "^q",
+            "Quit",
+            "^n",
+            "New",
+            "esc",
+            "Stop",
+            "^b",
+            "Sidebar",
+            "^f",
+            "Search",
+            "^s",
+            "Settings",
+            "f1",
+            "Help",
+            "^r",
+            "Retry",
+            "^g",
+            "Regenerate",
+            "^o",
+            "Copy",
+            "answer",
+            "^p",
+            "palette",
+        }
+        assert set(words) <= labels, words  # no label cut mid-word
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: app.sidebar.display and app.sidebar.has_focus_within)
+        assert app.pane.outer_size.width >= min(60, size[0] - 2)  # over the pane, not beside it
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.sidebar.display and app.focused is app.composer)

@@ -73,7 +73,11 @@ def scripted_answers(script: Script) -> None:
     )
     script.set(
         {"match": "1", "answer": "short", "chunk_chars": 2, "delay_ms": 5},
-        {"match": "?", "answer": "failing", "fault": {"kind": "status", "code": "INTERNAL", "after_chunks": 1}},
+        {
+            "match": "?",
+            "answer": "failing",
+            "fault": {"kind": "status", "code": "INTERNAL", "after_chunks": 1},
+        },
         answer=markdown,
         chunk_chars=12,
         delay_ms=4,

@@ -14,11 +14,11 @@ from pathlib import Path
 import anyio
 from rich.console import Console
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
@@ -30,6 +30,7 @@ from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask, Confirm
+from yachat.tui.footer import FittingFooter
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
@@ -61,22 +62,23 @@ class YachatApp(MessageActions):
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    # Most used first: a narrow footer shows the first ones that fit.
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="yachat.quit", priority=True),
         Binding("ctrl+n", "new_thread", "New", id="yachat.new_thread"),
         Binding("escape", "stop_or_back", "Stop", id="yachat.stop"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
+        Binding("ctrl+f", "search", "Search", id="yachat.search"),
+        Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
+        Binding("f1", "help", "Help", id="yachat.help"),
         Binding("ctrl+r", "retry", "Retry", id="yachat.retry"),
         Binding("ctrl+g", "regenerate", "Regenerate", id="yachat.regenerate"),
         # Not ctrl+y/e/z/k: the composer (a TextArea) uses those for redo, line end, undo, kill.
         Binding("ctrl+o", "copy_last_answer", "Copy answer", id="yachat.copy_answer"),
         Binding("ctrl+t", "copy_last_code", "Copy code", show=False, id="yachat.copy_code"),
-        Binding("ctrl+f", "search", "Search", id="yachat.search"),
-        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
-        Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
         Binding("f3", "export", "Export", show=False, id="yachat.export"),
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False, id="yachat.undo"),
         Binding("ctrl+l", "focus_composer", "Composer", show=False, id="yachat.focus_composer"),
-        Binding("f1", "help", "Help", id="yachat.help"),
         # A terminal garbled by another program's output: paint every cell again.
         Binding("f5", "redraw", "Redraw", show=False, id="yachat.redraw"),
     ]
@@ -104,7 +106,7 @@ class YachatApp(MessageActions):
                     # On a layer of its own: showing it changes no one's layout.
                     yield Button("↓ new content below", id="jump", compact=True)
                 yield Composer(id="composer")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def sidebar(self) -> Sidebar:
@@ -150,18 +152,27 @@ class YachatApp(MessageActions):
         self.update_topbar()
         await anyio.to_thread.run_sync(warm_up)
 
-    def update_topbar(self) -> None:
+    def update_topbar(self, width: int | None = None) -> None:
+        """yachat, the backend, the assistant and its model: as many of these as fit
+        whole (a narrow terminal would cut the line mid-word)."""
         text = Text("yachat", style="bold")
-        text.append("  ")
-        text.append(one_line(self._backend_label, 60), style="dim")
+        pieces = [Text.assemble("  ", (one_line(self._backend_label, 60), "dim"))]
         try:
             assistant = self.core.assistant_for(self.thread_id)
-            text.append("  ·  ")
-            text.append(one_line(assistant.name, 30))
-            text.append(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim")
+            pieces.append(Text.assemble("  ·  ", one_line(assistant.name, 30)))
+            pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
+        room = (width or self.size.width) - 2  # the bar's padding
+        for piece in pieces:
+            if text.cell_len + piece.cell_len > room:
+                break
+            text.append_text(piece)
         self.query_one("#topbar", Static).update(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update_topbar(event.size.width)
+        self.composer.fit_placeholder(event.size.width)
 
     async def on_unmount(self) -> None:
         # Quitting mid-stream (or after an unexpected error): each answer is stopped and

@@ -292,7 +292,9 @@ class MessagePane(VerticalScroll):
         if run is not None:
             self._runs[run.id] = run
         self._messages = [m for m in self._messages if m.id != message.id] + [message]
-        live = next((w for w in self.shown() if isinstance(w, LiveAnswer) and w.message_id == message.id), None)
+        live = next(
+            (w for w in self.shown() if isinstance(w, LiveAnswer) and w.message_id == message.id), None
+        )
         body = live.body_parts(message.text) if live is not None else None
         final = MessageWidget(message, run, body)
         self.run_worker(

@@ -205,7 +205,7 @@ def guard_paging(option_list: OptionList) -> None:
     for name in ("action_page_up", "action_page_down"):
         action = getattr(option_list, name)
 
-        def guarded(action=action) -> None:  # type: ignore[no-untyped-def]
+        def guarded(action=action) -> None:
             if option_list.scrollable_content_region:
                 action()
 

@@ -10,6 +10,7 @@ only the widgets whose geometry changed.)
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -216,7 +217,9 @@ class Terminal:
         # The composer's cursor blinks: one cell may differ in style between the two.
         cells = sum(1 for y in style_only for a, b in zip(before[y], after[y], strict=True) if a != b)
         if cells > 1:
-            differences += [Difference(y, "(style) " + before_lines[y], "(style) " + after_lines[y]) for y in style_only]
+            differences += [
+                Difference(y, "(style) " + before_lines[y], "(style) " + after_lines[y]) for y in style_only
+            ]
         return differences
 
     def assert_repaint_matches(self, step: str, quiet: float = 0.3) -> None:
@@ -224,7 +227,9 @@ class Terminal:
         the widgets in more than one pass: allow it more)."""
         differences = self.repaint_differences(quiet)
         if differences:
-            report = "\n".join(f"row {d.row:2}: before |{d.before}|\n        after  |{d.after}|" for d in differences)
+            report = "\n".join(
+                f"row {d.row:2}: before |{d.before}|\n        after  |{d.after}|" for d in differences
+            )
             raise AssertionError(f"after {step}: the screen differs from a full repaint:\n{report}")
 
     # -- the end -----------------------------------------------------------------
@@ -238,10 +243,8 @@ class Terminal:
                 self.proc.kill()
                 self.proc.wait(10)
         for fd in (self.master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._reader.join(2)
 
     def slave_attrs(self) -> list:  # type: ignore[type-arg]

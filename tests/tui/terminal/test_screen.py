@@ -11,9 +11,7 @@ from .harness import Terminal
 # A stream that pauses between chunks long enough for a check in between
 # (a check is a settle, a resize and back: about a second).
 SLOW = {"chunk_chars": 700, "delay_ms": 2500}
-LONG_ANSWER = "\n\n".join(
-    f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(12)
-)
+LONG_ANSWER = "\n\n".join(f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(12))
 
 
 def composer_row(term: Terminal) -> int:
