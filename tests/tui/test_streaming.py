@@ -266,3 +266,25 @@ async def test_overlapping_answers_do_not_keep_garbage_collection_away(  # type:
             gc.callbacks.remove(seen)
         await wait_for(pilot, lambda: not app.runs.active, timeout=30)
         await wait_for(pilot, gc.isenabled)
+
+
+async def test_quitting_mid_stream_stores_the_answer_so_far(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from yachat.core.chat import ChatCore
+
+    script.set({"match": "long", "answer": "tick " * 400, "chunk_chars": 5, "delay_ms": 20})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "a long answer")
+        await wait_for(pilot, lambda: app.pane.live() is not None and len(app.pane.live().text) > 40)
+        thread = app.thread_id
+        await pilot.press("ctrl+q")
+    assert gc.isenabled()
+    core = ChatCore.open_store(settings)
+    try:
+        answer = core.store.last_message(thread, role="assistant")
+        assert answer is not None and answer.status is MessageStatus.CANCELLED
+        assert answer.text.startswith("tick") and len(answer.text) >= 40
+    finally:
+        core.store.close()
