@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
 
 from yachat.core.chat import ChatCore
 from yachat.settings import Settings, load_settings
@@ -25,12 +26,12 @@ async def test_settings_validate_inline_then_save(make_app, settings: Settings) 
     app = make_app(core=seeded_core(settings))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
         screen.query_one("#temperature").value = "hot"  # type: ignore[attr-defined]
         screen.query_one("#save").press()  # type: ignore[attr-defined]
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "temperature must be a number" in screen_text(app))
         assert isinstance(app.screen, SettingsScreen)  # not saved
         assert "temperature must be a number" in screen_text(app)
         screen.query_one("#temperature").value = "0.7"  # type: ignore[attr-defined]
@@ -38,8 +39,7 @@ async def test_settings_validate_inline_then_save(make_app, settings: Settings) 
         screen.query_one("#keep_last").value = "6"  # type: ignore[attr-defined]
         screen.query_one("#ttl").value = "5"  # type: ignore[attr-defined]
         screen.query_one("#save").press()  # type: ignore[attr-defined]
-        await pilot.pause(0.2)
-        assert not isinstance(app.screen, SettingsScreen)
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
         assistant = app.core.assistant_for(app.thread_id)
         assert (assistant.model, assistant.temperature, assistant.keep_last_messages) == (
             "yandexgpt/rc",
@@ -60,10 +60,10 @@ async def test_export_writes_markdown_and_json(make_app, settings: Settings, tmp
     async with app.run_test(size=SIZE) as pilot:
         for name in ("thread.md", "thread.json"):
             await pilot.press("f3")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: len(app.screen_stack) > 1)
             app.screen.query_one("#answer").value = str(tmp_path / name)  # type: ignore[attr-defined]
             await pilot.press("enter")
-            await pilot.pause(0.1)
+            await wait_for(pilot, lambda name=name: (tmp_path / name).exists() and len(app.screen_stack) == 1)
         assert "fn f<'a>" in (tmp_path / "thread.md").read_text()
         assert json.loads((tmp_path / "thread.json").read_text())["name"] == "Rust lifetimes"
 
@@ -125,7 +125,7 @@ async def test_keymap_from_config_and_theme_saved(server, tmp_path: Path) -> Non
         await pilot.press("f9")
         assert app.thread_id is None  # the remapped key opened a new thread
         app.theme = "nord"
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: load_settings(env={}, config_path=config).theme == "nord")
     assert load_settings(env={}, config_path=config).theme == "nord"
     assert '"yachat.new_thread" = "f9"' in config.read_text()  # the rest is kept
 
@@ -134,30 +134,28 @@ async def test_help_lists_bindings_and_palette_lists_actions(make_app, settings:
     app = make_app(core=ChatCore.open_store(settings))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f1")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, HelpScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = screen_text(app)
         assert "yachat.new_thread" in text and "ctrl+n" in text
         await pilot.press("escape")
         await pilot.press("ctrl+p")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"regenerate")
-        await pilot.pause(0.3)
-        assert "Regenerate the last answer" in screen_text(app)
+        await wait_for(pilot, lambda: "Regenerate the last answer" in screen_text(app))
 
 
 async def test_a_new_assistant_is_created_and_used_by_the_thread(make_app, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     app = make_app(core=seeded_core(settings))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
         screen = app.screen
         screen.query_one("#assistant").value = -1  # type: ignore[attr-defined]
-        await pilot.pause(0.1)
+        await pilot.pause()  # the form takes the new assistant's blank fields
         screen.query_one("#name").value = "Terse"  # type: ignore[attr-defined]
         screen.query_one("#model").value = "yandexgpt-lite"  # type: ignore[attr-defined]
         screen.query_one("#default").press()  # type: ignore[attr-defined]
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: len(app.core.store.list_assistants()) == 2)
         names = [a.name for a in app.core.store.list_assistants()]
         assert names == ["Default", "Terse"]
         assert app.core.store.default_assistant().name == "Terse"

@@ -92,7 +92,7 @@ class MessageActions(App[None]):
             self.notify("Focus one of your messages (click it) to edit and resend it.")
             return
         composer = self.composer
-        composer.load_text(widget.message.text)
+        composer.set_text(widget.message.text)
         composer.editing_message_id = widget.message.id
         composer.focus()
         self.notify("Editing: Enter sends it to a new thread (the original stays); Esc cancels.")

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
+import logging
 from pathlib import Path
 
 import anyio
+from rich.console import Console
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
@@ -29,12 +32,18 @@ from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask, Confirm
+from yachat.tui.footer import FittingFooter
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 
 PURGE_EVERY_S = 600
+# Below this many columns the sidebar would leave the conversation too narrow: it
+# hides, and ctrl+b shows it over the conversation.
+NARROW_BELOW = 100
+
+log = logging.getLogger(__name__)
 
 
 def tune_gc() -> None:
@@ -54,22 +63,26 @@ class YachatApp(MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    # Most used first: a narrow footer shows the first ones that fit.
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="yachat.quit", priority=True),
         Binding("ctrl+n", "new_thread", "New", id="yachat.new_thread"),
         Binding("escape", "stop_or_back", "Stop", id="yachat.stop"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
+        Binding("ctrl+f", "search", "Search", id="yachat.search"),
+        Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
+        Binding("f1", "help", "Help", id="yachat.help"),
         Binding("ctrl+r", "retry", "Retry", id="yachat.retry"),
         Binding("ctrl+g", "regenerate", "Regenerate", id="yachat.regenerate"),
         # Not ctrl+y/e/z/k: the composer (a TextArea) uses those for redo, line end, undo, kill.
         Binding("ctrl+o", "copy_last_answer", "Copy answer", id="yachat.copy_answer"),
         Binding("ctrl+t", "copy_last_code", "Copy code", show=False, id="yachat.copy_code"),
-        Binding("ctrl+f", "search", "Search", id="yachat.search"),
-        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
-        Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
         Binding("f3", "export", "Export", show=False, id="yachat.export"),
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False, id="yachat.undo"),
         Binding("ctrl+l", "focus_composer", "Composer", show=False, id="yachat.focus_composer"),
-        Binding("f1", "help", "Help", id="yachat.help"),
+        # A terminal garbled by another program's output: paint every cell again.
+        Binding("f5", "redraw", "Redraw", show=False, id="yachat.redraw"),
     ]
 
     def __init__(self, core: ChatCore, thread_id: int | None = None) -> None:
@@ -82,6 +95,7 @@ class YachatApp(MessageActions):
         self._undo: ThreadSnapshot | None = None
         self._backend_label = "connecting…"
         self._signals = contextlib.ExitStack()
+        self.crashed = False  # an unexpected error ended the app: its traceback is in the log
 
     # -- layout ----------------------------------------------------------------
 
@@ -90,10 +104,12 @@ class YachatApp(MessageActions):
         with Horizontal(id="body"):
             yield Sidebar(id="sidebar")
             with Vertical(id="chat"):
-                yield MessagePane(id="pane")
-                yield Button("↓ new content below", id="jump", compact=True)
+                with Vertical(id="conversation"):
+                    yield MessagePane(id="pane")
+                    # On a layer of its own: showing it changes no one's layout.
+                    yield Button("↓ new content below", id="jump", compact=True)
                 yield Composer(id="composer")
-        yield Footer()
+        yield FittingFooter()
 
     @property
     def sidebar(self) -> Sidebar:
@@ -142,23 +158,42 @@ class YachatApp(MessageActions):
         self.update_topbar()
         await anyio.to_thread.run_sync(warm_up)
 
-    def update_topbar(self) -> None:
+    def update_topbar(self, width: int | None = None) -> None:
+        """yachat, the backend, the assistant and its model: as many of these as fit
+        whole (a narrow terminal would cut the line mid-word)."""
         text = Text("yachat", style="bold")
-        text.append("  ")
-        text.append(one_line(self._backend_label, 60), style="dim")
+        pieces = [Text.assemble("  ", (one_line(self._backend_label, 60), "dim"))]
         try:
             assistant = self.core.assistant_for(self.thread_id)
-            text.append("  ·  ")
-            text.append(one_line(assistant.name, 30))
-            text.append(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim")
+            pieces.append(Text.assemble("  ·  ", one_line(assistant.name, 30)))
+            pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
+        room = (width or self.size.width) - 2  # the bar's padding
+        for piece in pieces:
+            if text.cell_len + piece.cell_len > room:
+                break
+            text.append_text(piece)
         self.query_one("#topbar", Static).update(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update_topbar(event.size.width)
+        self.composer.fit_placeholder(event.size.width)
 
     async def on_unmount(self) -> None:
         self._signals.close()
-        gc.enable()  # quitting mid-stream: the run controller paused collection
+        # Quitting mid-stream (or on a signal, or after an unexpected error): each answer
+        # is stopped and stored with what arrived, marked as stopped, before the store closes.
+        await self.runs.settle()
+        gc.enable()  # the run controller paused collection while answers streamed
         await self.core.aclose()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one entry point for an unhandled error (private; checked against
+        # textual 8.2). The traceback goes to the log; run_tui prints one line naming it.
+        log.error("unexpected error in the TUI", exc_info=error)
+        self.crashed = True
+        super()._handle_exception(error)
 
     # -- threads -----------------------------------------------------------------
 
@@ -176,6 +211,8 @@ class YachatApp(MessageActions):
 
     @on(ThreadList.Opened)
     def _opened(self, event: ThreadList.Opened) -> None:
+        if self.narrow:
+            self.show_sidebar(False)
         self.open_thread(event.thread_id, event.message_id)
         if event.message_id is None:
             self.composer.focus()
@@ -232,8 +269,14 @@ class YachatApp(MessageActions):
         if self._undo is None:
             self.notify("Nothing to undo.")
             return
-        thread = self.core.store.restore_thread(self._undo)
-        self._undo = None
+        snapshot, self._undo = self._undo, None
+        try:
+            thread = self.core.store.restore_thread(snapshot)
+        except StoreError as exc:
+            # E.g. a thread created since took the deleted one's id (found by the random walk).
+            log.info("undo delete failed: %s", exc)
+            self.notify("The deleted thread could not be restored (details in the log).", severity="error")
+            return
         self.refresh_threads()
         self.open_thread(thread.id)
         self.notify("Thread restored.", markup=False)
@@ -271,6 +314,9 @@ class YachatApp(MessageActions):
     def action_stop_or_back(self) -> None:
         if self.runs.stop(self.thread_id):
             return
+        if self.narrow and self.sidebar_shown():
+            self.show_sidebar(False)
+            return
         if self.composer.editing_message_id is not None:
             self.composer.editing_message_id = None
             self.composer.clear()
@@ -306,8 +352,7 @@ class YachatApp(MessageActions):
     # -- search, sidebar, settings, export ------------------------------------------------
 
     def action_search(self) -> None:
-        if not self.sidebar.display:
-            self.sidebar.display = True
+        self.show_sidebar(True)
         self.query_one("#search", Input).focus()
 
     @on(Input.Changed, "#search")
@@ -327,8 +372,31 @@ class YachatApp(MessageActions):
     def _search_submitted(self) -> None:
         self.sidebar.option_list.focus()
 
+    @property
+    def narrow(self) -> bool:
+        return self.screen.has_class("-narrow")
+
+    def sidebar_shown(self) -> bool:
+        sidebar = self.sidebar
+        return sidebar.has_class("-shown") if self.narrow else not sidebar.has_class("-hidden")
+
+    def show_sidebar(self, shown: bool) -> None:
+        """Wide, the sidebar sits beside the conversation; narrow, over it."""
+        sidebar = self.sidebar
+        if self.narrow:
+            sidebar.set_class(shown, "-shown")
+            if shown:
+                sidebar.option_list.focus()
+        else:
+            sidebar.set_class(not shown, "-hidden")
+        if not shown and sidebar.has_focus_within:
+            self.composer.focus()  # keys must not go on to a list no one sees
+
     def action_toggle_sidebar(self) -> None:
-        self.sidebar.display = not self.sidebar.display
+        self.show_sidebar(not self.sidebar_shown())
+
+    def action_redraw(self) -> None:
+        self.screen.refresh(repaint=True)
 
     def action_focus_composer(self) -> None:
         self.composer.focus()
@@ -353,12 +421,20 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
 
     from yachat.logs import setup_logging
 
-    setup_logging()
+    log_path = setup_logging()
     try:
         core = ChatCore.open_store(settings)
     except StoreError as exc:
         print(f"yachat: {exc}", file=sys.stderr)
         return 1
     app = YachatApp(core, thread_id)
+    if log_path is not None:
+        # Textual prints an unhandled error's traceback once the terminal is restored;
+        # it is in the log already, so the terminal gets one line instead (below).
+        app.error_console = Console(file=io.StringIO())
     app.run()
+    if app.crashed:
+        where = f"the details are in {log_path}" if log_path else "no log file could be written"
+        print(f"yachat stopped on an unexpected error; your messages are saved; {where}", file=sys.stderr)
+        return 70  # EX_SOFTWARE
     return app.return_code or 0

@@ -113,6 +113,16 @@ class BlockView(Widget):
             self._source = list(self._source() if callable(self._source) else self._source)
         return self._source
 
+    def content_width(self) -> int:
+        """The width the lines are rendered at, as of the last layout.
+
+        Not `size` or `content_region`: those ask the compositor, and for a widget
+        off screen (a live answer below a paged-up view) that rebuilds its map of
+        every widget between a layout and the next repaint; called from a timer, the
+        repaint after it then missed rows that moved (the composer drawn twice).
+        """
+        return max(0, self.outer_size.width - self.styles.gutter.width)
+
     def set_parts(self, parts: Sequence[Part]) -> None:
         before = self.parts, self._offsets
         self._source = list(parts)
@@ -123,7 +133,7 @@ class BlockView(Widget):
         old_parts, old_offsets = before if before is not None else (self.parts, self._offsets)
         self._offsets = None
         self.refresh(layout=True)
-        if old_offsets is not None and old_offsets[0] == self.size.width:
+        if old_offsets is not None and old_offsets[0] == self.content_width():
             self._keep_reader_still(old_parts, old_offsets[1])
 
     def _keep_reader_still(self, old_parts: list[Part], old_starts: list[int]) -> None:
@@ -135,13 +145,17 @@ class BlockView(Widget):
         scrolls by as much as that part moved.
         """
         keep_still = getattr(self.parent, "keep_still", None)
+        child_top = getattr(self.parent, "child_top", None)
         container = self.parent
-        if keep_still is None or not isinstance(container, Widget):
+        if keep_still is None or child_top is None or not isinstance(container, Widget):
             return
-        top = round(container.scroll_y) - (self.virtual_region.y + self.gutter.top)
+        y = child_top(self)
+        if y is None:
+            return
+        top = round(container.scroll_y) - (y + self.styles.gutter.top)
         if top <= 0:
             return  # the widget starts in view: nothing above the view changed
-        new_starts = self._starts(self.size.width)
+        new_starts = self._starts(self.content_width())
         index = bisect_left(old_starts, top)
         index = min(index, len(old_starts) - 1)  # below the widget's end: the end is the reference
         parts = self.parts
@@ -186,7 +200,7 @@ class BlockView(Widget):
         return self._starts(width)[-1]
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self.content_width()
         starts = self._starts(width)
         style = self.visual_style.rich_style
         index = bisect_right(starts, y) - 1
@@ -198,7 +212,9 @@ class BlockView(Widget):
             # A deferred part came into view: render it, and fix the layout if the estimate was off.
             estimated = starts[index + 1] - starts[index]
             if len(part.render(self.app.console, width)) != estimated:
-                self.relayout((parts, (width, starts)))
+                # Not now: in the middle of a paint, a layout and a scroll would leave
+                # this frame half old, half new. This frame shows the estimate's rows.
+                self.call_later(self.relayout, (parts, (width, starts)))
         lines = part.styled(self.app.console, width, style)
         row = y - starts[index]
         return lines[row] if row < len(lines) else Strip.blank(width, style)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Button, Input, Label
 
 DIALOG_CSS = """
@@ -18,7 +19,18 @@ DIALOG_CSS = """
 """
 
 
-class Confirm(ModalScreen[bool]):
+class AnsweredOnce(ModalScreen[ScreenResultType]):
+    """A modal screen that takes its first answer only: a key and a click (or two
+    keys) handled in one frame would dismiss it twice, and the second dismiss would
+    pop the screen under it (found by the random walk)."""
+
+    def dismiss(self, result: ScreenResultType | None = None) -> AwaitComplete:
+        if not self.is_current:
+            return AwaitComplete()
+        return super().dismiss(result)
+
+
+class Confirm(AnsweredOnce[bool]):
     DEFAULT_CSS = DIALOG_CSS.format(name="Confirm")
     BINDINGS = [Binding("escape,n", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes")]
 
@@ -39,7 +51,7 @@ class Confirm(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class Ask(ModalScreen[str | None]):
+class Ask(AnsweredOnce[str | None]):
     DEFAULT_CSS = DIALOG_CSS.format(name="Ask")
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 

@@ -7,10 +7,10 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from yachat.tui.composer import Composer
+from yachat.tui.dialogs import AnsweredOnce
 from yachat.tui.message_pane import MessageWidget
 from yachat.tui.sidebar import ThreadList
 
@@ -21,7 +21,7 @@ EXTRA = [
 ]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AnsweredOnce[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {

@@ -97,7 +97,7 @@ class LiveAnswer(BlockView):
         self._render_bottom()
         self._assemble()
         chars_per_s = (len(self.text) - self.shown_chars) / max(elapsed, FRAME_S)
-        screenful = self.content_region.width * self.screen.size.height
+        screenful = self.content_width() * self.app.size.height
         outrun = screenful and chars_per_s > OUTRUN_SCREENS_PER_S * screenful
         self._interval = OUTRUN_FRAME_S if outrun else FRAME_S
         self.shown_chars = len(self.text)
@@ -115,11 +115,11 @@ class LiveAnswer(BlockView):
 
     def _render_bottom(self) -> None:
         """Render the sealed blocks that share the bottom screenful with the tail."""
-        width = self.content_region.width
+        width = self.content_width()
         if width <= 0:
             return  # not laid out yet: the layout renders what it needs
         console = self.app.console
-        room = self.screen.size.height
+        room = self.app.size.height
         for part in (*self._tail, *reversed(self._sealed)):
             if room <= 0:
                 break

@@ -8,6 +8,7 @@ stays put and shows a "new content below" jump.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import anyio
@@ -24,7 +25,7 @@ from textual.widgets import Static
 from yachat.store.models import Message, Run
 from yachat.tui.block_view import BlockView, Part
 from yachat.tui.live_answer import LiveAnswer
-from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, move_cut, with_cut
+from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
 
 PAGE = 20
@@ -51,7 +52,6 @@ class MessageWidget(BlockView, can_focus=True):
         super().__init__(
             lambda: message_parts(message, run, body),
             classes=f"message {message.role} status-{message.status}",
-            id=f"m{message.id}",
         )
         self.message = message
         self.run = run
@@ -79,7 +79,7 @@ class MessagePane(VerticalScroll):
 
     DEFAULT_CSS = """
     MessagePane { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
-    MessagePane > OlderMarker { color: $text-muted; text-align: center; width: 100%; }
+    MessagePane OlderMarker { color: $text-muted; text-align: center; width: 100%; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -91,6 +91,11 @@ class MessagePane(VerticalScroll):
         self._jump_shown = False
         self._loading = False
         self._cut: PromptCutAt | None = None  # where the latest prompt left messages out
+        # Children on their way out: Textual removes a widget a few messages after
+        # `remove()`, so until then the pane's own lookups skip them. (No pane child
+        # has a DOM id either: the next thread's widgets share this parent while the
+        # last one's are still in it.)
+        self._leaving: weakref.WeakSet[Widget] = weakref.WeakSet()
 
     @property
     def follow(self) -> bool:
@@ -117,7 +122,7 @@ class MessagePane(VerticalScroll):
                 start = min(start, max(0, index - 2))
         self._first_mounted = start
         with self.app.batch_update():
-            self.remove_children()
+            self._remove(*self.children)
             widgets: list[Widget] = []
             if start > 0:
                 widgets.append(self._older_marker())
@@ -125,13 +130,27 @@ class MessagePane(VerticalScroll):
                 [self._widget(m) for m in self._messages[start:] if not self._is_live(m)], self._cut
             )
             if thread_id is None:
-                widgets.append(Static(WELCOME, id="welcome"))
+                widgets.append(Static(WELCOME, classes="welcome"))
             self.mount_all(widgets)
         self._hide_jump()
         if focus_message is not None:
             self.call_after_refresh(self._reveal, focus_message)
         else:
             self.anchor()
+
+    def _remove(self, *widgets: Widget) -> None:
+        self._leaving.update(widgets)
+        self.remove_children(widgets)
+
+    def shown(self) -> list[Widget]:
+        """The pane's children, less those being removed."""
+        leaving = self._leaving
+        return [child for child in self.children if child not in leaving]
+
+    def _message_widget(self, message_id: int) -> MessageWidget | None:
+        return next(
+            (w for w in self.shown() if isinstance(w, MessageWidget) and w.message.id == message_id), None
+        )
 
     def _is_live(self, message: Message) -> bool:
         return message.status == "streaming"
@@ -144,9 +163,8 @@ class MessagePane(VerticalScroll):
         return OlderMarker(Text(f"↑ {self._first_mounted} older messages — scroll up to load", style="dim"))
 
     def _reveal(self, message_id: int) -> None:
-        try:
-            widget = self.query_one(f"#m{message_id}", MessageWidget)
-        except Exception:
+        widget = self._message_widget(message_id)
+        if widget is None:
             return
         self.scroll_to_widget(widget, animate=False, top=True)
         widget.focus()
@@ -173,8 +191,8 @@ class MessagePane(VerticalScroll):
                 return
             start = max(0, self._first_mounted - PAGE)
             batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
-            first = next((c for c in self.children if isinstance(c, MessageWidget)), None)
-            width = first.content_region.width if first is not None else 0
+            first = next((c for c in self.shown() if isinstance(c, MessageWidget)), None)
+            width = first.content_width() if first is not None else 0
             if width > 0:
                 for widget in batch:
                     await widget.render_off_loop(width)
@@ -183,17 +201,16 @@ class MessagePane(VerticalScroll):
             painted = anyio.Event()
             self.call_after_refresh(painted.set)
             await painted.wait()
-            if not self.is_attached:
-                return
+            if not self.is_attached or (first is not None and first in self._leaving):
+                return  # another thread is shown now
             self._first_mounted = start
             height_before = self.virtual_size.height
             y_before = self.scroll_y
             with self.app.batch_update():
-                for marker in list(self.query(OlderMarker)):
-                    marker.remove()
+                self._remove(*[c for c in self.shown() if isinstance(c, OlderMarker)])
                 page = with_cut(batch, self._cut)
                 # Above the first message, and above the prompt-cut line if that is its.
-                top = next((c for c in self.children if isinstance(c, MessageWidget | PromptCut)), first)
+                top = next((c for c in self.shown() if isinstance(c, MessageWidget | PromptCut)), first)
                 if top is not None:
                     await self.mount_all(page, before=top)
                 else:
@@ -219,15 +236,13 @@ class MessagePane(VerticalScroll):
     # -- streaming -----------------------------------------------------------
 
     def live(self) -> LiveAnswer | None:
-        found = list(self.query(LiveAnswer))
-        return found[-1] if found else None
+        return next((c for c in reversed(self.shown()) if isinstance(c, LiveAnswer)), None)
 
     def add_message(self, message: Message, run: Run | None = None) -> None:
         self._messages.append(message)
         if run is not None:
             self._runs[run.id] = run
-        for welcome in self.query("#welcome"):
-            welcome.remove()
+        self._remove(*[c for c in self.shown() if c.has_class("welcome")])
         self.mount(MessageWidget(message, run))
         self.anchor()  # sending a message brings the view back to the bottom
 
@@ -242,7 +257,30 @@ class MessagePane(VerticalScroll):
     def set_prompt_cut(self, cut: PromptCutAt | None) -> None:
         """The answer being generated was sent the messages from `cut` on."""
         self._cut = cut
-        move_cut(self, cut)
+        stale = [c for c in self.shown() if isinstance(c, PromptCut) and c.cut != cut]
+        if stale:
+            self._remove(*stale)
+        shown = any(isinstance(c, PromptCut) and c.cut == cut for c in self.shown())
+        target = self._message_widget(cut[0]) if cut is not None else None
+        if cut is not None and target is not None and not shown:
+            self.mount(PromptCut(cut), before=target)
+
+    def child_top(self, widget: Widget) -> int | None:
+        """Where `widget` starts in the scrolled content, as of the last layout: the
+        heights and margins of the children above it, added up as the vertical
+        layout does (margins between neighbours collapse to the larger)."""
+        y = 0
+        bottom: int | None = None
+        for child in self.children:
+            if not child.display:
+                continue
+            margin = child.styles.margin
+            y += margin.top if bottom is None else max(bottom, margin.top)
+            if child is widget:
+                return y
+            y += child.outer_size.height
+            bottom = margin.bottom
+        return None
 
     def keep_still(self, moved: int) -> None:
         """Lines above the view changed height by `moved`: scroll with them, so what
@@ -273,7 +311,9 @@ class MessagePane(VerticalScroll):
         if run is not None:
             self._runs[run.id] = run
         self._messages = [m for m in self._messages if m.id != message.id] + [message]
-        live = next((w for w in self.query(LiveAnswer) if w.message_id == message.id), None)
+        live = next(
+            (w for w in self.shown() if isinstance(w, LiveAnswer) and w.message_id == message.id), None
+        )
         body = live.body_parts(message.text) if live is not None else None
         final = MessageWidget(message, run, body)
         self.run_worker(
@@ -281,16 +321,17 @@ class MessagePane(VerticalScroll):
         )
 
     async def _swap_in(self, live: LiveAnswer | None, final: MessageWidget, rendered: bool) -> None:
-        width = live.content_region.width if live is not None else self.content_region.width - 2
+        width = live.content_width() if live is not None else self.size.width - 2
         if width > 0 and not rendered:
             await final.render_off_loop(width)
-        if not self.is_attached:
-            return
+        if not self.is_attached or (live is not None and live in self._leaving):
+            return  # another thread is shown now: it will show this answer from the store
         # One frame shows the swap: the batch holds painting until the new widget is
         # mounted (unawaited, a frame would first show neither change, one more frame later).
         with self.app.batch_update():
             if live is not None and live.is_attached:
                 await self.mount(final, after=live)
+                self._leaving.add(live)
                 await live.remove()
             else:
                 await self.mount(final)
@@ -303,8 +344,9 @@ class MessagePane(VerticalScroll):
 
     def remove_message(self, message_id: int) -> None:
         self._messages = [m for m in self._messages if m.id != message_id]
-        for widget in self.query(f"#m{message_id}"):
-            widget.remove()
+        widget = self._message_widget(message_id)
+        if widget is not None:
+            self._remove(widget)
 
     # -- the jump ------------------------------------------------------------
 
@@ -323,4 +365,4 @@ class MessagePane(VerticalScroll):
         self.anchor()
 
     def message_widgets(self) -> list[MessageWidget]:
-        return list(self.query(MessageWidget))
+        return [w for w in self.shown() if isinstance(w, MessageWidget)]

@@ -51,20 +51,8 @@ def with_cut(widgets: Sequence[Widget], cut: PromptCutAt | None) -> list[Widget]
     if cut is None:
         return out
     for index, widget in enumerate(out):
-        if widget.id == f"m{cut[0]}":
+        message = getattr(widget, "message", None)  # a message's widget
+        if message is not None and message.id == cut[0]:
             out.insert(index, PromptCut(cut))
             break
     return out
-
-
-def move_cut(pane: Widget, cut: PromptCutAt | None) -> None:
-    """A new prompt was fitted: show its cut instead of the last one."""
-    for old in pane.query(PromptCut):
-        if old.cut == cut:
-            return
-        old.remove()
-    if cut is None:
-        return
-    found = pane.query(f"#m{cut[0]}")
-    if found:
-        pane.mount(PromptCut(cut), before=found.first())

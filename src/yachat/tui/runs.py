@@ -3,12 +3,14 @@ applied to the pane when that thread is on screen, to the sidebar always."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
+from textual.timer import Timer
 from textual.worker import Worker
 
 from yachat.core.errors import UserFacingError
@@ -33,10 +35,16 @@ class ActiveRun:
 
 
 class RunController:
+    # While answers stream, the collector does not start on its own (see `start`);
+    # it runs at most this long apart, right after a frame, so overlapping answers
+    # cannot keep it away for good.
+    GC_EVERY_S = 2.0
+
     def __init__(self, app: YachatApp) -> None:
         self.app = app
         self.active: dict[int, ActiveRun] = {}
         self._pane: MessagePane | None = None  # looked up once, not per chunk
+        self._gc_timer: Timer | None = None
 
     def streaming(self, thread_id: int | None) -> bool:
         return thread_id is not None and thread_id in self.active
@@ -44,11 +52,14 @@ class RunController:
     def start(self, thread_id: int, starter: Starter) -> None:
         run = ActiveRun(thread_id)
         self.active[thread_id] = run
-        # No cyclic garbage collection while answers stream: measured on a firehose
-        # stream, the collector ran 7 times and paused the loop 10-30 ms in all (one
-        # pass up to 17 ms). A stream leaves little cyclic garbage (about 13,000
-        # objects for 2,000 chunks); the collector takes it once the last run ends.
+        # No automatic cyclic garbage collection while answers stream: measured on a
+        # firehose stream, the collector ran 7 times and paused the loop 10-30 ms in all
+        # (one pass up to 17 ms), at moments a frame or a key waited. A stream leaves
+        # little cyclic garbage (about 13,000 objects for 2,000 chunks): the collector
+        # runs instead right after a frame, after each answer and every GC_EVERY_S.
         gc.disable()
+        if self._gc_timer is None:
+            self._gc_timer = self.app.set_interval(self.GC_EVERY_S, self._collect_after_frame)
         self.app.sidebar.set_streaming(thread_id, True)
         run.worker = self.app.run_worker(
             self._run(run, starter), group=f"run-{thread_id}", exit_on_error=False
@@ -87,8 +98,33 @@ class RunController:
             self.app.refresh_threads()
         except NoMatches:  # the app is closing
             pass
-        if not self.active:  # else the last answer to finish resumes it
-            gc.enable()
+        if self.active:
+            gc.collect()  # the other answers keep automatic collection off
+        else:
+            self._resume_gc()
+
+    def _collect_after_frame(self) -> None:
+        if self.active:
+            self.app.call_after_refresh(gc.collect)
+        else:
+            self._resume_gc()
+
+    def _resume_gc(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.stop()
+            self._gc_timer = None
+        gc.enable()
+
+    async def settle(self) -> None:
+        """Stop every answer and wait until each has stored its text and status
+        (the app is closing: quit, a signal, or an unexpected error)."""
+        workers = [run.worker for run in self.active.values() if run.worker is not None]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                await worker.wait()
+        self._resume_gc()
 
     def _apply(self, run: ActiveRun, update: RunUpdate) -> None:
         try:

@@ -11,10 +11,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, TextArea
+from textual.widgets import Button, Input, Label, OptionList, Select, TextArea
 
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
+from yachat.tui.dialogs import AnsweredOnce
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,10 @@ def _number(text: str, kind: type, name: str, low: float, high: float) -> Any:
     return value
 
 
-class SettingsScreen(ModalScreen[SettingsResult | None]):
+class SettingsScreen(AnsweredOnce[SettingsResult | None]):
+    # Textual focuses it when the screen shows (the screen may also be gone by the
+    # time its mount is handled: a quick Esc after ctrl+s).
+    AUTO_FOCUS = "#model"
     DEFAULT_CSS = """
     SettingsScreen { align: center middle; }
     SettingsScreen > Vertical {
@@ -128,7 +131,8 @@ class SettingsScreen(ModalScreen[SettingsResult | None]):
                         )  # fmt: skip
 
     def on_mount(self) -> None:
-        self.query_one("#model", Input).focus()
+        for overlay in self.query("SelectOverlay").results(OptionList):
+            guard_paging(overlay)
 
     @on(Select.Changed, "#assistant")
     def _switch(self, event: Select.Changed) -> None:
@@ -192,3 +196,17 @@ def _field(value: object, placeholder: str, wid: str) -> Input:
 
 def _s(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def guard_paging(option_list: OptionList) -> None:
+    """PageUp/PageDown in an option list that has no region yet (a Select's list in
+    the frame between Enter opening it and its first layout) raise KeyError inside
+    Textual 8.2's OptionList, ending the app. Until it is laid out, paging does nothing."""
+    for name in ("action_page_up", "action_page_down"):
+        action = getattr(option_list, name)
+
+        def guarded(action=action) -> None:
+            if option_list.scrollable_content_region:
+                action()
+
+        setattr(option_list, name, guarded)

@@ -56,6 +56,16 @@ class ThreadList(OptionList):
             self.thread_id = thread_id
             self.message_id = message_id
 
+    # Textual's OptionList computes its lines only while it has a region on screen;
+    # paging it before its first layout, or while hidden, raises KeyError (Textual 8.2).
+    def action_page_up(self) -> None:
+        if self.scrollable_content_region:
+            super().action_page_up()
+
+    def action_page_down(self) -> None:
+        if self.scrollable_content_region:
+            super().action_page_down()
+
 
 class Sidebar(Vertical):
     DEFAULT_CSS = """
