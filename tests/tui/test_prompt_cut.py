@@ -26,7 +26,10 @@ def small_budget_core(settings: Settings, budget: int = 700) -> ChatCore:
 
 
 def children_order(app) -> list[str]:  # type: ignore[no-untyped-def]
-    return [type(c).__name__ + (f":{c.id}" if c.id else "") for c in app.pane.children]
+    """The pane's children as "Kind" or "MessageWidget:m<message id>", top to bottom."""
+    return [
+        type(c).__name__ + (f":m{c.message.id}" if hasattr(c, "message") else "") for c in app.pane.shown()
+    ]
 
 
 async def test_the_cut_is_shown_above_the_first_message_sent_and_again_on_reopening(  # type: ignore[no-untyped-def]
