@@ -382,6 +382,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up between requests (a reset keep-alive connection) is
+        # not the server's failure: the log, never a traceback on the console.
+        log.debug("http connection from %s ended", client_address, exc_info=True)
+
     def __init__(self, address: tuple[str, int], api: ChatApi) -> None:
         self.api = api
         if ":" in address[0]:
