@@ -105,7 +105,7 @@ def _code_blocks(lines: list[tuple[int, str]]) -> list[_Block]:
             if current is not None:
                 blocks.append(current)
                 current = None
-            name = definition.group(0).strip()
+            name = definition.group(0).strip().rstrip(":")
         if current is None:
             current = _Block(name, number, number, [], code=True)
         current.lines.append(line)
