@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from yachat.core.errors import UserFacingError
-from yachat.core.knowledge.prompting import KNOWLEDGE_SHARE, numbered, passage_text, with_knowledge
+from yachat.core.knowledge.prompting import CITE, KNOWLEDGE_SHARE, numbered, passage_text, with_knowledge
 from yachat.store.assistants import DEFAULT_PROMPT_TOKEN_BUDGET
 from yachat.store.knowledge import Passage
 from yachat.store.models import Assistant, Message, MessageStatus
@@ -199,7 +199,8 @@ async def _passages_within(passages: Sequence[Passage], share: int, counts: Mess
     async with anyio.create_task_group() as tg:
         for index, passage in enumerate(numbered(passages)):
             tg.start_soon(one, index, passage)
-    chosen, used = [], 0
+    # The instruction to cite comes with them and counts against their share.
+    chosen, used = [], await counts.of_text("system", CITE)
     for index, passage in enumerate(passages):
         if used + sizes[index] <= share:
             chosen.append(passage)
