@@ -3,6 +3,7 @@ chunks under FTS5 (ranked by BM25), and the passages each run was given."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -69,16 +70,66 @@ class Passage:
         return f"{self.path}:{span}"
 
 
+@dataclass(frozen=True)
+class FileRecord:
+    """A file as the indexer found it: its chunks (None: keep those stored) or why it is skipped."""
+
+    assistant_id: int
+    root_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    kind: str
+    skipped: str | None = None
+    chunks: Sequence[ChunkText] | None = None
+
+
+def _save(conn: sqlite3.Connection, r: FileRecord) -> None:
+    row = conn.execute(
+        "SELECT id FROM kb_files WHERE assistant_id = ? AND path = ?", (r.assistant_id, r.path)
+    ).fetchone()
+    count = len(r.chunks) if r.chunks is not None else None
+    if row is None:
+        cur = conn.execute(
+            "INSERT INTO kb_files (assistant_id, root_id, path, size, mtime_ns, sha256, kind,"
+            " skipped, chunks, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.assistant_id, r.root_id, r.path, r.size, r.mtime_ns, r.sha256, r.kind, r.skipped, count or 0,
+             time.time()),
+        )  # fmt: skip
+        file_id = int(cur.lastrowid or 0)
+    else:
+        file_id = int(row[0])
+        if r.chunks is not None or r.skipped is not None:
+            conn.execute("DELETE FROM kb_chunks WHERE file_id = ?", (file_id,))
+            count = count or 0
+        conn.execute(
+            "UPDATE kb_files SET root_id = ?, size = ?, mtime_ns = ?, sha256 = ?, kind = ?,"
+            " skipped = ?, chunks = coalesce(?, chunks), indexed_at = ? WHERE id = ?",
+            (r.root_id, r.size, r.mtime_ns, r.sha256, r.kind, r.skipped, count, time.time(), file_id),
+        )
+    if r.chunks:
+        conn.executemany(
+            "INSERT INTO kb_chunks (file_id, heading, line_start, line_end, text) VALUES (?, ?, ?, ?, ?)",
+            [(file_id, c.heading, c.line_start, c.line_end, c.text) for c in r.chunks],
+        )
+
+
 def fold(word: str) -> str:
     """A word as FTS5's unicode61 tokenizer (remove_diacritics 2) stores it."""
     decomposed = unicodedata.normalize("NFD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-# A term in more than this share of the chunks says little about any of them, and
-# ranking its postings costs the most: it is left out of the query.
-COMMON_SHARE = 0.2
+# A term in more than this share of the chunks says little about any of them (its IDF is
+# low) and ranking its postings costs the most: it is left out of the query.
+COMMON_SHARE = 0.05
 MAX_TERMS = 16
+# Words looked up in the index per query: each lookup reads the word's postings.
+MAX_CANDIDATES = 24
+# Ranking cost grows with the chunks the terms match: past this many postings, the
+# remaining (more common) terms are left out. ~10 ms on 100,000 chunks.
+POSTINGS_BUDGET = 6000
 
 
 class KnowledgeStore:
@@ -120,6 +171,7 @@ class KnowledgeStore:
             )
             conn.execute("DELETE FROM kb_files WHERE root_id = ?", (root_id,))
             conn.execute("DELETE FROM kb_roots WHERE id = ?", (root_id,))
+        self.count_terms()
 
     def knowledge_files(self, root_id: int) -> list[KnowledgeFile]:
         rows = self._db.read(
@@ -136,50 +188,14 @@ class KnowledgeStore:
             )
         )
 
-    def save_knowledge_file(
-        self,
-        assistant_id: int,
-        root_id: int,
-        path: str,
-        *,
-        size: int,
-        mtime_ns: int,
-        sha256: str | None,
-        kind: str,
-        skipped: str | None = None,
-        chunks: Sequence[ChunkText] | None = None,
-    ) -> None:
-        """Write a file's row and, when `chunks` is given, replace its chunks with them."""
+    def save_knowledge_files(self, records: Sequence[FileRecord]) -> None:
+        """Write files' rows and, for those with `chunks`, replace their chunks: in one
+        transaction, as FTS5 writes a segment per transaction (a file each is 3x slower)."""
+        if not records:
+            return
         with self._db.write() as conn:
-            row = conn.execute(
-                "SELECT id FROM kb_files WHERE assistant_id = ? AND path = ?", (assistant_id, path)
-            ).fetchone()
-            count = len(chunks) if chunks is not None else None
-            if row is None:
-                cur = conn.execute(
-                    "INSERT INTO kb_files (assistant_id, root_id, path, size, mtime_ns, sha256, kind,"
-                    " skipped, chunks, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (assistant_id, root_id, path, size, mtime_ns, sha256, kind, skipped, count or 0,
-                     time.time()),
-                )  # fmt: skip
-                file_id = int(cur.lastrowid or 0)
-            else:
-                file_id = int(row[0])
-                conn.execute(
-                    "UPDATE kb_files SET root_id = ?, size = ?, mtime_ns = ?, sha256 = ?, kind = ?,"
-                    " skipped = ?, chunks = coalesce(?, chunks), indexed_at = ? WHERE id = ?",
-                    (root_id, size, mtime_ns, sha256, kind, skipped, count, time.time(), file_id),
-                )
-                if chunks is not None or skipped is not None:
-                    conn.execute("DELETE FROM kb_chunks WHERE file_id = ?", (file_id,))
-                    if skipped is not None:
-                        conn.execute("UPDATE kb_files SET chunks = 0 WHERE id = ?", (file_id,))
-            if chunks:
-                conn.executemany(
-                    "INSERT INTO kb_chunks (file_id, heading, line_start, line_end, text)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(file_id, c.heading, c.line_start, c.line_end, c.text) for c in chunks],
-                )
+            for record in records:
+                _save(conn, record)
 
     def forget_knowledge_files(self, file_ids: Sequence[int]) -> None:
         if not file_ids:
@@ -193,27 +209,45 @@ class KnowledgeStore:
 
     def query_terms(self, texts: Sequence[str]) -> list[str]:
         """The words worth searching for, from the texts in order (the question first):
-        words the index holds, not in most chunks, at most MAX_TERMS."""
-        seen: dict[str, None] = {}
+        words the index holds, not in most chunks, rarest first, within POSTINGS_BUDGET."""
+        candidates: list[dict[str, None]] = []
+        seen: set[str] = set()
         for text in texts:
+            words: dict[str, None] = {}
             for word in _WORD.findall(text):
                 folded = fold(word)
-                if len(folded) > 1 or folded.isdigit():
-                    seen.setdefault(folded, None)
-        words = list(seen)[: MAX_TERMS * 4]
-        if not words:
+                if (len(folded) > 1 or folded.isdigit()) and folded not in seen:
+                    seen.add(folded)
+                    words.setdefault(folded, None)
+            candidates.append(words)
+        lookup = [w for words in candidates for w in words][:MAX_CANDIDATES]
+        if not lookup:
             return []
-        marks = ",".join("?" * len(words))
-        df = {
-            r[0]: int(r[1])
-            for r in self._db.read(f"SELECT term, doc FROM kb_vocab WHERE term IN ({marks})", tuple(words))
-        }
+        marks = ",".join("?" * len(lookup))
+        rows = self._db.read(f"SELECT term, docs FROM kb_terms WHERE term IN ({marks})", tuple(lookup))
+        df = {r[0]: int(r[1]) for r in rows if r[1]}
         total = int(self._db.read("SELECT count(*) FROM kb_chunks")[0][0]) or 1
-        held = [w for w in words if df.get(w)]
-        rare = [w for w in held if df[w] <= max(50, COMMON_SHARE * total)]
-        # All of them common: the rarest two still say something.
-        kept = rare or sorted(held, key=lambda w: df[w])[:2]
-        return kept[:MAX_TERMS]
+        common = max(50.0, COMMON_SHARE * total)
+        # The question's words first, then each earlier turn's; within each, rarest first.
+        ordered = [sorted((w for w in words if df.get(w)), key=lambda w: df[w]) for words in candidates]
+        kept: list[str] = []
+        postings = 0
+        for w in (w for group in ordered for w in group):
+            if len(kept) == MAX_TERMS:
+                break
+            if df[w] > common or (kept and postings + df[w] > POSTINGS_BUDGET):
+                continue
+            kept.append(w)
+            postings += df[w]
+        if not kept and df:
+            kept = [min(df, key=lambda w: df[w])]  # all of them common: the rarest still says something
+        return kept
+
+    def count_terms(self) -> None:
+        """Recount how many chunks hold each word, for `query_terms`: after indexing."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM kb_terms")
+            conn.execute("INSERT INTO kb_terms (term, docs) SELECT term, doc FROM kb_vocab")
 
     def retrieve(self, assistant_id: int, texts: Sequence[str], limit: int = 6) -> list[Passage]:
         """The assistant's chunks that best match the texts, best first (BM25)."""

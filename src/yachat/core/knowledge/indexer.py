@@ -8,6 +8,7 @@ reason and the rest goes on. Blocking work: run it in a thread from async code.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
@@ -20,10 +21,14 @@ from yachat.core.errors import UserFacingError
 from yachat.core.knowledge.chunking import chunk
 from yachat.core.knowledge.extract import MAX_FILE_BYTES, Skipped, extract, kind_of
 from yachat.store import Store
-from yachat.store.knowledge import KnowledgeRoot
+from yachat.store.knowledge import FileRecord, KnowledgeFile, KnowledgeRoot
 
 # Folders no one means when they add a project or a notes folder.
 IGNORED_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "target", "dist", "build"}
+
+# Files written in one transaction, at most, or about this much text.
+BATCH_FILES = 64
+BATCH_CHARS = 4 * 2**20
 
 ProgressSink = Callable[[int, int, str], None]  # files done, files found so far, the current path
 
@@ -75,10 +80,19 @@ def add_paths(
         if not os.path.lexists(target):
             raise KnowledgeError(f"{target} does not exist; check the path.")
     report = IndexReport()
-    for target in targets:
-        root_id = store.add_knowledge_root(assistant_id, str(target))
-        report.merge(index_root(store, assistant_id, root_id, target, on_progress, should_stop))
+    try:
+        for target in targets:
+            root_id = store.add_knowledge_root(assistant_id, str(target))
+            report.merge(index_root(store, assistant_id, root_id, target, on_progress, should_stop))
+    finally:
+        _count_terms(store, report)
     return report
+
+
+def _count_terms(store: Store, report: IndexReport) -> None:
+    """After the chunks changed: the counts of chunks per word that retrieval ranks by."""
+    if report.work_done or report.chunks:
+        store.count_terms()
 
 
 def reindex(
@@ -89,8 +103,13 @@ def reindex(
 ) -> IndexReport:
     """Bring every added path (of one assistant, or all) up to date with the disk."""
     report = IndexReport()
-    for root in store.knowledge_roots(assistant_id):
-        report.merge(index_root(store, root.assistant_id, root.id, Path(root.path), on_progress, should_stop))
+    try:
+        for root in store.knowledge_roots(assistant_id):
+            report.merge(
+                index_root(store, root.assistant_id, root.id, Path(root.path), on_progress, should_stop)
+            )
+    finally:
+        _count_terms(store, report)
     return report
 
 
@@ -121,31 +140,34 @@ def index_root(
     report = IndexReport()
     known = {f.path: f for f in store.knowledge_files(root_id)}
     found = list(walk(root))
-    for done, (path, st, reason) in enumerate(found):
-        if should_stop is not None and should_stop():
-            return report
-        if on_progress is not None:
-            on_progress(done, len(found), str(path))
-        old = known.pop(str(path), None)
-        if reason is not None or st is None:
-            report.skipped.append((str(path), reason or "unreadable"))
-            store.save_knowledge_file(
-                assistant_id, root_id, str(path), size=0, mtime_ns=0, sha256=None, kind="", skipped=reason
-            )
-            continue
-        # Unchanged on disk: nothing is read. A file skipped for what it holds stays
-        # skipped; one skipped before it could be read (permissions, gone) is tried again.
-        if (
-            old is not None
-            and old.size == st.st_size
-            and old.mtime_ns == st.st_mtime_ns
-            and (old.skipped is None or old.sha256 is not None)
-        ):
-            report.unchanged += 1
-            if old.skipped:
-                report.skipped.append((str(path), old.skipped))
-            continue
-        _index_file(store, assistant_id, root_id, path, st, old, report)
+    batch = _Batch(store)
+    try:
+        for done, (path, st, reason) in enumerate(found):
+            if should_stop is not None and should_stop():
+                return report
+            if on_progress is not None:
+                on_progress(done, len(found), str(path))
+            old = known.pop(str(path), None)
+            if reason is not None or st is None:
+                report.skipped.append((str(path), reason or "unreadable"))
+                batch.add(FileRecord(assistant_id, root_id, str(path), 0, 0, None, "", skipped=reason))
+                continue
+            # Unchanged on disk: nothing is read. A file skipped for what it holds stays
+            # skipped; one skipped before it could be read (permissions, gone) is tried again.
+            if (
+                old is not None
+                and old.size == st.st_size
+                and old.mtime_ns == st.st_mtime_ns
+                and (old.skipped is None or old.sha256 is not None)
+            ):
+                report.unchanged += 1
+                if old.skipped:
+                    report.skipped.append((str(path), old.skipped))
+                continue
+            batch.add(_index_file(FileRecord(assistant_id, root_id, str(path), st.st_size, st.st_mtime_ns,
+                                             None, ""), path, old, report))  # fmt: skip
+    finally:
+        batch.flush()  # what was indexed before a stop is kept
     if on_progress is not None and found:
         on_progress(len(found), len(found), "")
     gone = [f.id for f in known.values()]
@@ -154,24 +176,32 @@ def index_root(
     return report
 
 
-def _index_file(
-    store: Store,
-    assistant_id: int,
-    root_id: int,
-    path: Path,
-    st: os.stat_result,
-    old: object,
-    report: IndexReport,
-) -> None:
-    def skip(reason: str, sha: str | None = None, kind: str = "") -> None:
-        report.skipped.append((str(path), reason))
-        store.save_knowledge_file(
-            assistant_id, root_id, str(path), size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha,
-            kind=kind, skipped=reason,
-        )  # fmt: skip
+class _Batch:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.records: list[FileRecord] = []
+        self.chars = 0
 
-    if st.st_size > MAX_FILE_BYTES:
-        return skip(f"too big ({_mb(st.st_size)}; the limit is {_mb(MAX_FILE_BYTES)})")
+    def add(self, record: FileRecord) -> None:
+        self.records.append(record)
+        self.chars += sum(len(c.text) for c in record.chunks or ())
+        if len(self.records) >= BATCH_FILES or self.chars >= BATCH_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        records, self.records, self.chars = self.records, [], 0
+        self.store.save_knowledge_files(records)
+
+
+def _index_file(record: FileRecord, path: Path, old: KnowledgeFile | None, report: IndexReport) -> FileRecord:
+    """The file's record: its chunks, or why it is skipped, or (same bytes) keep what is stored."""
+
+    def skip(reason: str, sha: str | None = None, kind: str = "") -> FileRecord:
+        report.skipped.append((str(path), reason))
+        return dataclasses.replace(record, sha256=sha, kind=kind, skipped=reason)
+
+    if record.size > MAX_FILE_BYTES:
+        return skip(f"too big ({_mb(record.size)}; the limit is {_mb(MAX_FILE_BYTES)})")
     try:
         kind_of(path)
     except Skipped as exc:
@@ -185,15 +215,10 @@ def _index_file(
         return skip(f"too big (over {_mb(MAX_FILE_BYTES)}; it grew while being read)")
     report.bytes_read += len(data)
     sha = hashlib.sha256(data).hexdigest()
-    old_sha = getattr(old, "sha256", None)
-    if old is not None and old_sha == sha and getattr(old, "skipped", None) is None:
+    if old is not None and old.sha256 == sha and old.skipped is None:
         # Touched, not changed: remember the new mtime, keep the chunks.
-        store.save_knowledge_file(
-            assistant_id, root_id, str(path), size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha,
-            kind=str(getattr(old, "kind", "")),
-        )  # fmt: skip
         report.unchanged += 1
-        return None
+        return dataclasses.replace(record, sha256=sha, kind=old.kind)
     try:
         doc = extract(path, data)
     except Skipped as exc:
@@ -201,16 +226,12 @@ def _index_file(
     chunks = chunk(doc)
     if not chunks:
         return skip("no text", sha, doc.kind)
-    store.save_knowledge_file(
-        assistant_id, root_id, str(path), size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha,
-        kind=doc.kind, chunks=chunks,
-    )  # fmt: skip
     report.chunks += len(chunks)
     if old is None:
         report.added += 1
     else:
         report.updated += 1
-    return None
+    return dataclasses.replace(record, sha256=sha, kind=doc.kind, chunks=chunks)
 
 
 def walk(root: Path) -> Iterator[tuple[Path, os.stat_result | None, str | None]]:
