@@ -88,11 +88,23 @@ class SourcesList(Vertical):
         for passage in self.passages:
             yield SourceLine(passage)
 
+    def show(self, passages: Sequence[Passage]) -> None:
+        """Other passages for the same answer (it was regenerated)."""
+        self.passages = tuple(passages)
+        self.query(SourceLine).remove()
+        self.mount_all([SourceLine(p) for p in self.passages])
+
 
 def show_sources(pane: Widget, message_id: int, passages: Sequence[Passage]) -> SourcesList | None:
-    """Mount the list under the answer `#m{message_id}` (replacing one shown before)."""
-    for old in pane.query(f"#sources-{message_id}"):
-        old.remove()
+    """Mount the list under the answer `#m{message_id}` (or refill the one shown before)."""
+    shown = pane.query(f"#sources-{message_id}")
+    if shown:
+        existing = shown.first(SourcesList)
+        if not passages:
+            existing.remove()
+            return None
+        existing.show(passages)
+        return existing
     if not passages:
         return None
     found = pane.query(f"#m{message_id}")
