@@ -116,3 +116,30 @@ def test_a_follow_up_finds_passages_through_the_turns_before_it(
     final, updates = send(core, thread_id, "and what did we eat?")
     (sources,) = [u.sources for u in updates if u.kind is UpdateKind.SOURCES]
     assert sources[0].heading == "Travel notes › Kazan" and "chak-chak" in final.text
+
+
+def test_a_question_that_leaves_no_room_for_passages_is_sent_without_them() -> None:
+    from yachat.core.prompt import MessageCounts, build_prompt
+    from yachat.store.knowledge import Passage
+    from yachat.store.models import Message, MessageStatus
+
+    from .test_prompt import assistant, scripted_count
+
+    passage = Passage("/n/a.md", "markdown", "H", 1, 2, "word " * 200)
+    question = Message(1, 1, "user", "why " * 300, MessageStatus.COMPLETE, 0.0, None)
+
+    short = Passage("/n/b.md", "markdown", "", 1, 1, "brief " * 20)
+
+    async def fit(budget: int, passages: list[Passage]) -> tuple[int, int | None, str]:
+        fitted = await build_prompt(
+            assistant(), [question], MessageCounts("m", scripted_count), budget, passages=passages
+        )
+        return len(fitted.passages), fitted.tokens, fitted.messages[0]["text"]
+
+    # Room for the question and two passages in their half of the budget, not three.
+    given, tokens, system = anyio.run(fit, 1400, [passage] * 3)
+    assert given == 2 and tokens is not None and tokens <= 1400 and "[2] a.md:1-2 (H)" in system
+    # Short passages fit their share, but the question alone nearly fills the budget:
+    # it is sent without them, and without a word about them.
+    given, tokens, system = anyio.run(fit, 330, [short] * 3)
+    assert given == 0 and tokens is not None and tokens <= 320 and system == "Be brief."

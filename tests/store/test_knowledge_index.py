@@ -207,3 +207,24 @@ def test_a_code_block_is_kept_whole_and_a_long_paragraph_split_on_lines() -> Non
     assert long[0].line_start == 28 and long[-1].line_end == 87
     # The pieces cover the paragraph's lines in order, without overlap.
     assert all(a.line_end < b.line_start for a, b in itertools.pairwise(long))
+
+
+def test_the_query_keeps_the_questions_rare_words_and_leaves_out_common_ones(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    # "common" is in every passage, "pelican" in one: only the rare word says where to look.
+    for i in range(120):
+        extra = " A pelican nests here." if i == 77 else ""
+        (folder / f"n{i}.md").write_text(f"# Note {i}\n\nA common note number {i}.{extra}\n")
+    a = store.default_assistant().id
+    add_paths(store, a, [folder])
+    terms = store.query_terms(["Where is the common pelican?", "an earlier turn about note"])
+    assert terms[0] == "pelican"  # the question's words lead, rarest first
+    assert "common" not in terms and "note" not in terms  # in every passage: left out
+    assert Path(store.retrieve(a, ["Where is the common pelican?"])[0].path).name == "n77.md"
+    # Words the index does not hold are not searched for; nothing to search finds nothing.
+    assert store.query_terms(["zebra quagga"]) == []
+    assert store.retrieve(a, ["zebra quagga"]) == []
+    assert store.retrieve(a, ["?!"]) == []
