@@ -228,3 +228,17 @@ def test_the_query_keeps_the_questions_rare_words_and_leaves_out_common_ones(
     assert store.query_terms(["zebra quagga"]) == []
     assert store.retrieve(a, ["zebra quagga"]) == []
     assert store.retrieve(a, ["?!"]) == []
+
+
+def test_paths_added_inside_or_around_an_added_folder_are_indexed_once(store: Store, tmp_path: Path) -> None:
+    notes = make_corpus(tmp_path)
+    a = store.default_assistant().id
+    add_paths(store, a, [notes / "home"])
+    inner = add_paths(store, a, [notes / "home" / "vault.md"])  # already covered: nothing new
+    assert inner.work_done == 0 and [r.path for r in store.knowledge_roots(a)] == [str(notes / "home")]
+    around = add_paths(store, a, [notes])  # the folder around it takes its files over
+    assert [r.path for r in store.knowledge_roots(a)] == [str(notes)]
+    assert around.added == 7 and around.unchanged == 1  # vault.md was indexed already
+    again = reindex(store)
+    assert again.work_done == 0
+    assert store._db.read("SELECT count(*) FROM kb_files WHERE path LIKE '%vault.md'")[0][0] == 1

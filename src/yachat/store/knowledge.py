@@ -148,6 +148,12 @@ class KnowledgeStore:
             ).fetchone()
         return int(row[0])
 
+    def merge_knowledge_root(self, inner_id: int, outer_id: int) -> None:
+        """A folder was added around an added path: its files now belong to the folder."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE kb_files SET root_id = ? WHERE root_id = ?", (outer_id, inner_id))
+            conn.execute("DELETE FROM kb_roots WHERE id = ?", (inner_id,))
+
     def knowledge_roots(self, assistant_id: int | None = None) -> list[KnowledgeRoot]:
         sql = (
             "SELECT r.id, r.assistant_id, r.path, r.added_at,"

@@ -82,11 +82,29 @@ def add_paths(
     report = IndexReport()
     try:
         for target in targets:
-            root_id = store.add_knowledge_root(assistant_id, str(target))
-            report.merge(index_root(store, assistant_id, root_id, target, on_progress, should_stop))
+            root_id, root = _root_for(store, assistant_id, target)
+            report.merge(index_root(store, assistant_id, root_id, root, on_progress, should_stop))
     finally:
         _count_terms(store, report)
     return report
+
+
+def _root_for(store: Store, assistant_id: int, target: Path) -> tuple[int, Path]:
+    """The added path that covers `target`: an added folder it is inside (indexed again),
+    or `target` itself, taking over the files of added paths inside it."""
+    roots = store.knowledge_roots(assistant_id)
+    for root in roots:
+        if _inside(str(target), root.path):
+            return root.id, Path(root.path)
+    root_id = store.add_knowledge_root(assistant_id, str(target))
+    for root in roots:
+        if root.id != root_id and _inside(root.path, str(target)):
+            store.merge_knowledge_root(root.id, root_id)
+    return root_id, target
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _count_terms(store: Store, report: IndexReport) -> None:
