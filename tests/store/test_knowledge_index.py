@@ -48,6 +48,7 @@ def test_each_format_is_chunked_by_its_structure_with_heading_path_and_lines(
 
     html = chunks_of(store, "guide.html")
     assert [c[0] for c in html] == ["Deploy guide", "Deploy guide › Rollback"]
+    assert html[0][1:] == (5, 6, "Deploys run from the release branch\nonly after review.")
     assert html[1][1] == 8 and "ORANGE-LEVER" in html[1][3]
     assert not any("hidden" in c[3] or "color" in c[3] for c in html)  # script and style are not text
 

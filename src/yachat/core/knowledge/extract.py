@@ -163,6 +163,7 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[tuple[int, str]] = []
         self.buffer: list[str] = []
+        self.pieces: list[tuple[int, str]] = []  # (line where it starts, text) of the buffer's text
         self.buffer_line = 0
         self.hidden = 0
         self.heading = 0
@@ -209,17 +210,30 @@ class _HtmlText(HTMLParser):
         if not self.buffer:
             self.buffer_line = self.getpos()[0]
         self.buffer.append(data)
+        self.pieces.append((self.getpos()[0], data))
 
     def flush(self, blank: bool = True) -> None:
         raw = "".join(self.buffer)
-        self.buffer = []
-        text = raw.rstrip() if self.pre else " ".join(raw.split())
-        if not text and not self.pre:
+        pieces, self.buffer, self.pieces = self.pieces, [], []
+        if self.pre:
+            self.lines.append((self.buffer_line, raw.rstrip()))
+            return
+        text = " ".join(raw.split())
+        if not text:
             return
         if self.heading:
-            text = "#" * self.heading + " " + text
-        self.lines.append((self.buffer_line, text))
-        if blank and not self.pre:
+            self.lines.append((self.buffer_line, "#" * self.heading + " " + text))
+        else:
+            # A paragraph keeps its lines in the file, so a passage's line range is the file's.
+            by_line: dict[int, list[str]] = {}
+            for line, data in pieces:
+                for offset, part in enumerate(data.split("\n")):
+                    by_line.setdefault(line + offset, []).append(part)
+            for line, parts in sorted(by_line.items()):
+                words = " ".join("".join(parts).split())
+                if words:
+                    self.lines.append((line, words))
+        if blank:
             self.lines.append((self.buffer_line, ""))
 
 
