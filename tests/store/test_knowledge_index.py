@@ -169,6 +169,8 @@ def test_retrieval_ranks_the_file_that_holds_the_fact_first(store: Store, tmp_pa
     # Words from the recent turns help a follow-up that names little itself.
     follow_up = store.retrieve(a, ["and what did we eat there?", "tell me about Kazan"])
     assert "chak-chak" in follow_up[0].text
+    # Identifiers are cut as the index cuts them.
+    assert store.retrieve(a, ["load_config"])[0].heading == "def load_config"
     # Another assistant knows none of it.
     other = store.create_assistant("other", "yandexgpt/latest")
     assert store.retrieve(other.id, ["vault combination"]) == []

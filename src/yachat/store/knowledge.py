@@ -3,6 +3,7 @@ chunks under FTS5 (ranked by BM25), and the passages each run was given."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import unicodedata
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yachat.store.db import Database
-from yachat.store.search import _WORD
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,9 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# Words as FTS5's unicode61 tokenizer cuts them: letters and digits (an underscore separates).
+_TERM = re.compile(r"[^\W_]+")
+
 # A term in more than this share of the chunks says little about any of them (its IDF is
 # low) and ranking its postings costs the most: it is left out of the query.
 COMMON_SHARE = 0.05
@@ -220,7 +223,7 @@ class KnowledgeStore:
         seen: set[str] = set()
         for text in texts:
             words: dict[str, None] = {}
-            for word in _WORD.findall(text):
+            for word in _TERM.findall(text):
                 folded = fold(word)
                 if (len(folded) > 1 or folded.isdigit()) and folded not in seen:
                     seen.add(folded)
