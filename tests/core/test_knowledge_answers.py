@@ -94,7 +94,7 @@ def test_passages_take_at_most_their_share_and_history_is_fitted_after_them(
     assert 1 <= len(sources) < 10
     system = final.text.split("\nuser: ")[0].removeprefix("system: ")
     assert [f"[{p.number}]" in system for p in sources] == [True] * len(sources)
-    assert f"[{len(sources) + 1}]" not in system
+    assert f"\n\n[{len(sources) + 1}] " not in system
     passage_tokens = len(prompt_tokens((ChatMessage("system", system),))) - len(
         prompt_tokens((ChatMessage("system", "Be brief."),))
     )

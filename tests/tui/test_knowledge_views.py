@@ -15,7 +15,7 @@ from yachat.core.knowledge.indexer import add_paths
 from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.tui.knowledge_screen import KnowledgeScreen
-from yachat.tui.sources_view import SourceLine, SourcesList, open_command, show_sources
+from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_command, show_sources
 
 from ..corpus import make_corpus
 from .test_streaming import flat, screen_text, wait_for
@@ -108,7 +108,8 @@ async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(
         await pilot.pause()
         assert [w.id for w in pane.children] == ["m5", "sources-5", "m6"]
         text = flat(screen_text(app))
-        assert f"[1] {notes / 'home' / 'vault.md'}:5 — Household › Safe" in text
+        assert f"[1] {compact_path(str(notes / 'home' / 'vault.md'))}:5 — Household › Safe" in text
+        assert "…/" in text  # a long path shows its end, where the file's name is
         line = app.query_one(SourcesList).query(SourceLine).first()
         line.focus()
         await pilot.press("c")
@@ -117,6 +118,13 @@ async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(
         show_sources(pane, 5, passages[:1])
         await pilot.pause()
         assert len(app.query(SourcesList)) == 1 and len(app.query(SourceLine)) == 1
+
+
+def test_a_long_path_is_shown_by_its_end() -> None:
+    assert compact_path("/a/b/notes/home/vault.md") == "/a/b/notes/home/vault.md"
+    long = "/tmp/pytest-of-root/pytest-281/test_sources_under_the_answer_0/notes/home/vault.md"
+    assert compact_path(long) == "…/notes/home/vault.md"
+    assert compact_path("/" + "x" * 60 + ".md") == "…/" + "x" * 60 + ".md"
 
 
 def test_the_source_opens_at_its_line_in_the_users_editor() -> None:

@@ -133,6 +133,8 @@ MAX_CANDIDATES = 24
 # Ranking cost grows with the chunks the terms match: past this many postings, the
 # remaining (more common) terms are left out. ~10 ms on 100,000 chunks.
 POSTINGS_BUDGET = 6000
+# Passages scoring under this share of the best one are not worth the prompt's room.
+RELEVANCE_FLOOR = 0.3
 
 
 class KnowledgeStore:
@@ -272,7 +274,13 @@ class KnowledgeStore:
             " ORDER BY kb_chunks_fts.rank LIMIT ?",
             (query, assistant_id, limit),
         )
-        return [Passage(*tuple(r)) for r in rows]
+        found = [Passage(*tuple(r)) for r in rows]
+        if not found:
+            return found
+        # BM25 scores are negative, better more so: a passage far below the best one
+        # matched a stray word of the question, and would only crowd the prompt.
+        floor = (found[0].score or 0.0) * RELEVANCE_FLOOR
+        return [p for p in found if (p.score or 0.0) <= floor]
 
     # -- what runs were given -----------------------------------------------
 

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from yachat.core.knowledge.sources import shown_path, source_line
 from yachat.store.knowledge import Passage
 from yachat.store.models import Message
+from yachat.tui.live_answer import LiveAnswer
 
 # Editors and pagers that take `+LINE` before the file to open it there.
 _PLUS_LINE = {"vi", "vim", "nvim", "view", "nano", "emacs", "emacsclient", "micro", "kak", "less", "more"}
@@ -37,6 +38,20 @@ def open_command(passage: Passage, env: Mapping[str, str] = os.environ) -> list[
     return [*argv, passage.path]
 
 
+def compact_path(path: str, limit: int = 48) -> str:
+    """A long path by its end, where the file's name is: `…/notes/home/vault.md`
+    (`c` copies it whole)."""
+    if len(path) <= limit:
+        return path
+    parts = path.split(os.sep)
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + len(tail) + 3 > limit:
+            break
+        tail = f"{part}{os.sep}{tail}"
+    return f"…{os.sep}{tail}"
+
+
 def copy_text(passage: Passage) -> str:
     """What `c` copies: `path:line`, the form editors and terminals open."""
     return f"{passage.path}:{passage.line_start}"
@@ -49,7 +64,7 @@ class SourceLine(Static, can_focus=True):
     ]
 
     def __init__(self, passage: Passage) -> None:
-        line = source_line(passage, shown_path(passage.path))
+        line = source_line(passage, compact_path(shown_path(passage.path)))
         super().__init__(Text(line, no_wrap=True, overflow="ellipsis"))
         self.passage = passage
 
@@ -74,7 +89,7 @@ class SourcesList(Vertical):
     DEFAULT_CSS = """
     SourcesList { height: auto; margin: 0 2 1 2; padding: 0 1; border-left: tall $primary-darken-2; }
     SourcesList > .sources-title { color: $text-muted; text-style: italic; }
-    SourcesList > SourceLine { color: $text-muted; height: 1; }
+    SourcesList > SourceLine { color: $text-muted; height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcesList > SourceLine:focus { background: $boost; color: $text; }
     """
 
@@ -107,11 +122,18 @@ def show_sources(pane: Widget, message_id: int, passages: Sequence[Passage]) -> 
         return existing
     if not passages:
         return None
+    # The answer, or while it streams its live widget: the finished answer is mounted
+    # in the live one's place, so the list stays under it.
     found = pane.query(f"#m{message_id}")
-    if not found:
+    answer = (
+        found.first()
+        if found
+        else next((w for w in pane.query(LiveAnswer) if w.message_id == message_id), None)
+    )
+    if answer is None:
         return None
     sources = SourcesList(message_id, passages)
-    pane.mount(sources, after=found.first())
+    pane.mount(sources, after=answer)
     return sources
 
 
