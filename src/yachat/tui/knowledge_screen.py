@@ -79,6 +79,7 @@ class KnowledgeScreen(ModalScreen[None]):
                 yield Static("", id="report")
 
     def on_mount(self) -> None:
+        self.query_one("#progress", ProgressBar).display = False  # until something is indexed
         self.refresh_roots()
         self.query_one("#path", Input).focus()
 
@@ -137,7 +138,9 @@ class KnowledgeScreen(ModalScreen[None]):
             return
         self.indexing = True
         self.query_one("#status", Label).update("Looking for files…")
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
         self._index(job)
 
     @work(thread=True, group="index", exit_on_error=False)
