@@ -28,7 +28,12 @@ class Yachat:
             self.env.pop(var, None)
 
     def __call__(
-        self, *args: str, input: str | bytes | None = None, timeout: float = 60, **env: str
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        timeout: float = 60,
+        cwd: str | None = None,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
         data = input.encode() if isinstance(input, str) else input
         proc = subprocess.run(
@@ -37,6 +42,7 @@ class Yachat:
             capture_output=True,
             env={**self.env, **env},
             timeout=timeout,
+            cwd=cwd,
         )
         return subprocess.CompletedProcess(
             proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()

@@ -54,11 +54,38 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     rename.add_argument("name", nargs="+")
     tsub.add_parser("delete", parents=shared, help="delete a thread").add_argument("id", type=int)
 
+    _add_kb(sub, shared)
+
     sub.add_parser(
         "models", parents=shared, help="the models the backend offers: transport, context, reasoning"
     )
     sub.add_parser("doctor", parents=shared, help="which backend would be used and why; where files live")
     sub.add_parser("tui", parents=shared, help="open the TUI (the default)")
+
+
+def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
+    kb = sub.add_parser(
+        "kb",
+        parents=shared,
+        help="knowledge: the files and folders an assistant answers from",
+        description="Knowledge: files and folders an assistant answers from, cited under each answer.",
+    )
+    ksub = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
+
+    def assistant_flag(parser: argparse.ArgumentParser, default: str) -> None:
+        parser.add_argument("--assistant", metavar="NAME", help=f"the assistant by name or id ({default})")
+
+    add = ksub.add_parser("add", parents=shared, help="add files or folders and index them")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    assistant_flag(add, "default: the default assistant")
+    listing = ksub.add_parser("list", parents=shared, help="what each assistant knows")
+    listing.add_argument("--files", action="store_true", help="every file, with why one was skipped")
+    assistant_flag(listing, "default: all")
+    remove = ksub.add_parser("remove", parents=shared, help="forget an added file or folder")
+    remove.add_argument("path", metavar="PATH")
+    assistant_flag(remove, "default: the default assistant")
+    again = ksub.add_parser("reindex", parents=shared, help="bring the index up to date with the disk")
+    assistant_flag(again, "default: all")
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -80,6 +107,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from yachat.cli.threads import run_threads
 
         return run_threads(settings, args)
+    if command == "kb":
+        from yachat.cli.kb import run_kb
+
+        return run_kb(settings, args)
     if command == "models":
         from yachat.cli.models import run_models
 

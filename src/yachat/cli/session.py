@@ -15,10 +15,12 @@ from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
+from yachat.core.knowledge.sources import shown_path, source_line
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
 from yachat.store import StoreError
+from yachat.store.knowledge import Passage
 from yachat.text import strip_controls
 
 
@@ -70,6 +72,7 @@ class AnswerPrinter:
         self.thinking = False  # reasoning is being written to stderr
         # A line chat says that messages were left out when the number changes, not every turn.
         self.omitted_shown = omitted_shown
+        self.sources: tuple[Passage, ...] = ()
 
     def __call__(self, update: RunUpdate) -> None:
         if update.kind is UpdateKind.APPEND:
@@ -87,6 +90,8 @@ class AnswerPrinter:
             self._write("\n[answer rewritten by the server]\n" + update.text)
         elif update.kind is UpdateKind.NOTICE:
             print(f"yachat: {update.text}", file=self.err, flush=True)
+        elif update.kind is UpdateKind.SOURCES:
+            self.sources = update.sources
         elif update.kind is UpdateKind.PROMPT and update.prompt is not None:
             omitted = update.prompt.omitted
             if omitted and omitted != self.omitted_shown:
@@ -116,6 +121,10 @@ class AnswerPrinter:
             print(f"yachat: {error}", file=self.err, flush=True)
         if final.truncated:
             print(f"yachat: {cut_off_line(final)}", file=self.err, flush=True)
+        if self.sources:
+            # After the answer, where the terminal shows them under it; stdout keeps the answer alone.
+            lines = [f"  {source_line(p, shown_path(p.path))}" for p in self.sources]
+            print("sources:", *lines, sep="\n", file=self.err, flush=True)
         if final.usage:
             u = final.usage
             out = f"{u.completion_tokens} out" + (

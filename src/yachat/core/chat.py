@@ -15,6 +15,7 @@ import anyio
 from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
+from yachat.core.knowledge.prompting import PASSAGES_AT_MOST, RECENT_TURNS
 from yachat.core.model_catalog import (
     UNKNOWN_CONTEXT_TOKENS,
     ModelListing,
@@ -37,7 +38,8 @@ from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
-from yachat.store.models import Assistant, MessageStatus, Thread
+from yachat.store.knowledge import Passage
+from yachat.store.models import Assistant, Message, MessageStatus, Thread
 from yachat.text import one_line
 
 log = logging.getLogger(__name__)
@@ -211,6 +213,9 @@ class ChatCore:
                 UpdateKind.PROMPT,
                 prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
             )
+            if fitted.passages:
+                self.store.record_sources(run.id, fitted.passages)
+                streamer.emit(UpdateKind.SOURCES, sources=fitted.passages)
             transport = self.transport_of(assistant)
             results = stream(
                 self._completions(assistant, transport),
@@ -265,8 +270,9 @@ class ChatCore:
         counts = self._message_counts(assistant)
         history = [m for m in self.store.list_messages(thread_id) if m.id != answer_id]
         budget = prompt_budget(assistant, self.context_tokens(assistant))
+        passages = await self._retrieve(assistant, history)
         try:
-            fitted = await build_prompt(assistant, history, counts, budget)
+            fitted = await build_prompt(assistant, history, counts, budget, passages=passages)
         finally:
             new, counts.new = counts.new, {}
             self.store.set_token_counts(counts.model, new)
@@ -278,6 +284,16 @@ class ChatCore:
             fitted.tokenize_calls,
         )
         return fitted
+
+    async def _retrieve(self, assistant: Assistant, history: list[Message]) -> list[Passage]:
+        """Passages of the assistant's knowledge for the question and the turns before it."""
+        if not self.store.has_knowledge(assistant.id):
+            return []
+        turns = [m.text for m in reversed(history) if m.role in ("user", "assistant") and m.text.strip()]
+        texts = turns[: 1 + RECENT_TURNS]  # the question first: its words lead the query
+        if not texts:
+            return []
+        return await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, PASSAGES_AT_MOST)
 
     def _message_counts(self, assistant: Assistant) -> MessageCounts:
         backend = self.backend

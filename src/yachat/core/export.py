@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from yachat.core.knowledge.sources import source_line
 from yachat.store import Store
+from yachat.store.knowledge import Passage
 from yachat.store.models import Message, Run
 from yachat.text import one_line, strip_controls
 
@@ -28,6 +30,7 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
         raise LookupError(f"thread {thread_id} does not exist")
     messages = store.list_messages(thread_id)
     runs = {run.id: run for run in store.list_runs(thread_id)}
+    sources = store.thread_sources(thread_id)
     if fmt == "json":
         return json.dumps(
             {
@@ -44,6 +47,7 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
                         "status": str(m.status),
                         "created_at": _iso(m.created_at),
                         **_run_fields(runs.get(m.run_id) if m.run_id else None),
+                        **_source_fields(sources.get(m.run_id, []) if m.run_id else []),
                     }
                     for m in messages
                 ],
@@ -64,7 +68,31 @@ def export_thread(store: Store, thread_id: int, fmt: str) -> str:
             thought = strip_controls(m.reasoning).splitlines() or [""]
             lines += ["> **Thinking**", ">", *(f"> {line}".rstrip() for line in thought), ""]
         lines += [strip_controls(m.text), ""]
+        used = sources.get(m.run_id, []) if m.run_id else []
+        if used:
+            # Under the answer, as the TUI lists them; each passage's text is in the JSON export.
+            lines += ["**Sources**", "", *(f"- {source_line(p)}" for p in used), ""]
     return "\n".join(lines)
+
+
+def _source_fields(used: list[Passage]) -> dict[str, object]:
+    if not used:
+        return {}
+    return {
+        "sources": [
+            {
+                "number": p.number,
+                "path": p.path,
+                "kind": p.kind,
+                "heading": p.heading,
+                "line_start": p.line_start,
+                "line_end": p.line_end,
+                "where": p.where,
+                "text": p.text,
+            }
+            for p in used
+        ]
+    }
 
 
 def _run_fields(run: object | None) -> dict[str, object]:

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import anyio
 
 from yachat.core.errors import UserFacingError
+from yachat.core.knowledge.prompting import CITE, KNOWLEDGE_SHARE, numbered, passage_text, with_knowledge
 from yachat.store.assistants import DEFAULT_PROMPT_TOKEN_BUDGET
+from yachat.store.knowledge import Passage
 from yachat.store.models import Assistant, Message, MessageStatus
 
 PromptMessage = dict[str, str]
@@ -49,6 +51,7 @@ class FittedPrompt:
     omitted: int  # history messages left out, oldest first
     first_sent_id: int | None  # the oldest history message that was sent
     tokenize_calls: int = 0
+    passages: tuple[Passage, ...] = ()  # from the assistant's knowledge, numbered as the model sees them
 
 
 def prompt_budget(assistant: Assistant, context_tokens: int) -> int:
@@ -133,25 +136,37 @@ async def build_prompt(
     messages: Sequence[Message],
     counts: MessageCounts | None = None,
     budget: int | None = None,
+    passages: Sequence[Passage] = (),
 ) -> FittedPrompt:
     """The prompt for the next answer: the instruction and the newest message
-    always; older messages while they fit `budget` (not fitted without `counts`)."""
+    always; passages from the assistant's knowledge within their share of `budget`,
+    then older messages while they fit the rest (not fitted without `counts`)."""
     history = history_of(messages)
     omitted = 0
     if assistant.keep_last_messages and len(history) > assistant.keep_last_messages:
         omitted = len(history) - assistant.keep_last_messages
         history = history[omitted:]
-    system = [{"role": "system", "text": assistant.instruction}] if assistant.instruction else []
     if counts is None or budget is None or not history:
+        given = tuple(numbered(passages))
         return FittedPrompt(
-            system + [_prompt_message(m) for m in history],
+            _system(assistant.instruction, given) + [_prompt_message(m) for m in history],
             tokens=None,
             budget=budget,
             omitted=omitted,
             first_sent_id=history[0].id if history else None,
+            passages=given,
         )
     calls_before = counts.calls
-    kept, tokens = await _fit(system, history, budget, counts)
+    given = tuple(await _passages_within(passages, int(budget * KNOWLEDGE_SHARE), counts))
+    system = _system(assistant.instruction, given)
+    try:
+        kept, tokens = await _fit(system, history, budget, counts)
+    except PromptTooLong:
+        if not given:
+            raise
+        # The question alone leaves no room for passages: it is answered without them.
+        given, system = (), _system(assistant.instruction, ())
+        kept, tokens = await _fit(system, history, budget, counts)
     dropped = len(history) - len(kept)
     return FittedPrompt(
         system + [_prompt_message(m) for m in kept],
@@ -160,7 +175,37 @@ async def build_prompt(
         omitted=omitted + dropped,
         first_sent_id=kept[0].id,
         tokenize_calls=counts.calls - calls_before,
+        passages=given,
     )
+
+
+def _system(instruction: str, passages: Sequence[Passage]) -> list[PromptMessage]:
+    text = with_knowledge(instruction, passages)
+    return [{"role": "system", "text": text}] if text else []
+
+
+async def _passages_within(passages: Sequence[Passage], share: int, counts: MessageCounts) -> list[Passage]:
+    """The best passages whose tokens fit `share`, in rank order (a long one that does not fit
+    makes way for shorter ones below it), numbered as the model will see them."""
+    if not passages:
+        return []
+    sizes: dict[int, int] = {}
+    limiter = anyio.Semaphore(COUNT_CONCURRENCY)
+
+    async def one(index: int, passage: Passage) -> None:
+        async with limiter:
+            sizes[index] = await counts.of_text("system", passage_text(passage))
+
+    async with anyio.create_task_group() as tg:
+        for index, passage in enumerate(numbered(passages)):
+            tg.start_soon(one, index, passage)
+    # The instruction to cite comes with them and counts against their share.
+    chosen, used = [], await counts.of_text("system", CITE)
+    for index, passage in enumerate(passages):
+        if used + sizes[index] <= share:
+            chosen.append(passage)
+            used += sizes[index]
+    return numbered(chosen)
 
 
 async def _fit(

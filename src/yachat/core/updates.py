@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from yachat.store.knowledge import Passage
 from yachat.store.models import RunStatus
 
 
@@ -20,6 +21,7 @@ class UpdateKind(StrEnum):
     REPLACE = "replace"  # `text` is the whole answer (the server rewrote it)
     NOTICE = "notice"  # `text` is transient progress, e.g. "retrying in 3 s"
     PROMPT = "prompt"  # the prompt is fitted: `prompt` says what was sent and what left out
+    SOURCES = "sources"  # `sources`: passages of the assistant's knowledge the prompt holds, as [n]
     FINISHED = "finished"  # `status` is final; `error` says what went wrong, if anything
 
 
@@ -59,6 +61,7 @@ class RunUpdate:
     truncated: bool = False  # on FINISHED: the answer stopped at the length limit (TRUNCATED_FINAL)
     answered_by: str | None = None  # on FINISHED: the model that answered, e.g. the local model
     reasoning: str = ""  # on FINISHED: the whole reasoning, "" when the model showed none
+    sources: tuple[Passage, ...] = ()  # on SOURCES: what the model was given to cite, numbered
 
 
 UpdateSink = Callable[[RunUpdate], None]

@@ -127,7 +127,71 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF text, reasoning, status ON me
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# Knowledge: the files an assistant answers from, chunked and indexed for BM25
+# (heading paths weigh double), and the passages each run was given.
+V4 = """
+CREATE TABLE kb_roots (
+    id INTEGER PRIMARY KEY,
+    assistant_id INTEGER NOT NULL REFERENCES assistants(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,  -- a file or folder the user added, absolute
+    added_at REAL NOT NULL,
+    UNIQUE (assistant_id, path)
+);
+CREATE TABLE kb_files (
+    id INTEGER PRIMARY KEY,
+    assistant_id INTEGER NOT NULL REFERENCES assistants(id) ON DELETE CASCADE,
+    root_id INTEGER NOT NULL REFERENCES kb_roots(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,  -- NULL for a file skipped before it was read
+    kind TEXT NOT NULL,  -- markdown | text | code | html | pdf
+    skipped TEXT,  -- why it is not indexed; NULL when it is
+    chunks INTEGER NOT NULL DEFAULT 0,
+    indexed_at REAL NOT NULL,
+    UNIQUE (assistant_id, path)
+);
+CREATE INDEX kb_files_by_root ON kb_files(root_id);
+CREATE TABLE kb_chunks (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES kb_files(id) ON DELETE CASCADE,
+    heading TEXT NOT NULL DEFAULT '',  -- the heading path, "Install › Linux"
+    line_start INTEGER NOT NULL,  -- 1-based, inclusive; pages for a PDF
+    line_end INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX kb_chunks_by_file ON kb_chunks(file_id);
+CREATE VIRTUAL TABLE kb_chunks_fts USING fts5(
+    heading, text, content='kb_chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO kb_chunks_fts(kb_chunks_fts, rank) VALUES ('rank', 'bm25(2.0, 1.0)');
+CREATE VIRTUAL TABLE kb_vocab USING fts5vocab(kb_chunks_fts, 'row');
+-- kb_vocab, copied after each indexing: counting a word's chunks in kb_vocab reads all its
+-- postings (ms for a common word), a query needs the counts of a dozen words in microseconds.
+CREATE TABLE kb_terms (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER kb_chunks_fts_insert AFTER INSERT ON kb_chunks BEGIN
+    INSERT INTO kb_chunks_fts(rowid, heading, text) VALUES (new.id, new.heading, new.text);
+END;
+CREATE TRIGGER kb_chunks_fts_delete AFTER DELETE ON kb_chunks BEGIN
+    INSERT INTO kb_chunks_fts(kb_chunks_fts, rowid, heading, text)
+        VALUES ('delete', old.id, old.heading, old.text);
+END;
+-- A copy, not a reference: the answer keeps its sources after the file changes or goes.
+CREATE TABLE run_sources (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,  -- the [n] the model was told to cite
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    line_start INTEGER NOT NULL,
+    line_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    score REAL,
+    PRIMARY KEY (run_id, number)
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

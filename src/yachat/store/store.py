@@ -15,6 +15,7 @@ from yachat.store import records
 from yachat.store.assistants import AssistantStore
 from yachat.store.db import Database
 from yachat.store.errors import StoreError, must
+from yachat.store.knowledge import KnowledgeStore
 from yachat.store.models import (
     ExpirationPolicy,
     Message,
@@ -38,7 +39,7 @@ class ThreadSnapshot:
     runs: tuple[Run, ...]
 
 
-class Store(AssistantStore, RunStore):
+class Store(AssistantStore, RunStore, KnowledgeStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path

@@ -1,0 +1,27 @@
+"""Sources as a front end lists them under an answer: `[1] notes/kazan.md:5-7 — Travel › Kazan`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from yachat.store.knowledge import Passage
+from yachat.text import strip_controls
+
+
+def source_line(passage: Passage, path: str | None = None) -> str:
+    """One source on one line, safe for a terminal; `path` as the front end shows it."""
+    where = dataclasses.replace(passage, path=path if path is not None else passage.path).where
+    heading = f" — {passage.heading}" if passage.heading else ""
+    return " ".join(strip_controls(f"[{passage.number}] {where}{heading}").split())
+
+
+def shown_path(path: str) -> str:
+    """A path as short as it can be and still open from this shell: relative to the
+    working directory under it, else with ~ for the home directory."""
+    here, home = os.getcwd(), os.path.expanduser("~")
+    if path.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, here)
+    if home not in ("", os.sep) and path.startswith(home.rstrip(os.sep) + os.sep):
+        return "~" + path[len(home.rstrip(os.sep)) :]
+    return path
