@@ -67,8 +67,14 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
         _retry_link(line)
     elif status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
         error = (run.error if run else None) or "The answer did not complete."
-        line.append(f"  ✖ {one_line(phrase_retry(error, RETRY_HINT), 300)}", style="bold red")
-        _retry_link(line)
+        shown = Text(f"  ✖ {one_line(phrase_retry(error, RETRY_HINT), 300)}", style="bold red")
+        # The sentence's own "press Retry (ctrl+r)" is the link, else one follows it.
+        at = shown.plain.rfind(RETRY_LABEL)
+        if at >= 0:
+            shown.stylize(_link("app.retry", bold=True), at, at + len(RETRY_LABEL))
+        line.append_text(shown)
+        if at < 0:
+            _retry_link(line)
     elif run is not None and run.error:
         line.append(f"  ⚠ {one_line(phrase_retry(run.error, RETRY_HINT), 200)}", style="yellow")
     if status == MessageStatus.COMPLETE and run is not None and run.truncated:
