@@ -285,6 +285,7 @@ class MessagePane(VerticalScroll):
         if existing is not None:
             return existing
         widget = LiveThinking(message_id, text, answering)
+        live.add_class("-thought")  # no gap between the thinking and its answer
         self.mount(widget, before=live)
         return widget
 

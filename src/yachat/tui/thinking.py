@@ -28,7 +28,7 @@ def _literal(reasoning: str) -> Text:
 
 def thinking_line(reasoning: str, expanded: bool, live: bool = False, action: str = "") -> Text:
     """The section's title line; clicking it runs `action` (if given)."""
-    words = len(reasoning.split())
+    words = len(strip_controls(reasoning).split())
     if live:
         label = "▾ Thinking…"
     elif expanded:
