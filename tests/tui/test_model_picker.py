@@ -128,6 +128,8 @@ async def test_settings_check_the_reasoning_mode_against_the_transport(  # type:
 
         screen.query_one("#reasoning", Select).value = "high"
         await wait_for(pilot, lambda: str(error.content) == "")
+        # A button takes no second press while it still shows the first.
+        await wait_for(pilot, lambda: not screen.query_one("#save").has_class("-active"))
         await pilot.click("#save")
         await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
         saved = core.store.default_assistant()
