@@ -56,7 +56,9 @@ async def test_thinking_streams_before_the_answer(make_app, settings, script: Sc
         assert "Thinking…" in shown and "thinking…" in shown  # the section, and the live status
         live = app.pane.live()
         assert live is not None and live.text == ""  # no answer yet: the thinking came first
-        assert shown.index("Thinking…") < shown.index("Assistant")  # above the answer
+        children = list(app.pane.children)
+        assert children.index(thinking(app)) + 1 == children.index(live)  # just above the answer
+        assert "Assistant ▾ Thinking… First I list" in shown and shown.count("Assistant") == 1
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.pane.live() is None and thinking(app) is None)
         answer = answers(app)[-1]

@@ -286,6 +286,7 @@ class MessagePane(VerticalScroll):
             return existing
         widget = LiveThinking(message_id, text, answering)
         live.add_class("-thought")  # no gap between the thinking and its answer
+        live.drop_header()
         self.mount(widget, before=live)
         return widget
 

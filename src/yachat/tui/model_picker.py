@@ -24,7 +24,7 @@ from yachat.tui.dialogs import AnsweredOnce, guard_paging
 
 ListModels = Callable[[], Awaitable[list[ModelListing]]]
 LOADING = "loading the backend's models…"
-REASONING_LABEL = {Reasoning.NONE: "", Reasoning.HIDDEN: "reasons (hidden)", Reasoning.EFFORT: "reasons"}
+REASONING_LABEL = {Reasoning.NONE: "", Reasoning.HIDDEN: "hidden reasoning", Reasoning.EFFORT: "reasoning"}
 
 
 def known_names() -> list[str]:
@@ -47,8 +47,8 @@ def valid_model(text: str) -> str | None:
 def row(model: ModelListing, name: str | None = None) -> Text:
     context = f"{model.context_tokens:,}" if model.context_tokens else "?"
     return Text.assemble(
-        (f"{one_line(name or model.name, 34):<35}", "bold"),
-        (f"{model.transport.value:<6}{context:>9} ctx  {REASONING_LABEL[model.reasoning]}", "dim"),
+        (f"{one_line(name or model.name, 30):<31}", "bold"),
+        (f"{model.transport.value:<5}{context:>8} ctx  {REASONING_LABEL[model.reasoning]}", "dim"),
     )
 
 
@@ -57,7 +57,7 @@ class ModelPicker(AnsweredOnce[str | None]):
     DEFAULT_CSS = """
     ModelPicker { align: center middle; }
     ModelPicker > Vertical {
-        width: 76; height: 80%; border: thick $primary; background: $surface; padding: 1 2;
+        width: 84; max-width: 100%; height: 80%; border: thick $primary; background: $surface; padding: 1 2;
     }
     ModelPicker #models { height: 1fr; margin-top: 1; }
     ModelPicker #picker-error { color: $error; }
@@ -65,7 +65,11 @@ class ModelPicker(AnsweredOnce[str | None]):
     ModelPicker Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
     ModelPicker Button { margin-left: 1; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        # From the name field into the list (the list takes its own arrows).
+        Binding("down", "to_list", "The list", show=False),
+    ]
 
     def __init__(self, list_models: ListModels, current: str) -> None:
         super().__init__()
@@ -136,9 +140,20 @@ class ModelPicker(AnsweredOnce[str | None]):
         self.query_one("#picker-error", Label).update("")
         self._show()
 
+    def action_to_list(self) -> None:
+        option_list = self.query_one(OptionList)
+        option_list.focus()
+        if option_list.highlighted is None:
+            option_list.action_first()
+
     @on(Input.Submitted, "#model-name")
     def _submitted(self, event: Input.Submitted) -> None:
-        self._use(event.value)
+        """A name typed whole, or a part of one that only one listed model has."""
+        text = event.value.strip()
+        ids = [o.id for o in self.query_one(OptionList).options if o.id]
+        if text and text not in ids and len(ids) == 1 and text.lower() != self.current.lower():
+            text = ids[0]
+        self._use(text)
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

@@ -83,10 +83,14 @@ class LiveThinking(Widget):
         self.refresh(layout=True)
 
     def render(self) -> Text:
-        line = thinking_line(self.text, self.expanded, live=not self.answering)
-        if not self.expanded:
-            return line
-        return Text("\n").join([line, _literal(self.text)])
+        # The header of the answer below: the thinking comes first, as in a finished message.
+        lines = [
+            Text("Assistant", style="bold"),
+            thinking_line(self.text, self.expanded, live=not self.answering),
+        ]
+        if self.expanded:
+            lines.append(_literal(self.text))
+        return Text("\n").join(lines)
 
     def on_click(self, event: Click) -> None:
         event.stop()
