@@ -78,7 +78,9 @@ async def test_the_picker_lists_the_backend_and_the_catalogue_and_switches_trans
         field = app.screen.query_one("#model-name", Input)
         field.value = "two words"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "no spaces" in str(app.screen.query_one("#picker-error", Label).content))
+        await wait_for(
+            pilot, lambda: "no spaces" in str(app.screen.query_one("#picker-error", Label).content)
+        )
         assert isinstance(app.screen, ModelPicker)  # still open: nothing was set
         field.value = "yandexgpt-lite"
         await pilot.press("enter")
@@ -104,7 +106,9 @@ async def test_escape_leaves_the_picker_while_it_loads(make_app) -> None:  # typ
 async def test_settings_check_the_reasoning_mode_against_the_transport(  # type: ignore[no-untyped-def]
     make_app, settings, script: Script
 ) -> None:
-    script.set({"match": "primes", "reasoning": "Two, three, five, seven.", "answer": "Four.", "chunk_chars": 8})
+    script.set(
+        {"match": "primes", "reasoning": "Two, three, five, seven.", "answer": "Four.", "chunk_chars": 8}
+    )
     core = ChatCore.open_store(settings)
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
@@ -150,3 +154,12 @@ async def test_settings_check_the_reasoning_mode_against_the_transport(  # type:
         run = core.store.list_runs(app.thread_id)[-1]
         assert (run.model_uri, run.transport) == ("yandexgpt/rc", "http")
         assert answers(app)[-1].message.reasoning == "Two, three, five, seven."
+
+
+async def test_help_lists_the_model_and_thinking_keys(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: "yachat.pick_model" in screen_text(app))
+        shown = screen_text(app)
+        assert "yachat.toggle_thinking" in shown and "yachat.toggle_message_thinking" in shown

@@ -125,7 +125,9 @@ async def test_stored_thinking_is_folded_on_reopen_and_shown_literally(make_app,
         await wait_for(pilot, lambda: "thought done" not in screen_text(app))
 
 
-async def test_usage_line_names_the_model_and_counts_reasoning_tokens(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+async def test_usage_line_names_the_model_and_counts_reasoning_tokens(
+    make_app, settings, script: Script
+) -> None:  # type: ignore[no-untyped-def]
     # gRPC with hidden reasoning: the local server counts the thinking, it never shows it.
     script.set({"match": "primes", "reasoning": THOUGHT, "answer": "Four.", "chunk_chars": 20})
     app = make_app(core=reasoning_core(settings, "yandexgpt/rc", "enabled_hidden"))

@@ -83,6 +83,7 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
     SettingsScreen Horizontal { height: auto; margin-top: 1; }
     SettingsScreen Horizontal > Input, SettingsScreen Horizontal > Select { width: 1fr; }
     SettingsScreen Button { margin-right: 1; }
+    SettingsScreen #model-row { margin-top: 0; }
     SettingsScreen #model-row > Input { width: 1fr; }
     SettingsScreen #model-row > Button { width: auto; margin: 0 0 0 1; }
     """
