@@ -63,7 +63,8 @@ class MessageWidget(BlockView, can_focus=True):
         self.thinking = thinking
 
     def action_toggle_thinking(self) -> None:
-        self.toggle_thinking()
+        if not self.toggle_thinking():
+            self.app.notify("This message has no thinking to show.")
 
     def toggle_thinking(self) -> bool:
         """Fold or unfold the thinking; False if the message has none."""

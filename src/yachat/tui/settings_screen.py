@@ -128,12 +128,6 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                     yield Input(a.model, id="model", suggester=None, compact=True)
                     if self.list_models is not None:
                         yield Button("Pick…", id="pick", compact=True)
-                yield Label("Transport · reasoning")
-                with Horizontal():
-                    transport = a.transport or "auto"
-                    yield Select(TRANSPORTS, value=transport, allow_blank=False, id="transport", compact=True)
-                    reasoning = a.reasoning_mode or "off"
-                    yield Select(REASONING, value=reasoning, allow_blank=False, id="reasoning", compact=True)
                 yield Label("Instruction (system prompt)")
                 yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
                 yield Label("Temperature · max tokens")
@@ -142,6 +136,12 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                         _s(a.temperature), placeholder="temperature 0–1", id="temperature", compact=True
                     )
                     yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens", compact=True)
+                yield Label("Transport · reasoning")
+                with Horizontal():
+                    transport = a.transport or "auto"
+                    yield Select(TRANSPORTS, value=transport, allow_blank=False, id="transport", compact=True)
+                    reasoning = a.reasoning_mode or "off"
+                    yield Select(REASONING, value=reasoning, allow_blank=False, id="reasoning", compact=True)
                 yield Label("Prompt truncation")
                 with Horizontal():
                     yield Input(
