@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
+from yachat.core.model_catalog import REASONING_MODES, transport_for
 from yachat.text import one_line
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask
 from yachat.tui.help_screen import HelpScreen
 from yachat.tui.message_pane import MessagePane, MessageWidget
+from yachat.tui.model_picker import ModelPicker
 from yachat.tui.render import code_blocks
 from yachat.tui.settings_screen import SettingsResult, SettingsScreen
+from yachat.tui.thinking import LiveThinking
 
 if TYPE_CHECKING:
     from yachat.core.chat import ChatCore
@@ -101,7 +104,9 @@ class MessageActions(App[None]):
     async def action_settings(self) -> None:
         store = self.core.store
         thread = store.get_thread(self.thread_id) if self.thread_id else None
-        screen = SettingsScreen(store.list_assistants(), self.core.assistant_for(self.thread_id), thread)
+        screen = SettingsScreen(
+            store.list_assistants(), self.core.assistant_for(self.thread_id), thread, self.core.list_models
+        )
         result = await self.push_screen_wait(screen)
         if result is not None:
             self._apply_settings(result)
@@ -119,6 +124,50 @@ class MessageActions(App[None]):
             store.set_default_assistant(assistant.id)
         self.update_topbar()
         self.notify(f"Assistant “{one_line(assistant.name, 40)}” saved.", markup=False)
+
+    # -- models and thinking ------------------------------------------------------
+
+    @work(exit_on_error=False)
+    async def action_pick_model(self) -> None:
+        """Set the model of this thread's assistant (answers so far keep naming theirs)."""
+        assistant = self.core.assistant_for(self.thread_id)
+        model = await self.push_screen_wait(ModelPicker(self.core.list_models, assistant.model))
+        if not model or model == assistant.model:
+            return
+        assistant = self.core.assistant_for(self.thread_id)  # it may have changed meanwhile
+        transport = transport_for(model)  # a transport chosen for the old model is not this one's
+        fields: dict[str, object] = {"model": model, "transport": None}
+        note = ""
+        mode = assistant.reasoning_mode
+        if mode and mode not in REASONING_MODES[transport]:
+            fields["reasoning_mode"] = None
+            note = f"; reasoning {mode} does not apply to it, so it is off"
+        self.core.store.update_assistant(assistant.id, **fields)
+        self.update_topbar()
+        if "model" in self.core.settings.sources:
+            note += f"; this session still uses {self.core.settings.model}, named at start"
+        who = one_line(assistant.name, 30)
+        self.notify(f"{who} now answers with {one_line(model, 60)} ({transport.value}){note}.", markup=False)
+
+    def action_toggle_thinking(self) -> None:
+        """Fold or unfold the thinking of the focused message, else of the last answer."""
+        focused = self._focused_message()
+        if focused is not None and focused.toggle_thinking():
+            return
+        pane = self.pane
+        for widget in reversed(pane.shown()):
+            if isinstance(widget, LiveThinking):
+                widget.toggle()
+                return
+            if isinstance(widget, MessageWidget) and widget.toggle_thinking():
+                return
+        self.notify("No answer here shows its thinking.")
+
+    def action_toggle_thinking_of(self, message_id: int) -> None:
+        """A click on a finished answer's thinking line."""
+        widget = next((w for w in self.pane.message_widgets() if w.message.id == message_id), None)
+        if widget is not None:
+            widget.toggle_thinking()
 
     @work(exit_on_error=False)
     async def action_export(self) -> None:

@@ -72,6 +72,11 @@ class YachatApp(MessageActions):
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="yachat.toggle_sidebar"),
         Binding("ctrl+f", "search", "Search", id="yachat.search"),
         Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
+        # Function keys: the composer (a TextArea) takes most ctrl+letters, and f6/f7.
+        Binding("f4", "pick_model", "Model", tooltip="Pick the model", id="yachat.pick_model"),
+        Binding(
+            "f8", "toggle_thinking", "Fold/unfold the last thinking", show=False, id="yachat.toggle_thinking"
+        ),
         Binding("f1", "help", "Help", id="yachat.help"),
         Binding("ctrl+r", "retry", "Retry", id="yachat.retry"),
         Binding("ctrl+g", "regenerate", "Regenerate", id="yachat.regenerate"),

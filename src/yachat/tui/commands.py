@@ -21,7 +21,9 @@ ACTIONS = [
     ("Export thread", "export", "As Markdown (.md) or JSON (.json)"),
     ("Search", "search", "Thread titles and message text"),
     ("Toggle sidebar", "toggle_sidebar", "Give the messages the full width"),
-    ("Assistant settings", "settings", "Model, instruction, temperature, truncation, TTL"),
+    ("Assistant settings", "settings", "Model, instruction, temperature, reasoning, truncation, TTL"),
+    ("Pick a model", "pick_model", "The backend's models and the known ones, or any name"),
+    ("Fold or unfold the thinking", "toggle_thinking", "Of the focused message, else of the last answer"),
     ("Help: all keys", "help", "Every binding and its id for remapping"),
 ]
 

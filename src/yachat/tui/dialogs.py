@@ -9,7 +9,7 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, ScreenResultType
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, OptionList
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -76,3 +76,17 @@ class Ask(AnsweredOnce[str | None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self.query_one(Input).value if event.button.id == "ok" else None)
+
+
+def guard_paging(option_list: OptionList) -> None:
+    """PageUp/PageDown in an option list that has no region yet (a Select's list in
+    the frame between Enter opening it and its first layout) raise KeyError inside
+    Textual 8.2's OptionList, ending the app. Until it is laid out, paging does nothing."""
+    for name in ("action_page_up", "action_page_down"):
+        action = getattr(option_list, name)
+
+        def guarded(action=action) -> None:
+            if option_list.scrollable_content_region:
+                action()
+
+        setattr(option_list, name, guarded)

@@ -38,7 +38,7 @@ class LiveAnswer(BlockView):
         self._blocks = BlockStream()
         self._sealed: list[Part] = []  # parts of the complete blocks
         self._tail: list[Part] = []  # the block still growing
-        self._header = Part.of(Text("Assistant", style="bold"))
+        self._header: Part | None = Part.of(Text("Assistant", style="bold"))
         self._status = Part.of(Text("▍ generating…", style="dim"))
         self._dirty = False
         self._last_flush = 0.0
@@ -125,5 +125,11 @@ class LiveAnswer(BlockView):
                 break
             room -= len(part.render(console, width))
 
+    def drop_header(self) -> None:
+        """The model's thinking, shown above, carries the header: the answer goes on under it."""
+        self._header = None
+        self._assemble()
+
     def _assemble(self) -> None:
-        self.set_parts([self._header, *self._sealed, *self._tail, self._status])
+        header = [self._header] if self._header is not None else []
+        self.set_parts([*header, *self._sealed, *self._tail, self._status])

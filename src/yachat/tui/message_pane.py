@@ -27,6 +27,7 @@ from yachat.tui.block_view import BlockView, Part
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
+from yachat.tui.thinking import LiveThinking, thinking_parts
 
 PAGE = 20
 WELCOME = Text.assemble(
@@ -45,16 +46,38 @@ class MessageWidget(BlockView, can_focus=True):
         Binding("c", "app.copy_message", "Copy", id="yachat.copy_message"),
         Binding("k", "app.copy_message_code", "Copy code", id="yachat.copy_message_code"),
         Binding("e", "app.edit_message", "Edit & resend", id="yachat.edit_message"),
+        Binding("t", "toggle_thinking", "Thinking", id="yachat.toggle_message_thinking"),
     ]
 
-    def __init__(self, message: Message, run: Run | None, body: list[Part] | None = None) -> None:
-        """`body`: the Markdown parts, when a live answer already made them."""
+    def __init__(
+        self, message: Message, run: Run | None, body: list[Part] | None = None, thinking: bool = False
+    ) -> None:
+        """`body`: the Markdown parts, when a live answer already made them;
+        `thinking`: the model's thinking is shown unfolded."""
         super().__init__(
-            lambda: message_parts(message, run, body),
+            lambda: message_parts(message, run, body, thinking),
             classes=f"message {message.role} status-{message.status}",
         )
         self.message = message
         self.run = run
+        self.thinking = thinking
+
+    def action_toggle_thinking(self) -> None:
+        if not self.toggle_thinking():
+            self.app.notify("This message has no thinking to show.")
+
+    def toggle_thinking(self) -> bool:
+        """Fold or unfold the thinking; False if the message has none."""
+        reasoning = self.message.reasoning
+        if not reasoning:
+            return False
+        parts = self.parts
+        old = len(thinking_parts(reasoning, self.thinking, self.message.id))
+        self.thinking = not self.thinking
+        # The header stays first; the Markdown parts after the thinking are kept as rendered.
+        new = thinking_parts(reasoning, self.thinking, self.message.id)
+        self.set_parts([parts[0], *new, *parts[1 + old :]])
+        return True
 
     def on_click(self, event: Click) -> None:
         self.focus()  # c, k and e then act on this message
@@ -254,6 +277,25 @@ class MessagePane(VerticalScroll):
         self.mount(widget)
         return widget
 
+    def start_thinking(self, message_id: int, text: str = "", answering: bool = False) -> LiveThinking | None:
+        """The live answer's thinking, shown above it (None if that answer is not on screen)."""
+        live = self.live()
+        if live is None or live.message_id != message_id:
+            return None
+        existing = self.thinking_of(message_id)
+        if existing is not None:
+            return existing
+        widget = LiveThinking(message_id, text, answering)
+        live.add_class("-thought")  # no gap between the thinking and its answer
+        live.drop_header()
+        self.mount(widget, before=live)
+        return widget
+
+    def thinking_of(self, message_id: int) -> LiveThinking | None:
+        return next(
+            (c for c in self.shown() if isinstance(c, LiveThinking) and c.message_id == message_id), None
+        )
+
     def set_prompt_cut(self, cut: PromptCutAt | None) -> None:
         """The answer being generated was sent the messages from `cut` on."""
         self._cut = cut
@@ -315,12 +357,21 @@ class MessagePane(VerticalScroll):
             (w for w in self.shown() if isinstance(w, LiveAnswer) and w.message_id == message.id), None
         )
         body = live.body_parts(message.text) if live is not None else None
-        final = MessageWidget(message, run, body)
+        thinking = self.thinking_of(message.id)
+        final = MessageWidget(message, run, body, thinking=thinking is not None and thinking.expanded)
         self.run_worker(
-            self._swap_in(live, final, rendered=body is not None), group="finish", exit_on_error=False
+            self._swap_in(live, final, rendered=body is not None, thinking=thinking),
+            group="finish",
+            exit_on_error=False,
         )
 
-    async def _swap_in(self, live: LiveAnswer | None, final: MessageWidget, rendered: bool) -> None:
+    async def _swap_in(
+        self,
+        live: LiveAnswer | None,
+        final: MessageWidget,
+        rendered: bool,
+        thinking: LiveThinking | None = None,
+    ) -> None:
         width = live.content_width() if live is not None else self.size.width - 2
         if width > 0 and not rendered:
             await final.render_off_loop(width)
@@ -335,6 +386,9 @@ class MessagePane(VerticalScroll):
                 await live.remove()
             else:
                 await self.mount(final)
+            if thinking is not None and thinking.is_attached:  # the final message shows it now
+                self._leaving.add(thinking)
+                await thinking.remove()
         if width > 0 and rendered:
             self.call_after_refresh(self._fill_in, final, width)
 

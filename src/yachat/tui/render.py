@@ -19,10 +19,12 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
+from yachat.core.errors import phrase_retry
 from yachat.store.models import Message, MessageStatus, Run
 from yachat.text import one_line, strip_controls
 from yachat.tui.block_view import Part
 from yachat.tui.markdown_blocks import Block, split
+from yachat.tui.thinking import thinking_parts
 
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
 
@@ -52,6 +54,8 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
         parts.append(one_line(run.answered_by or run.model_uri or model or "", 40))
         if run.total_tokens:
             parts.append(f"{run.input_tokens}+{run.completion_tokens} tokens")
+        if run.reasoning_tokens:  # None where the API does not count them
+            parts.append(f"{run.reasoning_tokens:,} reasoning")
         if run.first_chunk_s is not None:
             parts.append(f"first chunk {run.first_chunk_s:.2f} s")
         if run.tokens_per_s:
@@ -63,16 +67,23 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
         _retry_link(line)
     elif status in (MessageStatus.FAILED, MessageStatus.INTERRUPTED):
         error = (run.error if run else None) or "The answer did not complete."
-        line.append(f"  ✖ {one_line(error, 300)}", style="bold red")
-        _retry_link(line)
+        shown = Text(f"  ✖ {one_line(phrase_retry(error, RETRY_HINT), 300)}", style="bold red")
+        # The sentence's own "press Retry (ctrl+r)" is the link, else one follows it.
+        at = shown.plain.rfind(RETRY_LABEL)
+        if at >= 0:
+            shown.stylize(_link("app.retry", bold=True), at, at + len(RETRY_LABEL))
+        line.append_text(shown)
+        if at < 0:
+            _retry_link(line)
     elif run is not None and run.error:
-        line.append(f"  ⚠ {one_line(run.error, 200)}", style="yellow")
+        line.append(f"  ⚠ {one_line(phrase_retry(run.error, RETRY_HINT), 200)}", style="yellow")
     if status == MessageStatus.COMPLETE and run is not None and run.truncated:
         line.append(f"  {CUT_OFF_LABEL}", style="yellow")
     return line
 
 
 RETRY_LABEL = "Retry (ctrl+r)"
+RETRY_HINT = "press Retry (ctrl+r)"  # the core's neutral "retry", worded for the TUI
 CUT_OFF_LABEL = "✂ cut off at the length limit"
 COPY_LABEL = "copy"
 COPY_CODE_LABEL = "copy code"
@@ -101,13 +112,20 @@ def message_header(message: Message) -> Text:
     return header
 
 
-def message_parts(message: Message, run: Run | None, body: Sequence[Part] | None = None) -> list[Part]:
-    """Header, Markdown blocks and (for an answer) the run line; `body` if already made."""
+def message_parts(
+    message: Message, run: Run | None, body: Sequence[Part] | None = None, thinking: bool = False
+) -> list[Part]:
+    """Header, the thinking (unfolded if `thinking`), Markdown blocks and (for an answer)
+    the run line; `body` if already made."""
     if body is None:
         body = block_parts(split(message.text)[0]) if message.text.strip() else []
     if not body:
         body = [Part.of(Text("…", style="dim"))]
-    parts = [Part.of(message_header(message)), *body]
+    parts = [
+        Part.of(message_header(message)),
+        *thinking_parts(message.reasoning, thinking, message.id),
+        *body,
+    ]
     if message.role != "user":
         parts.append(Part.of(run_line(message, run)))
     return parts

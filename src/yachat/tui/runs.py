@@ -13,11 +13,13 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.worker import Worker
 
-from yachat.core.errors import UserFacingError
+from yachat.core.errors import UserFacingError, phrase_retry
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.store import StoreError
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.message_pane import MessagePane
+from yachat.tui.render import RETRY_HINT
+from yachat.tui.thinking import LiveThinking
 
 if TYPE_CHECKING:
     from yachat.tui.app import YachatApp
@@ -30,7 +32,9 @@ class ActiveRun:
     thread_id: int
     message_id: int | None = None
     text: str = ""
+    reasoning: str = ""
     live: LiveAnswer | None = field(default=None, repr=False)  # cached: no DOM query per chunk
+    thinking: LiveThinking | None = field(default=None, repr=False)
     worker: Worker[None] | None = field(default=None, repr=False)
 
 
@@ -150,7 +154,14 @@ class RunController:
                 first, omitted = update.prompt.first_sent_message_id, update.prompt.omitted
                 pane.set_prompt_cut((first, omitted) if omitted and first is not None else None)
             return
+        if kind is UpdateKind.REASONING:
+            run.reasoning += update.text
+            if visible:
+                self._think(run, pane, update.text)
+            return
         if kind is UpdateKind.APPEND:
+            if not run.text and run.reasoning and visible:
+                self._answer_started(run, pane)
             run.text += update.text
         elif kind is UpdateKind.REPLACE:
             run.text = update.text
@@ -160,7 +171,8 @@ class RunController:
                 if message is not None:
                     pane.finish_live(message, store.get_run(update.run_id))
             elif update.error:
-                self.app.notify(f"An answer failed: {update.error}", severity="error", markup=False)
+                error = phrase_retry(update.error, RETRY_HINT)
+                self.app.notify(f"An answer failed: {error}", severity="error", markup=False)
             return
         if not visible:
             return
@@ -180,8 +192,35 @@ class RunController:
         elif kind is UpdateKind.NOTICE:
             live.set_status(f"▍ {update.text}", style="yellow")
 
+    def _think(self, run: ActiveRun, pane: MessagePane, suffix: str) -> None:
+        """More of the model's thinking: into the section above the live answer."""
+        thinking = run.thinking
+        if thinking is None or thinking.parent is not pane:
+            if run.message_id is None:
+                return
+            first = run.thinking is None
+            before = run.reasoning[: len(run.reasoning) - len(suffix)]
+            run.thinking = thinking = pane.start_thinking(run.message_id, before)
+            if thinking is None:
+                return
+            if first and run.live is not None and run.live.parent is pane:
+                run.live.set_status("▍ thinking…")
+        thinking.feed(suffix)
+
+    def _answer_started(self, run: ActiveRun, pane: MessagePane) -> None:
+        thinking = run.thinking
+        if thinking is not None and thinking.parent is pane:
+            thinking.answer_started()
+        live = run.live
+        if live is not None and live.parent is pane:
+            live.set_status("▍ generating…")
+
     def resume_on_screen(self, thread_id: int) -> None:
         """The streaming thread was opened again: show its answer so far, live."""
         run = self.active.get(thread_id)
         if run is not None and run.message_id is not None:
-            run.live = self.app.pane.start_live(run.message_id, run.text)
+            pane = self.app.pane
+            run.live = pane.start_live(run.message_id, run.text)
+            run.thinking = None
+            if run.reasoning:
+                run.thinking = pane.start_thinking(run.message_id, run.reasoning, answering=bool(run.text))

@@ -11,10 +11,35 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Label, OptionList, Select, TextArea
 
+from yachat.core.model_catalog import REASONING_MODES, transport_for
+from yachat.core.transport import Transport
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
-from yachat.tui.dialogs import AnsweredOnce
+from yachat.tui.dialogs import AnsweredOnce, guard_paging
+from yachat.tui.model_picker import ListModels, ModelPicker
+
+TRANSPORTS = [("auto (the model decides)", "auto"), ("gRPC completions", "grpc"), ("chat API (http)", "http")]
+REASONING = [
+    ("off", "off"),
+    ("low (chat API)", "low"),
+    ("medium (chat API)", "medium"),
+    ("high (chat API)", "high"),
+    ("hidden (gRPC: only counted)", "enabled_hidden"),
+]
+
+
+def check_reasoning(model: str, transport: str | None, mode: str | None) -> str | None:
+    """Why this reasoning mode does not suit the model's transport, or None."""
+    if not mode:
+        return None
+    way = transport_for(model, transport)
+    allowed = REASONING_MODES[way]
+    if mode in allowed:
+        return None
+    via = "the chat API (http)" if way is Transport.HTTP else "gRPC"
+    return f"{model} goes over {via}, which takes reasoning {' / '.join(allowed)} or off, not {mode}"
 
 
 @dataclass(frozen=True)
@@ -58,14 +83,24 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
     SettingsScreen Horizontal { height: auto; margin-top: 1; }
     SettingsScreen Horizontal > Input, SettingsScreen Horizontal > Select { width: 1fr; }
     SettingsScreen Button { margin-right: 1; }
+    SettingsScreen #model-row { margin-top: 0; }
+    SettingsScreen #model-row > Input { width: 1fr; }
+    SettingsScreen #model-row > Button { width: auto; margin: 0 0 0 1; }
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, assistants: list[Assistant], current: Assistant, thread: Thread | None) -> None:
+    def __init__(
+        self,
+        assistants: list[Assistant],
+        current: Assistant,
+        thread: Thread | None,
+        list_models: ListModels | None = None,
+    ) -> None:
         super().__init__()
         self.assistants = assistants
         self.current = current
         self.thread = thread
+        self.list_models = list_models  # for the model picker
 
     def compose(self) -> ComposeResult:
         a = self.current
@@ -89,7 +124,10 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                 yield Label("Name")
                 yield Input(a.name, id="name", compact=True)
                 yield Label("Model: yandexgpt/latest, yandexgpt/rc, yandexgpt-lite, … or a gpt:// URI")
-                yield Input(a.model, id="model", suggester=None, compact=True)
+                with Horizontal(id="model-row"):
+                    yield Input(a.model, id="model", suggester=None, compact=True)
+                    if self.list_models is not None:
+                        yield Button("Pick…", id="pick", compact=True)
                 yield Label("Instruction (system prompt)")
                 yield TextArea(a.instruction, id="instruction", soft_wrap=True, compact=True)
                 yield Label("Temperature · max tokens")
@@ -98,6 +136,12 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                         _s(a.temperature), placeholder="temperature 0–1", id="temperature", compact=True
                     )
                     yield Input(_s(a.max_tokens), placeholder="max tokens", id="max_tokens", compact=True)
+                yield Label("Transport · reasoning")
+                with Horizontal():
+                    transport = a.transport or "auto"
+                    yield Select(TRANSPORTS, value=transport, allow_blank=False, id="transport", compact=True)
+                    reasoning = a.reasoning_mode or "off"
+                    yield Select(REASONING, value=reasoning, allow_blank=False, id="reasoning", compact=True)
                 yield Label("Prompt truncation")
                 with Horizontal():
                     yield Input(
@@ -144,6 +188,8 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         self.query_one("#name", Input).value = chosen.name
         self.query_one("#model", Input).value = chosen.model
         self.query_one("#instruction", TextArea).text = chosen.instruction
+        self.query_one("#transport", Select).value = chosen.transport or "auto"
+        self.query_one("#reasoning", Select).value = chosen.reasoning_mode or "off"
         for wid, value in (
             ("temperature", chosen.temperature),
             ("max_tokens", chosen.max_tokens),
@@ -152,8 +198,40 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         ):
             self.query_one(f"#{wid}", Input).value = _s(value)
 
+    @on(Button.Pressed, "#pick")
+    def _pick(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.list_models is None:
+            return
+        model = self.query_one("#model", Input)
+
+        def picked(name: str | None) -> None:
+            if name:
+                model.value = name
+                self.query_one("#transport", Select).value = "auto"  # the new model decides
+
+        self.app.push_screen(ModelPicker(self.list_models, model.value.strip()), picked)
+
+    @on(Select.Changed, "#transport, #reasoning")
+    @on(Input.Changed, "#model")
+    def _check_reasoning(self) -> None:
+        """Say at once when the reasoning mode does not suit the model's transport."""
+        try:
+            model = self.query_one("#model", Input).value.strip()
+            transport, mode = self._transport_and_reasoning()
+        except NoMatches:  # composing: not every field is there yet
+            return
+        self.query_one("#error", Label).update(Text(check_reasoning(model, transport, mode) or ""))
+
+    def _transport_and_reasoning(self) -> tuple[str | None, str | None]:
+        transport = str(self.query_one("#transport", Select).value)
+        mode = str(self.query_one("#reasoning", Select).value)
+        return (None if transport == "auto" else transport), (None if mode == "off" else mode)
+
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "pick":
+            return
         if event.button.id == "cancel":
             self.dismiss(None)
             return
@@ -172,9 +250,15 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
             raise ValueError("the assistant needs a name")
         if not model or " " in model:
             raise ValueError("model must look like yandexgpt/rc, yandexgpt-lite or gpt://folder/name/version")
+        transport, reasoning = self._transport_and_reasoning()
+        problem = check_reasoning(model, transport, reasoning)
+        if problem:
+            raise ValueError(problem)
         fields = {
             "name": name,
             "model": model,
+            "transport": transport,
+            "reasoning_mode": reasoning,
             "instruction": self.query_one("#instruction", TextArea).text,
             "temperature": _number(value("temperature"), float, "temperature", 0, 1),
             "max_tokens": _number(value("max_tokens"), int, "max tokens", 1, 100_000),
@@ -196,17 +280,3 @@ def _field(value: object, placeholder: str, wid: str) -> Input:
 
 def _s(value: object) -> str:
     return "" if value is None else str(value)
-
-
-def guard_paging(option_list: OptionList) -> None:
-    """PageUp/PageDown in an option list that has no region yet (a Select's list in
-    the frame between Enter opening it and its first layout) raise KeyError inside
-    Textual 8.2's OptionList, ending the app. Until it is laid out, paging does nothing."""
-    for name in ("action_page_up", "action_page_down"):
-        action = getattr(option_list, name)
-
-        def guarded(action=action) -> None:
-            if option_list.scrollable_content_region:
-                action()
-
-        setattr(option_list, name, guarded)
