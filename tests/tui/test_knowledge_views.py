@@ -7,18 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.app import App, ComposeResult
-from textual.containers import VerticalScroll
+from textual.app import App
 from textual.widgets import OptionList, Static
 
+from yachat.core.chat import ChatCore
 from yachat.core.knowledge.indexer import add_paths
 from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.tui.knowledge_screen import KnowledgeScreen
-from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_command, show_sources
+from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_command
 
 from ..corpus import make_corpus
-from .test_streaming import flat, screen_text, wait_for
+from ..support import Script
+from .test_streaming import flat, screen_text, type_and_send, wait_for
 
 pytestmark = pytest.mark.anyio
 SIZE = (120, 36)
@@ -86,38 +87,36 @@ async def test_a_path_that_does_not_exist_is_one_line(store: Store, tmp_path: Pa
         assert not screen.indexing
 
 
-class PaneApp(App[None]):
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="pane"):
-            yield Static("the answer [1]", id="m5")
-            yield Static("a later message", id="m6")
-
-
-async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(
-    store: Store, tmp_path: Path
+async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # type: ignore[no-untyped-def]
+    make_app, settings, script: Script, tmp_path: Path
 ) -> None:
     notes = make_corpus(tmp_path)
-    a = store.default_assistant().id
-    add_paths(store, a, [notes])
-    passages = store.retrieve(a, ["vault combination"])[:2]
-    passages = [Passage(**{**p.__dict__, "number": i}) for i, p in enumerate(passages, start=1)]
-    app = PaneApp()
+    core = ChatCore.open_store(settings)
+    add_paths(core.store, core.store.default_assistant().id, [notes])
+    script.set({"match": "vault", "answer": "It is 7319-ALPHA [1].", "chunk_chars": 4})
+    app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
-        pane = app.query_one("#pane")
-        show_sources(pane, 5, passages)
+        await type_and_send(pilot, "What is the vault combination?")
+        await wait_for(pilot, lambda: bool(app.pane.query(SourcesList)) and not app.runs.active)
         await pilot.pause()
-        assert [w.id for w in pane.children] == ["m5", "sources-5", "m6"]
+        kinds = [type(w).__name__ for w in app.pane.shown()]
+        assert kinds[-2:] == ["MessageWidget", "SourcesList"]  # right under the answer
         text = flat(screen_text(app))
-        assert f"[1] {compact_path(str(notes / 'home' / 'vault.md'))}:5 — Household › Safe" in text
-        assert "…/" in text  # a long path shows its end, where the file's name is
+        vault = notes / "home" / "vault.md"
+        assert f"[1] {compact_path(str(vault))}:5 — Household › Safe" in text
         line = app.query_one(SourcesList).query(SourceLine).first()
         line.focus()
         await pilot.press("c")
-        assert app.clipboard == f"{notes / 'home' / 'vault.md'}:5"
-        # Shown again (a regenerated answer): replaced, not doubled.
-        show_sources(pane, 5, passages[:1])
+        assert app.clipboard == f"{vault}:5"
+        # The thread opened again from the history shows them under the same answer.
+        thread_id = app.thread_id
+        app.open_thread(None)
         await pilot.pause()
-        assert len(app.query(SourcesList)) == 1 and len(app.query(SourceLine)) == 1
+        app.open_thread(thread_id)
+        stored = core.store.thread_sources(thread_id)[core.store.list_runs(thread_id)[-1].id]
+        await wait_for(pilot, lambda: len(app.pane.query(SourceLine)) == len(stored))
+        kinds = [type(w).__name__ for w in app.pane.shown()]
+        assert kinds[-2:] == ["MessageWidget", "SourcesList"]
 
 
 def test_a_long_path_is_shown_by_its_end() -> None:

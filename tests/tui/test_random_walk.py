@@ -23,6 +23,7 @@ from textual.widget import Widget
 from yachat.tui.app import YachatApp
 from yachat.tui.dialogs import Ask, Confirm
 from yachat.tui.help_screen import HelpScreen
+from yachat.tui.knowledge_screen import KnowledgeScreen
 from yachat.tui.model_picker import ModelPicker
 from yachat.tui.settings_screen import SettingsScreen
 
@@ -38,7 +39,7 @@ EXCLUDED = {"ctrl+q"}
 TYPED = "abc xyz 12?"
 EXTRA = ["enter", "escape", "pageup", "pagedown", "ctrl+n", "tab", "shift+tab", "up", "down", "home", "end"]
 # Screens the app pushes: their keys are part of the walk too.
-SCREENS = [SettingsScreen, HelpScreen, Ask, Confirm, ModelPicker]
+SCREENS = [SettingsScreen, HelpScreen, Ask, Confirm, ModelPicker, KnowledgeScreen]
 
 
 def binding_keys(*classes: type) -> set[str]:

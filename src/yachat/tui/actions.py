@@ -14,6 +14,7 @@ from yachat.text import one_line
 from yachat.tui.composer import Composer
 from yachat.tui.dialogs import Ask
 from yachat.tui.help_screen import HelpScreen
+from yachat.tui.knowledge_screen import KnowledgeScreen
 from yachat.tui.message_pane import MessagePane, MessageWidget
 from yachat.tui.model_picker import ModelPicker
 from yachat.tui.render import code_blocks
@@ -126,6 +127,10 @@ class MessageActions(App[None]):
         self.notify(f"Assistant “{one_line(assistant.name, 40)}” saved.", markup=False)
 
     # -- models and thinking ------------------------------------------------------
+
+    def action_knowledge(self) -> None:
+        """The files this thread's assistant answers from: add, remove, reindex."""
+        self.push_screen(KnowledgeScreen(self.core.store, self.core.assistant_for(self.thread_id)))
 
     @work(exit_on_error=False)
     async def action_pick_model(self) -> None:

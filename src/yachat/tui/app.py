@@ -74,6 +74,7 @@ class YachatApp(MessageActions):
         Binding("ctrl+s", "settings", "Settings", id="yachat.settings"),
         # Function keys: the composer (a TextArea) takes most ctrl+letters, and f6/f7.
         Binding("f4", "pick_model", "Model", tooltip="Pick the model", id="yachat.pick_model"),
+        Binding("f9", "knowledge", "Knowledge", show=False, id="yachat.knowledge"),
         Binding(
             "f8", "toggle_thinking", "Fold/unfold the last thinking", show=False, id="yachat.toggle_thinking"
         ),
@@ -231,7 +232,13 @@ class YachatApp(MessageActions):
         if thread_id is None:
             self.pane.show(None, [], [])
         else:
-            self.pane.show(thread_id, store.list_messages(thread_id), store.list_runs(thread_id), message_id)
+            self.pane.show(
+                thread_id,
+                store.list_messages(thread_id),
+                store.list_runs(thread_id),
+                message_id,
+                sources=store.thread_sources(thread_id),
+            )
             self.runs.resume_on_screen(thread_id)
             self.sidebar.highlight(thread_id)
         self.update_topbar()

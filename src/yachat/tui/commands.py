@@ -23,6 +23,7 @@ ACTIONS = [
     ("Toggle sidebar", "toggle_sidebar", "Give the messages the full width"),
     ("Assistant settings", "settings", "Model, instruction, temperature, reasoning, truncation, TTL"),
     ("Pick a model", "pick_model", "The backend's models and the known ones, or any name"),
+    ("Knowledge", "knowledge", "The files the assistant answers from: add, remove, reindex"),
     ("Fold or unfold the thinking", "toggle_thinking", "Of the focused message, else of the last answer"),
     ("Help: all keys", "help", "Every binding and its id for remapping"),
 ]

@@ -9,7 +9,7 @@ stays put and shows a "new content below" jump.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import anyio
 from rich.text import Text
@@ -22,11 +22,13 @@ from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from yachat.store.knowledge import Passage
 from yachat.store.models import Message, Run
 from yachat.tui.block_view import BlockView, Part
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
+from yachat.tui.sources_view import with_sources
 from yachat.tui.thinking import LiveThinking, thinking_parts
 
 PAGE = 20
@@ -133,6 +135,7 @@ class MessagePane(VerticalScroll):
         messages: Sequence[Message],
         runs: Sequence[Run],
         focus_message: int | None = None,
+        sources: Mapping[int, Sequence[Passage]] | None = None,
     ) -> None:
         self.thread_id = thread_id
         self._messages = list(messages)
@@ -149,9 +152,8 @@ class MessagePane(VerticalScroll):
             widgets: list[Widget] = []
             if start > 0:
                 widgets.append(self._older_marker())
-            widgets += with_cut(
-                [self._widget(m) for m in self._messages[start:] if not self._is_live(m)], self._cut
-            )
+            shown = [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
+            widgets += with_cut(with_sources(shown, self._messages, sources or {}), self._cut)
             if thread_id is None:
                 widgets.append(Static(WELCOME, classes="welcome"))
             self.mount_all(widgets)

@@ -19,6 +19,7 @@ from yachat.store import StoreError
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import RETRY_HINT
+from yachat.tui.sources_view import show_sources
 from yachat.tui.thinking import LiveThinking
 
 if TYPE_CHECKING:
@@ -148,6 +149,10 @@ class RunController:
                         pane.add_message(message)
                 run.live = pane.start_live(update.message_id)
             self.app.refresh_threads()
+            return
+        if kind is UpdateKind.SOURCES:
+            if visible:
+                show_sources(pane, update.message_id, update.sources)
             return
         if kind is UpdateKind.PROMPT:
             if visible and update.prompt is not None:

@@ -111,6 +111,7 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                     yield Button("Save", id="save", variant="primary")
                     yield Button("Save as default", id="default")
                     yield Button("Cancel", id="cancel")
+                    yield Button("Knowledge…", id="knowledge")
             with VerticalScroll():
                 yield Label("Assistant settings — Esc cancels", id="title")
                 yield Label("Assistant")
@@ -231,6 +232,10 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "pick":
+            return
+        if event.button.id == "knowledge":
+            # The files the thread's assistant answers from, over these settings (F9 anywhere).
+            self.run_worker(self.app.run_action("knowledge"), exit_on_error=False)
             return
         if event.button.id == "cancel":
             self.dismiss(None)

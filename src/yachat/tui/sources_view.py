@@ -94,7 +94,8 @@ class SourcesList(Vertical):
     """
 
     def __init__(self, message_id: int, passages: Sequence[Passage]) -> None:
-        super().__init__(id=f"sources-{message_id}")
+        # No DOM id: a thread's widgets may share the pane with the last one's, leaving.
+        super().__init__()
         self.message_id = message_id
         self.passages = tuple(passages)
 
@@ -111,10 +112,10 @@ class SourcesList(Vertical):
 
 
 def show_sources(pane: Widget, message_id: int, passages: Sequence[Passage]) -> SourcesList | None:
-    """Mount the list under the answer `#m{message_id}` (or refill the one shown before)."""
-    shown = pane.query(f"#sources-{message_id}")
-    if shown:
-        existing = shown.first(SourcesList)
+    """Mount the list under answer `message_id` (or refill the one shown before)."""
+    children = _shown(pane)
+    existing = next((w for w in children if isinstance(w, SourcesList) and w.message_id == message_id), None)
+    if existing is not None:
         if not passages:
             existing.remove()
             return None
@@ -124,12 +125,7 @@ def show_sources(pane: Widget, message_id: int, passages: Sequence[Passage]) -> 
         return None
     # The answer, or while it streams its live widget: the finished answer is mounted
     # in the live one's place, so the list stays under it.
-    found = pane.query(f"#m{message_id}")
-    answer = (
-        found.first()
-        if found
-        else next((w for w in pane.query(LiveAnswer) if w.message_id == message_id), None)
-    )
+    answer = next((w for w in children if _message_id(w) == message_id), None)
     if answer is None:
         return None
     sources = SourcesList(message_id, passages)
@@ -140,13 +136,28 @@ def show_sources(pane: Widget, message_id: int, passages: Sequence[Passage]) -> 
 def with_sources(
     widgets: Sequence[Widget], messages: Sequence[Message], by_run: Mapping[int, Sequence[Passage]]
 ) -> list[Widget]:
-    """`widgets` (message widgets with ids `m{id}`) with each answer's sources after it,
+    """`widgets` (the thread's message widgets) with each answer's sources after it,
     from `store.thread_sources(thread_id)`: for a thread opened from the history."""
-    run_of = {f"m{m.id}": m.run_id for m in messages if m.role == "assistant" and m.run_id is not None}
+    run_of = {m.id: m.run_id for m in messages if m.role == "assistant" and m.run_id is not None}
     out: list[Widget] = []
     for widget in widgets:
         out.append(widget)
-        run_id = run_of.get(widget.id or "")
-        if run_id is not None and by_run.get(run_id):
-            out.append(SourcesList(int((widget.id or "m0")[1:]), by_run[run_id]))
+        message_id = _message_id(widget)
+        run_id = run_of.get(message_id) if message_id is not None else None
+        if message_id is not None and run_id is not None and by_run.get(run_id):
+            out.append(SourcesList(message_id, by_run[run_id]))
     return out
+
+
+def _shown(pane: Widget) -> list[Widget]:
+    # The message pane skips children on their way out (see MessagePane.shown).
+    shown = getattr(pane, "shown", None)
+    return list(shown()) if callable(shown) else list(pane.children)
+
+
+def _message_id(widget: Widget) -> int | None:
+    """The message a pane child shows: a message's widget, or a live answer's."""
+    if isinstance(widget, LiveAnswer):
+        return widget.message_id
+    message = getattr(widget, "message", None)
+    return message.id if isinstance(message, Message) else None
