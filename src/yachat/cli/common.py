@@ -15,6 +15,7 @@ exit status:
   0     done
   1     the answer or the command failed (the reason is one line on stderr)
   2     usage: a bad option or argument, or a config file that cannot be used
+  70    the TUI stopped on an unexpected error (messages saved; see the log it names)
   130   interrupted (ctrl+c); the part of an answer so far is kept, marked
   128+N stopped by signal N: 129 on SIGHUP, 143 on SIGTERM"""
 
