@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from yachat.core.chat import ChatCore  # noqa: E402
+from yachat.core.knowledge.indexer import add_paths  # noqa: E402
 from yachat.server.engines.firehose import firehose_text  # noqa: E402
 from yachat.server.process import start_server_process  # noqa: E402
 from yachat.settings import Settings  # noqa: E402
 from yachat.tui.app import YachatApp  # noqa: E402
+from yachat.tui.thinking import LiveThinking  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
@@ -84,6 +86,28 @@ def seed(core: ChatCore) -> None:
             input_tokens=120, completion_tokens=380, total_tokens=500, model_version="24.11.2026",
             first_chunk_s=0.21, tokens_per_s=54.0,
         )  # fmt: skip
+
+
+THOUGHT = (
+    "The user wants the 1-based position of the first element >= target. "
+    "Binary search halves the range each step: O(log n). Check the edge cases: "
+    "an empty list, a target above every element, duplicates. Then explain lo/hi."
+)
+NOTES = {
+    "travel/kazan.md": "# Travel notes\n\n## Kazan\n\nThe Kremlin opens at 8:00; the Kul Sharif mosque "
+    "closes for visitors at 19:30 on Fridays.\n\nBauman street is best in the evening.\n",
+    "travel/packing.md": "# Packing\n\n## Autumn\n\nTake a rain jacket: October in Kazan averages "
+    "12 days of rain.\n",
+}
+
+
+def wait(pilot: object, condition: object, seconds: float = 10) -> object:
+    async def waiting() -> None:
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+            await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+    return waiting()
 
 
 def chromium() -> str | None:
@@ -163,14 +187,24 @@ async def shoot() -> None:
         script.write_text(
             '{"rules": [{"match": "binary search", "answer": '
             + __import__("json").dumps(STREAMED)
-            + ', "chunk_chars": 6, "delay_ms": 25}]}'
+            + ', "chunk_chars": 6, "delay_ms": 25},'
+            + ' {"match": "think", "reasoning": '
+            + __import__("json").dumps(THOUGHT)
+            + ', "answer": "Use `bisect_left`: it returns the insertion point.", "chunk_chars": 4, "delay_ms": 40},'
+            + ' {"match": "Kremlin", "answer": "It opens at 8:00 [1]; take a rain jacket in October [2].",'
+            + ' "chunk_chars": 6}]}'
         )
+        notes = Path(tmp) / "notes"
+        for name, text in NOTES.items():
+            (notes / name).parent.mkdir(parents=True, exist_ok=True)
+            (notes / name).write_text(text, encoding="utf-8")
         with start_server_process(
             "scripted", args=["--script", str(script)], env={"YACHAT_HOME": tmp}
         ) as srv:
             settings = Settings(
                 backend="local",
                 local_address=srv.address,
+                local_http_url=srv.http_url,
                 local_token=srv.token,
                 store_path=Path(tmp) / "yachat.db",
                 config_path=Path(tmp) / "config.toml",
@@ -204,6 +238,45 @@ async def shoot() -> None:
                 await pilot.press("ctrl+s")
                 await pilot.pause(0.3)
                 app.save_screenshot(str(OUT / "settings.svg"))
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+                # A reasoning model over the chat API: its thinking streams first.
+                store = core.store
+                thinker = store.create_assistant(
+                    "Thinker", "qwen3-235b-a22b-fp8", "You are a careful engineer.", reasoning_mode="high"
+                )
+                thread = store.create_thread("Reasoning over the chat API", thinker.id)
+                app.open_thread(thread.id)
+                app.composer.insert("think: where would 4 go in [1, 3, 5]?")
+                await pilot.press("enter")
+                await wait(
+                    pilot,
+                    lambda: any(len(w.text) > 150 for w in app.pane.query(LiveThinking)),
+                )
+                await pilot.pause(0.1)
+                app.save_screenshot(str(OUT / "thinking.svg"))
+                await wait(pilot, lambda: not app.runs.active, 20)
+
+                await pilot.press("f4")
+                await pilot.pause(0.6)
+                app.save_screenshot(str(OUT / "model-picker.svg"))
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+                # An assistant with knowledge: the sources under the answer.
+                docs = store.create_assistant("Travel notes", "yandexgpt/latest", "Answer from the notes.")
+                add_paths(store, docs.id, [notes])
+                thread = store.create_thread("Knowledge: Kazan trip", docs.id)
+                app.open_thread(thread.id)
+                app.composer.insert("When does the Kremlin open, and how rainy is October?")
+                await pilot.press("enter")
+                await wait(pilot, lambda: not app.runs.active and bool(app.pane.query("SourceLine")), 20)
+                await pilot.pause(0.3)
+                app.save_screenshot(str(OUT / "sources.svg"))
+                await pilot.press("f9")
+                await pilot.pause(0.5)
+                app.save_screenshot(str(OUT / "knowledge.svg"))
 
             # The finished binary-search thread (the newest, so it opens) at 80x24.
             narrow = YachatApp(ChatCore.open_store(settings))
