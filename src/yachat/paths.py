@@ -33,11 +33,16 @@ def data_dir() -> Path:
 
 
 def runtime_dir(env: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if env is None else env
     home = _home_override(env)
     if home:
         return home / "run"
-    # user_runtime_dir falls back to a cache path where XDG_RUNTIME_DIR is unset.
-    return Path(platformdirs.user_runtime_dir(APP))
+    xdg = environ.get("XDG_RUNTIME_DIR", "")
+    if xdg and os.path.isdir(xdg) and os.stat(xdg).st_uid == os.geteuid():
+        return Path(xdg) / APP
+    # Without a runtime dir of the session's (no systemd, a container, ssh), platformdirs
+    # falls back to the temp dir, with a warning on stderr; yachat leaves nothing there.
+    return Path(platformdirs.user_cache_dir(APP)) / "run"
 
 
 def log_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -174,7 +174,9 @@ def test_a_crashed_servers_leftovers_are_cleared_by_the_next(home: Path, owners:
     assert info is not None and info.pid == second.server_pid
 
 
-def _ask(home: Path, tmpdir: Path, script: Path, *question: str) -> subprocess.Popen[str]:
+def _ask(
+    home: Path, tmpdir: Path, script: Path, *question: str, **overrides: str | None
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "YACHAT_HOME": str(home),
@@ -185,6 +187,11 @@ def _ask(home: Path, tmpdir: Path, script: Path, *question: str) -> subprocess.P
     }
     for var in ("YC_API_KEY", "YC_IAM_TOKEN", "YC_OAUTH_TOKEN", "YC_FOLDER_ID", "YACHAT_LOCAL_ADDRESS"):
         env.pop(var, None)
+    for var, value in overrides.items():
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = value
     return subprocess.Popen(
         [sys.executable, "-m", "yachat", "ask", *question],
         stdin=subprocess.DEVNULL,
@@ -231,6 +238,27 @@ def test_a_whole_session_leaves_the_temp_dir_empty(home: Path, tmp_path: Path) -
     assert wait_until(lambda: serve_pids(home) == [], GONE_WITHIN)
     # The server's log went to yachat's log dir instead.
     assert len(list((home / "log").glob("serve-*.log"))) == 1
+
+
+def test_without_a_session_runtime_dir_nothing_goes_to_the_temp_dir(tmp_path: Path) -> None:
+    """No YACHAT_HOME and no XDG_RUNTIME_DIR (a container, ssh without systemd): the
+    runtime files (the server's address, leases, answer locks) go to the user's cache."""
+    user = tmp_path / "user"
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    script = tmp_path / "script.json"
+    script.write_text("{}")
+    ask = _ask(
+        user, tmpdir, script, "2 + 2",
+        YACHAT_HOME=None, XDG_RUNTIME_DIR=None, HOME=str(user),
+        XDG_CONFIG_HOME=None, XDG_DATA_HOME=None, XDG_STATE_HOME=None, XDG_CACHE_HOME=None,
+    )  # fmt: skip
+    out, err = ask.communicate(timeout=60)
+    assert ask.returncode == 0, err
+    assert "2 + 2 = 4" in out
+    assert list(tmpdir.iterdir()) == []
+    assert "Warning" not in err and "XDG_RUNTIME_DIR" not in err
+    assert (user / ".cache" / "yachat" / "run").is_dir()
 
 
 def test_only_the_newest_server_logs_are_kept(home: Path) -> None:
