@@ -5,6 +5,7 @@ a chat-API-only model, its transport; each answer keeps naming its own model."""
 from __future__ import annotations
 
 import pytest
+from textual.containers import VerticalScroll
 from textual.widgets import Input, Label, OptionList, Select
 
 from yachat.core.chat import ChatCore
@@ -161,5 +162,10 @@ async def test_help_lists_the_model_and_thinking_keys(make_app) -> None:  # type
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f1")
         await wait_for(pilot, lambda: "yachat.pick_model" in screen_text(app))
+        # The list is longer than the screen: its end scrolled into view too.
         shown = screen_text(app)
+        app.screen.query_one(VerticalScroll).scroll_end(animate=False)
+        await pilot.pause()
+        shown += screen_text(app)
         assert "yachat.toggle_thinking" in shown and "yachat.toggle_message_thinking" in shown
+        assert "yachat.knowledge" in shown
