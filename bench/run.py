@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [
     "stream", "stream_chat", "paint", "history", "history_5k", "history_stock", "sidebar", "startup",
-    "local_model", "locked_store", "session_rss",
+    "local_model", "locked_store", "session_rss_growth",
 ]  # fmt: skip
 # The stock reference for a long thread takes ~15-45 s a run: once is enough.
 RUNS_AT_MOST = {"history_stock": 1}

@@ -2,7 +2,8 @@
 
 500 answers (a ~1 KB Markdown answer with code and a table, in 8 chunks from
 the scripted engine) spread over 5 threads: each answer goes to the next
-thread (a thread switch), and after each the pane scrolls to the top and back.
+thread (a thread switch), and after each the pane scrolls two pages up and back
+to the bottom (paging older messages in as a reader does).
 - session_rss_50_mb, session_rss_500_mb: resident memory after 50 and 500 answers;
 - session_rss_growth: their ratio;
 - session_answer_median_s: send until the finished answer is shown, over the last 50.
@@ -43,8 +44,9 @@ async def main() -> dict[str, float]:
                     app.open_thread(threads[i % THREADS])
                     await pilot.pause()
                     times.append(await send_and_time(app, pilot, f"question {i}", len(answer)))
-                    app.pane.scroll_home(animate=False)
-                    await pilot.pause()
+                    for _ in range(2):
+                        app.pane.scroll_page_up(animate=False)
+                        await pilot.pause()
                     app.pane.scroll_end(animate=False)
                     await pilot.pause()
                     if i + 1 == 50:
