@@ -33,6 +33,7 @@ from yachat.core.prompt import (
 )
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.sdk import build_sdk, load_sdk, split_model
+from yachat.core.store_writes import write
 from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
@@ -145,9 +146,12 @@ class ChatCore:
         if not text.strip():
             raise UserFacingError("The message is empty; type something to send.")
         thread = self._thread(thread_id)
-        user = self.store.add_message(thread.id, "user", text)
+        # Store writes run off the loop (store_writes): another process may hold the lock.
+        user = await write(self.store.add_message, thread.id, "user", text)
         if thread.name == NEW_THREAD_NAME:
-            self.store.rename_thread(thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME)
+            await write(
+                self.store.rename_thread, thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME
+            )
         return await self._run(thread, on_update, user_message_id=user.id)
 
     async def retry(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
@@ -159,7 +163,7 @@ class ChatCore:
         if last.role == "assistant":
             if last.status == MessageStatus.COMPLETE:
                 raise UserFacingError("The last answer is complete; use Regenerate to replace it.")
-            self.store.delete_message(last.id)
+            await write(self.store.delete_message, last.id)
         return await self._run(thread, on_update)
 
     async def regenerate(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
@@ -169,18 +173,22 @@ class ChatCore:
         if last is None:
             raise UserFacingError("This thread has no message to answer.")
         if last.role == "assistant":
-            self.store.delete_message(last.id)
+            await write(self.store.delete_message, last.id)
         return await self._run(thread, on_update)
 
     async def _run(
         self, thread: Thread, on_update: UpdateSink, user_message_id: int | None = None
     ) -> RunUpdate:
         assistant = self._assistant(thread.assistant_id)
-        run = self.store.create_run(
-            thread.id, assistant.id, self._model_of(assistant), transport=self.transport_of(assistant)
+        run = await write(
+            self.store.create_run,
+            thread.id,
+            assistant.id,
+            self._model_of(assistant),
+            transport=self.transport_of(assistant),
         )
-        answer = self.store.add_message(
-            thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
+        answer = await write(
+            self.store.add_message, thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
         )
         streamer = RunStreamer(
             RunContext(
@@ -200,7 +208,8 @@ class ChatCore:
             if backend.kind == "local":
                 streamer.ctx.answered_by = backend.model_name
             fitted = await self._fit_prompt(assistant, thread.id, answer.id)
-            self.store.record_prompt(
+            await write(
+                self.store.record_prompt,
                 run.id,
                 prompt_tokens=fitted.tokens,
                 prompt_budget=fitted.budget,
@@ -220,10 +229,10 @@ class ChatCore:
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                streamer.consume_cancelled()
+                await streamer.consume_cancelled()
             raise
         except Exception as exc:
-            final = streamer.fail(exc)
+            final = await streamer.fail(exc)
         else:
             final = await streamer.consume(results)
         if final.error and self.backend is not None and self.backend.kind == "local":
@@ -269,7 +278,7 @@ class ChatCore:
             fitted = await build_prompt(assistant, history, counts, budget)
         finally:
             new, counts.new = counts.new, {}
-            self.store.set_token_counts(counts.model, new)
+            await write(self.store.set_token_counts, counts.model, new)
         log.info(
             "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
             fitted.tokens,
