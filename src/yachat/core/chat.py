@@ -7,6 +7,7 @@ touches the SDK or SQL. The core does not know which backend it talks to.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -24,11 +25,13 @@ from yachat.core.model_catalog import (
     transport_for,
 )
 from yachat.core.prompt import (
+    SKIPPED_STATUSES,
     FittedPrompt,
     MessageCounts,
     PromptMessage,
     build_prompt,
     estimate_tokens,
+    history_of,
     prompt_budget,
 )
 from yachat.core.run_stream import RunContext, RunStreamer
@@ -38,12 +41,16 @@ from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
-from yachat.store.models import Assistant, MessageStatus, Thread
+from yachat.store.models import Assistant, Message, MessageStatus, Thread
 from yachat.text import one_line
 
 log = logging.getLogger(__name__)
 
 NEW_THREAD_NAME = "New chat"
+# A prompt reads the thread this many messages at a time, newest first.
+PROMPT_PAGE = 200
+# Fewer tokens than characters / this, a message never has (a floor, to stop reading).
+CHARS_PER_TOKEN_AT_MOST = 16
 THREAD_NAME_CHARS = 60
 
 
@@ -272,10 +279,12 @@ class ChatCore:
     async def _fit_prompt(self, assistant: Assistant, thread_id: int, answer_id: int) -> FittedPrompt:
         """The thread fitted to the prompt budget, each message counted once per model."""
         counts = self._message_counts(assistant)
-        history = [m for m in self.store.list_messages(thread_id) if m.id != answer_id]
         budget = prompt_budget(assistant, self.context_tokens(assistant))
+        history, unread = self._prompt_history(assistant, thread_id, answer_id, counts, budget)
         try:
             fitted = await build_prompt(assistant, history, counts, budget)
+            if unread:
+                fitted = dataclasses.replace(fitted, omitted=fitted.omitted + unread)
         finally:
             new, counts.new = counts.new, {}
             await write(self.store.set_token_counts, counts.model, new)
@@ -287,6 +296,29 @@ class ChatCore:
             fitted.tokenize_calls,
         )
         return fitted
+
+    def _prompt_history(
+        self, assistant: Assistant, thread_id: int, answer_id: int, counts: MessageCounts, budget: int
+    ) -> tuple[list[Message], int]:
+        """The newest messages the prompt can hold, oldest first, and how many older
+        history messages were left unread: a long thread is read a page at a time
+        from the newest, until what was read surely overflows the budget (by the
+        stored token counts, else a character count that undercounts tokens)."""
+        self.store.settle_dead_runs(thread_id)
+        keep = assistant.keep_last_messages or 0
+        history: list[Message] = []
+        floor = 0  # tokens the messages read hold at the least
+        before: int | None = None
+        while True:
+            page = self.store.message_page(thread_id, PROMPT_PAGE, before)
+            history[:0] = [m for m in page if m.id != answer_id]
+            floor += sum(counts.known(m) or len(m.text) // CHARS_PER_TOKEN_AT_MOST for m in page)
+            if len(page) < PROMPT_PAGE:
+                return history, 0
+            before = page[0].id
+            if floor > budget or (keep and len(history_of(history)) > keep):
+                skipped = tuple(str(s) for s in SKIPPED_STATUSES)
+                return history, self.store.count_history(thread_id, before, skipped)
 
     def _message_counts(self, assistant: Assistant) -> MessageCounts:
         backend = self.backend
