@@ -236,6 +236,19 @@ class Store(AssistantStore, RunStore):
         )
         return [records.message(r) for r in reversed(rows)]
 
+    def messages_since(self, thread_id: int, first_id: int) -> list[Message]:
+        """The thread's messages from `first_id` on, oldest first."""
+        rows = self._db.read(
+            "SELECT * FROM messages WHERE thread_id = ? AND id >= ? ORDER BY id", (thread_id, first_id)
+        )
+        return [records.message(r) for r in rows]
+
+    def count_messages(self, thread_id: int, before_id: int) -> int:
+        rows = self._db.read(
+            "SELECT count(*) FROM messages WHERE thread_id = ? AND id < ?", (thread_id, before_id)
+        )
+        return int(rows[0][0])
+
     def count_history(self, thread_id: int, before_id: int, skipped: tuple[str, ...] = ()) -> int:
         """How many user and assistant messages with text, not in status `skipped`, come
         before `before_id`."""
