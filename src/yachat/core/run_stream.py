@@ -82,11 +82,11 @@ class RunStreamer:
         pushed_at = time.monotonic()
         idle_scope = anyio.CancelScope(deadline=anyio.current_time() + timeout + step)
 
-        def report_retry(seconds: float, attempt: int) -> None:
-            self.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
-            # Waiting out the SDK's backoff is not the stream going silent.
-            idle_scope.deadline = anyio.current_time() + seconds + timeout
-
+        # Closed when the stream ends: every task or timer started while it runs copies
+        # the context, and a live callback there kept this streamer, the front end's
+        # run and its whole live answer alive long after (measured: in a long session,
+        # about half the answers, every rendered line of them).
+        report_retry = _RetryReport(self, idle_scope, timeout)
         token = retry_reporter.set(report_retry)
         iterator = results.__aiter__()
         try:
@@ -119,6 +119,7 @@ class RunStreamer:
             )
         finally:
             retry_reporter.reset(token)
+            report_retry.close()
 
     def notice(self, text: str) -> None:
         self.emit(UpdateKind.NOTICE, text=text)
@@ -223,6 +224,28 @@ class RunStreamer:
         if elapsed <= 0 or self.usage.completion_tokens <= 1:
             return None
         return round(self.usage.completion_tokens / elapsed, 1)
+
+
+class _RetryReport:
+    """The SDK's retry callback for one stream, inert once the stream is over."""
+
+    __slots__ = ("_scope", "_streamer", "_timeout")
+
+    def __init__(self, streamer: RunStreamer, scope: anyio.CancelScope, timeout: float) -> None:
+        self._streamer: RunStreamer | None = streamer
+        self._scope: anyio.CancelScope | None = scope
+        self._timeout = timeout
+
+    def __call__(self, seconds: float, attempt: int) -> None:
+        streamer, scope = self._streamer, self._scope
+        if streamer is None or scope is None:
+            return
+        streamer.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
+        # Waiting out the SDK's backoff is not the stream going silent.
+        scope.deadline = anyio.current_time() + seconds + self._timeout
+
+    def close(self) -> None:
+        self._streamer = self._scope = None
 
 
 async def _close(iterator: AsyncIterator[Any]) -> None:
