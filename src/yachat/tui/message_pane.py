@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import anyio
 from rich.text import Text
+from textual._styles_cache import StylesCache
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
@@ -152,6 +153,11 @@ class MessagePane(VerticalScroll):
     def _remove(self, *widgets: Widget) -> None:
         self._leaving.update(widgets)
         self.remove_children(widgets)
+        # Textual's StylesCache.get_inner_outer is an lru_cache on a method: it keeps
+        # the style caches of the last 1,024 widgets, every line they painted included,
+        # alive after the widgets are gone (measured: the bulk of a long session's
+        # growth). Its entries are two Styles each, cheap to make again.
+        StylesCache.get_inner_outer.cache_clear()
 
     def shown(self) -> list[Widget]:
         """The pane's children, less those being removed."""
