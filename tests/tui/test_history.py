@@ -152,7 +152,6 @@ async def test_a_5000_message_thread_is_read_from_the_store_as_the_user_scrolls_
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "message number 4999" in screen_text(app))
         assert len(app.pane._messages) < 1000  # the newest only, not the whole thread
-        assert "4800 older messages" in flat(screen_text(app)) or app.pane.scroll_y > 0
 
         def texts() -> list[str]:
             return [w.message.text for w in app.pane.message_widgets()]
@@ -166,8 +165,6 @@ async def test_a_5000_message_thread_is_read_from_the_store_as_the_user_scrolls_
         # Every message from the oldest mounted to the newest, in order, none twice.
         first = int(shown[0].rsplit(" ", 1)[1])
         assert shown == [f"message number {i}" for i in range(first, 5000)]
-        marker = flat(screen_text(app))
-        assert f"{first} older messages" in marker or app.pane.scroll_y > 0
 
 
 async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
