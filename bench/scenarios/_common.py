@@ -28,11 +28,13 @@ def firehose_server(chunks: int = 2000, rate: float = 0.0, home: str | None = No
 
 
 def sdk_for(server: Any) -> Any:
+    """The bare SDK on the server: gRPC at its address, the chat API at its HTTP port."""
     from yandex_ai_studio_sdk.auth import APIKeyAuth
     from yandex_cloud_ml_sdk import AsyncYCloudML
 
+    extra = {"service_map": {"http_completions": server.http_url}} if server.http_url else {}
     return AsyncYCloudML(
-        folder_id="bench", auth=APIKeyAuth(server.token), endpoint=server.address, verify=False
+        **extra, folder_id="bench", auth=APIKeyAuth(server.token), endpoint=server.address, verify=False
     )
 
 

@@ -21,6 +21,7 @@ def yachat_settings(server: Any, home: str, store: Path | None = None) -> Settin
         backend="local",
         local_address=server.address,
         local_token=server.token,
+        local_http_url=server.http_url or None,
         store_path=store or Path(home) / "yachat.db",
         config_path=Path(home) / "config.toml",
     )

@@ -1,4 +1,4 @@
-"""Scenario 2: open a 500-message thread (~450 KB, half answers with code).
+"""Scenario 2: open a 500-message thread (~450 KB, half answers with code); history_5k: 5,000.
 
 - history_open_s: selecting it in the sidebar until the first frame shows it;
 - history_rss_mb: the process's resident memory once it is shown;
@@ -26,10 +26,10 @@ from yachat.tui.sidebar import ThreadList
 SIZE = (120, 40)
 
 
-async def main() -> dict[str, float]:
+async def main(messages: int = 500, prefix: str = "history") -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         path = Path(home) / "yachat.db"
-        store, long_id, short_id = long_thread_store(path)
+        store, long_id, short_id = long_thread_store(path, messages)
         store.close()
         settings = Settings(backend="local", local_address="127.0.0.1:9", local_token="x",
                             store_path=path, config_path=Path(home) / "config.toml")  # fmt: skip
@@ -68,10 +68,10 @@ async def main() -> dict[str, float]:
                     latencies.append((hit - sent) * 1000)
                 await asyncio.sleep(0.05)
     return {
-        "history_open_s": open_s,
-        "history_rss_mb": rss,
-        "history_pageup_p99_ms": percentile(latencies, 99),
-        "history_pageups_timed": float(len(latencies)),
+        f"{prefix}_open_s": open_s,
+        f"{prefix}_rss_mb": rss,
+        f"{prefix}_pageup_p99_ms": percentile(latencies, 99),
+        f"{prefix}_pageups_timed": float(len(latencies)),
     }
 
 

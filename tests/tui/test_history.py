@@ -141,6 +141,32 @@ async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> 
         await wait_for(pilot, lambda: len(app.pane.message_widgets()) > mounted)  # older ones mounted
 
 
+async def test_a_5000_message_thread_is_read_from_the_store_as_the_user_scrolls_up(
+    make_app, settings
+) -> None:  # type: ignore[no-untyped-def]
+    core = ChatCore.open_store(settings)
+    thread = core.new_thread("Very long")
+    for i in range(5000):
+        core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"message number {i}")
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "message number 4999" in screen_text(app))
+        assert len(app.pane._messages) < 1000  # the newest only, not the whole thread
+
+        def texts() -> list[str]:
+            return [w.message.text for w in app.pane.message_widgets()]
+
+        # Scroll up, as a reader does, past what the thread opened with.
+        while "message number 4700" not in texts():
+            app.pane.scroll_home(animate=False)
+            before = len(texts())
+            await wait_for(pilot, lambda before=before: len(texts()) > before)  # type: ignore[misc]
+        shown = texts()
+        # Every message from the oldest mounted to the newest, in order, none twice.
+        first = int(shown[0].rsplit(" ", 1)[1])
+        assert shown == [f"message number {i}" for i in range(first, 5000)]
+
+
 async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
     core = ChatCore.open_store(settings)
     thread = core.new_thread("Scroll")

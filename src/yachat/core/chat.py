@@ -7,6 +7,7 @@ touches the SDK or SQL. The core does not know which backend it talks to.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -25,15 +26,18 @@ from yachat.core.model_catalog import (
     transport_for,
 )
 from yachat.core.prompt import (
+    SKIPPED_STATUSES,
     FittedPrompt,
     MessageCounts,
     PromptMessage,
     build_prompt,
     estimate_tokens,
+    history_of,
     prompt_budget,
 )
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.sdk import build_sdk, load_sdk, split_model
+from yachat.core.store_writes import write
 from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
@@ -45,6 +49,10 @@ from yachat.text import one_line
 log = logging.getLogger(__name__)
 
 NEW_THREAD_NAME = "New chat"
+# A prompt reads the thread this many messages at a time, newest first.
+PROMPT_PAGE = 200
+# Fewer tokens than characters / this, a message never has (a floor, to stop reading).
+CHARS_PER_TOKEN_AT_MOST = 16
 THREAD_NAME_CHARS = 60
 
 
@@ -147,9 +155,12 @@ class ChatCore:
         if not text.strip():
             raise UserFacingError("The message is empty; type something to send.")
         thread = self._thread(thread_id)
-        user = self.store.add_message(thread.id, "user", text)
+        # Store writes run off the loop (store_writes): another process may hold the lock.
+        user = await write(self.store.add_message, thread.id, "user", text)
         if thread.name == NEW_THREAD_NAME:
-            self.store.rename_thread(thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME)
+            await write(
+                self.store.rename_thread, thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME
+            )
         return await self._run(thread, on_update, user_message_id=user.id)
 
     async def retry(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
@@ -161,7 +172,7 @@ class ChatCore:
         if last.role == "assistant":
             if last.status == MessageStatus.COMPLETE:
                 raise UserFacingError("The last answer is complete; use Regenerate to replace it.")
-            self.store.delete_message(last.id)
+            await write(self.store.delete_message, last.id)
         return await self._run(thread, on_update)
 
     async def regenerate(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
@@ -171,18 +182,22 @@ class ChatCore:
         if last is None:
             raise UserFacingError("This thread has no message to answer.")
         if last.role == "assistant":
-            self.store.delete_message(last.id)
+            await write(self.store.delete_message, last.id)
         return await self._run(thread, on_update)
 
     async def _run(
         self, thread: Thread, on_update: UpdateSink, user_message_id: int | None = None
     ) -> RunUpdate:
         assistant = self._assistant(thread.assistant_id)
-        run = self.store.create_run(
-            thread.id, assistant.id, self._model_of(assistant), transport=self.transport_of(assistant)
+        run = await write(
+            self.store.create_run,
+            thread.id,
+            assistant.id,
+            self._model_of(assistant),
+            transport=self.transport_of(assistant),
         )
-        answer = self.store.add_message(
-            thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
+        answer = await write(
+            self.store.add_message, thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
         )
         streamer = RunStreamer(
             RunContext(
@@ -202,7 +217,8 @@ class ChatCore:
             if backend.kind == "local":
                 streamer.ctx.answered_by = backend.model_name
             fitted = await self._fit_prompt(assistant, thread.id, answer.id)
-            self.store.record_prompt(
+            await write(
+                self.store.record_prompt,
                 run.id,
                 prompt_tokens=fitted.tokens,
                 prompt_budget=fitted.budget,
@@ -225,10 +241,10 @@ class ChatCore:
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                streamer.consume_cancelled()
+                await streamer.consume_cancelled()
             raise
         except Exception as exc:
-            final = streamer.fail(exc)
+            final = await streamer.fail(exc)
         else:
             final = await streamer.consume(results)
         if final.error and self.backend is not None and self.backend.kind == "local":
@@ -268,14 +284,16 @@ class ChatCore:
     async def _fit_prompt(self, assistant: Assistant, thread_id: int, answer_id: int) -> FittedPrompt:
         """The thread fitted to the prompt budget, each message counted once per model."""
         counts = self._message_counts(assistant)
-        history = [m for m in self.store.list_messages(thread_id) if m.id != answer_id]
         budget = prompt_budget(assistant, self.context_tokens(assistant))
+        history, unread = self._prompt_history(assistant, thread_id, answer_id, counts, budget)
         passages = await self._retrieve(assistant, history)
         try:
             fitted = await build_prompt(assistant, history, counts, budget, passages=passages)
+            if unread:
+                fitted = dataclasses.replace(fitted, omitted=fitted.omitted + unread)
         finally:
             new, counts.new = counts.new, {}
-            self.store.set_token_counts(counts.model, new)
+            await write(self.store.set_token_counts, counts.model, new)
         log.info(
             "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
             fitted.tokens,
@@ -294,6 +312,29 @@ class ChatCore:
         if not texts:
             return []
         return await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, PASSAGES_AT_MOST)
+
+    def _prompt_history(
+        self, assistant: Assistant, thread_id: int, answer_id: int, counts: MessageCounts, budget: int
+    ) -> tuple[list[Message], int]:
+        """The newest messages the prompt can hold, oldest first, and how many older
+        history messages were left unread: a long thread is read a page at a time
+        from the newest, until what was read surely overflows the budget (by the
+        stored token counts, else a character count that undercounts tokens)."""
+        self.store.settle_dead_runs(thread_id)
+        keep = assistant.keep_last_messages or 0
+        history: list[Message] = []
+        floor = 0  # tokens the messages read hold at the least
+        before: int | None = None
+        while True:
+            page = self.store.message_page(thread_id, PROMPT_PAGE, before)
+            history[:0] = [m for m in page if m.id != answer_id]
+            floor += sum(counts.known(m) or len(m.text) // CHARS_PER_TOKEN_AT_MOST for m in page)
+            if len(page) < PROMPT_PAGE:
+                return history, 0
+            before = page[0].id
+            if floor > budget or (keep and len(history_of(history)) > keep):
+                skipped = tuple(str(s) for s in SKIPPED_STATUSES)
+                return history, self.store.count_history(thread_id, before, skipped)
 
     def _message_counts(self, assistant: Assistant) -> MessageCounts:
         backend = self.backend

@@ -26,7 +26,7 @@ PromptMessage = dict[str, str]
 TokenCounter = Callable[[list[PromptMessage]], Awaitable[int]]
 
 # Answers that never produced text say nothing the model should see again.
-_SKIPPED = {MessageStatus.STREAMING}
+_SKIPPED = SKIPPED_STATUSES = frozenset({MessageStatus.STREAMING})
 # Room kept for the answer when the assistant sets no max tokens.
 DEFAULT_ANSWER_ROOM = 2000
 # Tokenize calls in flight at once while counting messages.

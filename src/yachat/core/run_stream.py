@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import anyio
 from yachat.core.assembler import StreamAssembler
 from yachat.core.errors import StreamIdleTimeout, explain
 from yachat.core.sdk import retry_reporter
+from yachat.core.store_writes import write, write_later
 from yachat.core.transport import DONE_STATUSES, StreamChunk
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink, Usage
 from yachat.store import Store
@@ -50,6 +52,7 @@ class RunStreamer:
         self.started = time.monotonic()
         self.first_chunk_at: float | None = None
         self.last_persist = 0.0
+        self._persisting: Future[None] | None = None  # the partial answer's write, queued
         self.final_status: str | None = None
 
     def emit(self, kind: UpdateKind, **fields: Any) -> RunUpdate:
@@ -79,11 +82,11 @@ class RunStreamer:
         pushed_at = time.monotonic()
         idle_scope = anyio.CancelScope(deadline=anyio.current_time() + timeout + step)
 
-        def report_retry(seconds: float, attempt: int) -> None:
-            self.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
-            # Waiting out the SDK's backoff is not the stream going silent.
-            idle_scope.deadline = anyio.current_time() + seconds + timeout
-
+        # Closed when the stream ends: every task or timer started while it runs copies
+        # the context, and a live callback there kept this streamer, the front end's
+        # run and its whole live answer alive long after (measured: in a long session,
+        # about half the answers, every rendered line of them).
+        report_retry = _RetryReport(self, idle_scope, timeout)
         token = retry_reporter.set(report_retry)
         iterator = results.__aiter__()
         try:
@@ -101,28 +104,31 @@ class RunStreamer:
                         idle_scope.deadline = anyio.current_time() + timeout + step
             if idle_scope.cancelled_caught:
                 raise StreamIdleTimeout(timeout)
-            return self._finish(RunStatus.COMPLETED)
+            return await self._finish(RunStatus.COMPLETED)
         except cancelled_exc:
             with anyio.CancelScope(shield=True):
-                self._finish(RunStatus.CANCELLED)
+                await self._finish(RunStatus.CANCELLED)
                 await _close(iterator)
             raise
         except Exception as exc:
             log.info("run %s failed: %r", self.ctx.run_id, exc)
             with anyio.CancelScope(shield=True):
                 await _close(iterator)
-            return self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
+            return await self._finish(
+                RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind)
+            )
         finally:
             retry_reporter.reset(token)
+            report_retry.close()
 
     def notice(self, text: str) -> None:
         self.emit(UpdateKind.NOTICE, text=text)
 
-    def consume_cancelled(self) -> RunUpdate:
-        return self._finish(RunStatus.CANCELLED)
+    async def consume_cancelled(self) -> RunUpdate:
+        return await self._finish(RunStatus.CANCELLED)
 
-    def fail(self, exc: BaseException) -> RunUpdate:
-        return self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
+    async def fail(self, exc: BaseException) -> RunUpdate:
+        return await self._finish(RunStatus.FAILED, error=explain(exc, backend_kind=self.ctx.backend_kind))
 
     def _apply(self, chunk: StreamChunk) -> None:
         now = time.monotonic()
@@ -139,13 +145,20 @@ class RunStreamer:
         self.usage = chunk.usage or self.usage
         self.model_version = chunk.model_version or self.model_version
         self.final_status = chunk.status or self.final_status
-        if now - self.last_persist >= PERSIST_EVERY_S:
+        if now - self.last_persist >= PERSIST_EVERY_S and (
+            self._persisting is None or self._persisting.done()
+        ):
+            # Queued, not waited for: while another process holds the store's write
+            # lock the answer goes on streaming; the final write waits its turn.
             self.last_persist = now
-            self.ctx.store.update_message(
-                self.ctx.message_id, text=self.assembler.text, reasoning=self.reasoning or None
+            self._persisting = write_later(
+                self.ctx.store.update_message,
+                self.ctx.message_id,
+                text=self.assembler.text,
+                reasoning=self.reasoning or None,
             )
 
-    def _finish(self, status: RunStatus, error: str | None = None) -> RunUpdate:
+    async def _finish(self, status: RunStatus, error: str | None = None) -> RunUpdate:
         if status is RunStatus.COMPLETED and self.final_status not in DONE_STATUSES:
             status, error = (
                 RunStatus.FAILED,
@@ -164,16 +177,10 @@ class RunStreamer:
             answered_by = self.model_version  # the local server names its model there
         first_chunk_s = self.first_chunk_at - self.started if self.first_chunk_at is not None else None
         tokens_per_s = self._tokens_per_s()
-        store = self.ctx.store
-        store.update_message(
-            self.ctx.message_id,
-            text=self.assembler.text,
-            status=message_status,
-            reasoning=self.reasoning or None,
-        )
         usage = self.usage
-        store.finish_run(
-            self.ctx.run_id,
+        await write(
+            self._store_final,
+            message_status,
             status,
             error=error,
             input_tokens=usage.input_tokens if usage else None,
@@ -200,6 +207,16 @@ class RunStreamer:
             reasoning=self.reasoning,
         )
 
+    def _store_final(self, message_status: MessageStatus, status: RunStatus, **run_fields: Any) -> None:
+        store = self.ctx.store
+        store.update_message(
+            self.ctx.message_id,
+            text=self.assembler.text,
+            status=message_status,
+            reasoning=self.reasoning or None,
+        )
+        store.finish_run(self.ctx.run_id, status, **run_fields)
+
     def _tokens_per_s(self) -> float | None:
         if self.usage is None or self.first_chunk_at is None:
             return None
@@ -207,6 +224,28 @@ class RunStreamer:
         if elapsed <= 0 or self.usage.completion_tokens <= 1:
             return None
         return round(self.usage.completion_tokens / elapsed, 1)
+
+
+class _RetryReport:
+    """The SDK's retry callback for one stream, inert once the stream is over."""
+
+    __slots__ = ("_scope", "_streamer", "_timeout")
+
+    def __init__(self, streamer: RunStreamer, scope: anyio.CancelScope, timeout: float) -> None:
+        self._streamer: RunStreamer | None = streamer
+        self._scope: anyio.CancelScope | None = scope
+        self._timeout = timeout
+
+    def __call__(self, seconds: float, attempt: int) -> None:
+        streamer, scope = self._streamer, self._scope
+        if streamer is None or scope is None:
+            return
+        streamer.notice(f"server busy, retrying in {seconds:.0f} s (attempt {attempt + 1})")
+        # Waiting out the SDK's backoff is not the stream going silent.
+        scope.deadline = anyio.current_time() + seconds + self._timeout
+
+    def close(self) -> None:
+        self._streamer = self._scope = None
 
 
 async def _close(iterator: AsyncIterator[Any]) -> None:

@@ -17,9 +17,15 @@ BUSY_TIMEOUT_MS = 5000
 
 
 class Database:
+    """Two connections: one writes, one reads. In WAL mode a read never waits for
+    another process's write lock; with its own connection and lock it does not wait
+    either behind this process's writer, which may sit in the busy wait (up to
+    BUSY_TIMEOUT_MS) for that lock, in a worker thread."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
+        self._read_lock = threading.Lock()
         try:
             ensure_private_dir(path.parent)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -41,6 +47,12 @@ class Database:
             with self.lock:
                 migrate(self.conn)
             self._private_sidecars()
+            self._reader = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            self._reader.row_factory = sqlite3.Row
+            self._reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._reader.execute("PRAGMA foreign_keys = ON")
         except (OSError, sqlite3.Error) as exc:
             self.conn.close()
             raise describe(exc, path, "open") from exc
@@ -68,13 +80,15 @@ class Database:
                 raise
 
     def read(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
-        with self.lock:
+        with self._read_lock:
             try:
-                return self.conn.execute(sql, params).fetchall()
+                return self._reader.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise describe(exc, self.path, "read") from exc
 
     def close(self) -> None:
+        with self._read_lock, contextlib.suppress(sqlite3.Error):
+            self._reader.close()
         with self.lock, contextlib.suppress(sqlite3.Error):
             self.conn.close()
 

@@ -4,6 +4,7 @@ prompt was fitted, and the lock that says its streaming process still lives."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from yachat.store import records
 from yachat.store.db import Database
@@ -65,8 +66,19 @@ class RunStore:
         rows = self._db.read("SELECT * FROM runs WHERE id = ?", (run_id,))
         return records.run(rows[0]) if rows else None
 
-    def list_runs(self, thread_id: int) -> list[Run]:
-        rows = self._db.read("SELECT * FROM runs WHERE thread_id = ? ORDER BY id", (thread_id,))
+    def list_runs(self, thread_id: int, since_id: int = 0) -> list[Run]:
+        """The thread's runs (from `since_id` on), oldest first."""
+        rows = self._db.read(
+            "SELECT * FROM runs WHERE thread_id = ? AND id >= ? ORDER BY id", (thread_id, since_id)
+        )
+        return [records.run(r) for r in rows]
+
+    def get_runs(self, run_ids: Iterable[int]) -> list[Run]:
+        ids = list(run_ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self._db.read(f"SELECT * FROM runs WHERE id IN ({marks}) ORDER BY id", tuple(ids))
         return [records.run(r) for r in rows]
 
     def finish_run(

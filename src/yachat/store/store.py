@@ -228,6 +228,39 @@ class Store(AssistantStore, RunStore, KnowledgeStore):
         rows = self._db.read("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
         return [records.message(r) for r in rows]
 
+    def message_page(self, thread_id: int, limit: int, before_id: int | None = None) -> list[Message]:
+        """Up to `limit` of the thread's messages older than `before_id` (else the newest),
+        oldest first: a long thread is read a page at a time, newest page first."""
+        rows = self._db.read(
+            "SELECT * FROM messages WHERE thread_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (thread_id, before_id if before_id is not None else 2**62, limit),
+        )
+        return [records.message(r) for r in reversed(rows)]
+
+    def messages_since(self, thread_id: int, first_id: int) -> list[Message]:
+        """The thread's messages from `first_id` on, oldest first."""
+        rows = self._db.read(
+            "SELECT * FROM messages WHERE thread_id = ? AND id >= ? ORDER BY id", (thread_id, first_id)
+        )
+        return [records.message(r) for r in rows]
+
+    def count_messages(self, thread_id: int, before_id: int) -> int:
+        rows = self._db.read(
+            "SELECT count(*) FROM messages WHERE thread_id = ? AND id < ?", (thread_id, before_id)
+        )
+        return int(rows[0][0])
+
+    def count_history(self, thread_id: int, before_id: int, skipped: tuple[str, ...] = ()) -> int:
+        """How many user and assistant messages with text, not in status `skipped`, come
+        before `before_id`."""
+        marks = ",".join("?" * len(skipped)) or "NULL"
+        rows = self._db.read(
+            "SELECT count(*) FROM messages WHERE thread_id = ? AND id < ? AND role IN ('user', 'assistant')"
+            f" AND trim(text, ' ' || char(9, 10, 13)) != '' AND status NOT IN ({marks})",
+            (thread_id, before_id, *skipped),
+        )
+        return int(rows[0][0])
+
     def last_message(self, thread_id: int, role: str | None = None) -> Message | None:
         if role is None:
             rows = self._db.read(

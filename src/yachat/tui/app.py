@@ -27,6 +27,7 @@ from yachat.core.exit_signals import exit_code, on_exit_signals
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import StoreError, ThreadSnapshot
+from yachat.store.models import Message, Run
 from yachat.text import one_line
 from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
@@ -42,6 +43,8 @@ PURGE_EVERY_S = 600
 # Below this many columns the sidebar would leave the conversation too narrow: it
 # hides, and ctrl+b shows it over the conversation.
 NARROW_BELOW = 100
+# Messages read when a thread opens; older ones are read as the user scrolls up to them.
+THREAD_OPEN_MESSAGES = 200
 
 log = logging.getLogger(__name__)
 
@@ -232,16 +235,37 @@ class YachatApp(MessageActions):
         if thread_id is None:
             self.pane.show(None, [], [])
         else:
-            self.pane.show(
-                thread_id,
-                store.list_messages(thread_id),
-                store.list_runs(thread_id),
-                message_id,
-                sources=store.thread_sources(thread_id),
-            )
+            self._show_thread(thread_id, message_id)
             self.runs.resume_on_screen(thread_id)
             self.sidebar.highlight(thread_id)
         self.update_topbar()
+
+    def _show_thread(self, thread_id: int, message_id: int | None) -> None:
+        """Show the thread's newest messages (from `message_id`, if older); the pane
+        reads older ones from the store as the user scrolls up to them."""
+        store = self.core.store
+        store.settle_dead_runs(thread_id)
+        messages = store.message_page(thread_id, THREAD_OPEN_MESSAGES)
+        if message_id is not None and messages and message_id < messages[0].id:
+            before = store.message_page(thread_id, 2, message_id)
+            messages = before + store.messages_since(thread_id, message_id)
+        unread = store.count_messages(thread_id, messages[0].id) if messages else 0
+        first_run = min((m.run_id for m in messages if m.run_id), default=None)
+        runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
+
+        def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
+            older = store.message_page(thread_id, count, before_id)
+            return older, store.get_runs({m.run_id for m in older if m.run_id})
+
+        self.pane.show(
+            thread_id,
+            messages,
+            runs,
+            message_id,
+            unread=unread,
+            read_older=read_older,
+            sources=store.thread_sources(thread_id),
+        )
 
     def action_new_thread(self) -> None:
         self.open_thread(None)

@@ -1,7 +1,9 @@
 """The thread's messages: history mounted lazily, the live answer at the end.
 
 A long thread opens with only its last page of messages mounted; older ones
-are mounted a page at a time as the user scrolls to the top. The pane follows
+are mounted a page at a time as the user scrolls to the top. A very long one
+is not even read whole: the pane holds its newest messages and reads older
+ones from the store, a page at a time, as they are about to be mounted. The pane follows
 the bottom while an answer streams, unless the user has scrolled up: then it
 stays put and shows a "new content below" jump.
 """
@@ -9,10 +11,11 @@ stays put and shows a "new content below" jump.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import anyio
 from rich.text import Text
+from textual._styles_cache import StylesCache
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
@@ -32,6 +35,8 @@ from yachat.tui.sources_view import with_sources
 from yachat.tui.thinking import LiveThinking, thinking_parts
 
 PAGE = 20
+# Reads the `count` messages before message `before_id` from the store, and their runs.
+OlderReader = Callable[[int, int], tuple[list[Message], list[Run]]]
 WELCOME = Text.assemble(
     ("A new conversation.\n\n", "bold"),
     "Type below and press Enter; Shift+Enter or ctrl+j starts a new line.\n",
@@ -113,6 +118,8 @@ class MessagePane(VerticalScroll):
         self._messages: list[Message] = []
         self._runs: dict[int, Run] = {}
         self._first_mounted = 0  # index in _messages of the oldest mounted message
+        self._unread = 0  # messages older than _messages[0], still in the store only
+        self._read_older: OlderReader | None = None
         self._jump_shown = False
         self._loading = False
         self._cut: PromptCutAt | None = None  # where the latest prompt left messages out
@@ -135,11 +142,17 @@ class MessagePane(VerticalScroll):
         messages: Sequence[Message],
         runs: Sequence[Run],
         focus_message: int | None = None,
+        unread: int = 0,
+        read_older: OlderReader | None = None,
         sources: Mapping[int, Sequence[Passage]] | None = None,
     ) -> None:
+        """`messages`: the thread's newest (or all); `unread` older ones are read with `read_older`."""
         self.thread_id = thread_id
         self._messages = list(messages)
+        self._unread = unread if read_older is not None else 0
+        self._read_older = read_older
         self._runs = {r.id: r for r in runs}
+        self._sources = dict(sources or {})  # run id -> the passages its answer was given
         self._cut = latest_cut(runs)
         start = max(0, len(self._messages) - PAGE)
         if focus_message is not None:
@@ -150,10 +163,10 @@ class MessagePane(VerticalScroll):
         with self.app.batch_update():
             self._remove(*self.children)
             widgets: list[Widget] = []
-            if start > 0:
+            if start > 0 or self._unread:
                 widgets.append(self._older_marker())
             shown = [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
-            widgets += with_cut(with_sources(shown, self._messages, sources or {}), self._cut)
+            widgets += with_cut(with_sources(shown, self._messages, self._sources), self._cut)
             if thread_id is None:
                 widgets.append(Static(WELCOME, classes="welcome"))
             self.mount_all(widgets)
@@ -166,6 +179,11 @@ class MessagePane(VerticalScroll):
     def _remove(self, *widgets: Widget) -> None:
         self._leaving.update(widgets)
         self.remove_children(widgets)
+        # Textual's StylesCache.get_inner_outer is an lru_cache on a method: it keeps
+        # the style caches of the last 1,024 widgets, every line they painted included,
+        # alive after the widgets are gone (measured: the bulk of a long session's
+        # growth). Its entries are two Styles each, cheap to make again.
+        StylesCache.get_inner_outer.cache_clear()
 
     def shown(self) -> list[Widget]:
         """The pane's children, less those being removed."""
@@ -185,7 +203,8 @@ class MessagePane(VerticalScroll):
         return MessageWidget(message, run)
 
     def _older_marker(self) -> OlderMarker:
-        return OlderMarker(Text(f"↑ {self._first_mounted} older messages — scroll up to load", style="dim"))
+        older = self._first_mounted + self._unread
+        return OlderMarker(Text(f"↑ {older} older messages — scroll up to load", style="dim"))
 
     def _reveal(self, message_id: int) -> None:
         widget = self._message_widget(message_id)
@@ -204,7 +223,8 @@ class MessagePane(VerticalScroll):
 
     def _maybe_load_older(self) -> None:
         # Prefetch older messages while the user is still two screens away from the top.
-        if self._first_mounted > 0 and not self._loading and self.scroll_y <= 2 * self.size.height:
+        more = self._first_mounted > 0 or self._unread > 0
+        if more and not self._loading and self.scroll_y <= 2 * self.size.height:
             self._loading = True
             self.run_worker(self.load_older(), group="older", exit_on_error=False)
 
@@ -212,7 +232,7 @@ class MessagePane(VerticalScroll):
         """Mount the previous page of messages above, rendered off the loop first."""
         handed_over = False  # once keep_place is scheduled, it clears _loading
         try:
-            if self._first_mounted == 0:
+            if self._first_mounted == 0 and not await self._read_page():
                 return
             start = max(0, self._first_mounted - PAGE)
             batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
@@ -233,14 +253,14 @@ class MessagePane(VerticalScroll):
             y_before = self.scroll_y
             with self.app.batch_update():
                 self._remove(*[c for c in self.shown() if isinstance(c, OlderMarker)])
-                page = with_cut(batch, self._cut)
+                page = with_cut(with_sources(batch, self._messages, self._sources), self._cut)
                 # Above the first message, and above the prompt-cut line if that is its.
                 top = next((c for c in self.shown() if isinstance(c, MessageWidget | PromptCut)), first)
                 if top is not None:
                     await self.mount_all(page, before=top)
                 else:
                     await self.mount_all(page)
-                if start > 0:
+                if start > 0 or self._unread:
                     await self.mount(self._older_marker(), before=page[0])
 
             def keep_place() -> None:
@@ -257,6 +277,21 @@ class MessagePane(VerticalScroll):
         finally:
             if not handed_over:
                 self._loading = False
+
+    async def _read_page(self) -> bool:
+        """Read the page before the oldest message held from the store, off the loop."""
+        read, thread_id = self._read_older, self.thread_id
+        if read is None or not self._unread or not self._messages:
+            return False
+        count = min(self._unread, PAGE * 5)
+        messages, runs = await anyio.to_thread.run_sync(read, self._messages[0].id, count)
+        if self.thread_id != thread_id or self._read_older is not read or not messages:
+            return False  # another thread is shown now
+        self._messages[:0] = messages
+        self._runs.update((r.id, r) for r in runs)
+        self._first_mounted += len(messages)
+        self._unread = max(0, self._unread - len(messages)) if len(messages) == count else 0
+        return True
 
     # -- streaming -----------------------------------------------------------
 
