@@ -39,9 +39,6 @@ class ActiveRun:
     worker: Worker[None] | None = field(default=None, repr=False)
 
 
-YOUNG_GENERATIONS = 1  # gc.collect(1): generations 0 and 1
-
-
 class RunController:
     # While answers stream, the collector does not start on its own (see `start`);
     # it runs at most this long apart, right after a frame, so overlapping answers
@@ -113,10 +110,7 @@ class RunController:
 
     def _collect_after_frame(self) -> None:
         if self.active:
-            # The young generations only: their garbage is what a stream makes, and they
-            # take a few ms, where a full pass over the whole heap paused frames 50-100 ms
-            # (paint p99 125 ms at 100 chunks/s); the full pass runs after each answer.
-            self.app.call_after_refresh(gc.collect, YOUNG_GENERATIONS)
+            self.app.call_after_refresh(gc.collect)
         else:
             self._resume_gc()
 
