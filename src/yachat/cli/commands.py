@@ -75,9 +75,17 @@ def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
     def assistant_flag(parser: argparse.ArgumentParser, default: str) -> None:
         parser.add_argument("--assistant", metavar="NAME", help=f"the assistant by name or id ({default})")
 
+    def words_only_flag(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--words-only",
+            action="store_true",
+            help="index words only: no vectors from the backend's text embeddings",
+        )
+
     add = ksub.add_parser("add", parents=shared, help="add files or folders and index them")
     add.add_argument("paths", nargs="+", metavar="PATH")
     assistant_flag(add, "default: the default assistant")
+    words_only_flag(add)
     listing = ksub.add_parser("list", parents=shared, help="what each assistant knows")
     listing.add_argument("--files", action="store_true", help="every file, with why one was skipped")
     assistant_flag(listing, "default: all")
@@ -86,6 +94,7 @@ def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
     assistant_flag(remove, "default: the default assistant")
     again = ksub.add_parser("reindex", parents=shared, help="bring the index up to date with the disk")
     assistant_flag(again, "default: all")
+    words_only_flag(again)
 
 
 def dispatch(args: argparse.Namespace) -> int:

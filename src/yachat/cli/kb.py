@@ -1,7 +1,9 @@
 """`yachat kb ...`: the files an assistant answers from, from the shell.
 
 Progress goes to stderr (a line that rewrites itself on a terminal); what was
-indexed and what was skipped, with the reason, to stdout.
+indexed and what was skipped, with the reason, to stdout. After the words are
+indexed, passages get vectors from the backend's text embeddings when it has
+them (the cloud; the local server with its embedding model), for hybrid retrieval.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import time
 from typing import TextIO
 
 from yachat.cli.common import fail
+from yachat.cli.session import run_with_core
+from yachat.core.chat import ChatCore
 from yachat.core.knowledge.indexer import IndexReport, KnowledgeError, add_paths, find_root, reindex
 from yachat.core.knowledge.sources import shown_path
 from yachat.settings import Settings
@@ -25,11 +29,45 @@ def run_kb(settings: Settings, args: argparse.Namespace) -> int:
     except StoreError as exc:
         return fail(str(exc))
     try:
-        return _ACTIONS[args.kb_command](store, args)
+        code = _ACTIONS[args.kb_command](store, args)
+        embed_for = getattr(args, "embed_for", False)
     except (StoreError, KnowledgeError) as exc:
         return fail(str(exc))
     finally:
         store.close()
+    if code == 0 and embed_for is not False and not args.words_only:
+        return _embed(settings, embed_for)
+    return code
+
+
+def _embed(settings: Settings, assistant_id: int | None) -> int:
+    """Vectors for the passages that have none; the words' index is usable whatever happens here."""
+
+    async def body(core: ChatCore) -> int:
+        progress = Progress(sys.stderr, "embedding")
+        started = time.monotonic()
+        try:
+            done = await core.embed_knowledge(assistant_id, on_progress=lambda d, t: progress(d, t, ""))
+        except Exception as exc:
+            progress.done()
+            print(f"yachat: passages are searched by their words only for now ({_reason(exc)}); "
+                  "`yachat kb reindex` tries again.", file=sys.stderr)  # fmt: skip
+            return 0
+        progress.done()
+        backend = core.backend.description if core.backend else "the backend"
+        if done is None:
+            print(f"passages are searched by their words only: {backend} has no text embeddings")
+        elif done:
+            print(f"embedded {_n(done, 'passage')} with {backend} in {time.monotonic() - started:.1f} s")
+        return 0
+
+    return run_with_core(settings, body)
+
+
+def _reason(exc: Exception) -> str:
+    from yachat.core.errors import explain
+
+    return explain(exc).rstrip(".")
 
 
 def _assistant(store: Store, name: str | None, required: bool) -> Assistant | None:
@@ -53,6 +91,7 @@ def _add(store: Store, args: argparse.Namespace) -> int:
     finally:
         progress.done()
     _print_report(report, f"into {one_line(assistant.name, 40)}'s knowledge", time.monotonic() - started)
+    args.embed_for = assistant.id
     return 0
 
 
@@ -67,6 +106,7 @@ def _reindex(store: Store, args: argparse.Namespace) -> int:
     finally:
         progress.done()
     _print_report(report, "", time.monotonic() - started)
+    args.embed_for = assistant.id if assistant else None
     return 0
 
 
@@ -126,8 +166,9 @@ class Progress:
     """Files done of files found: one line rewritten ten times a second on a terminal;
     in a pipe or a log, a line as each folder starts."""
 
-    def __init__(self, err: TextIO) -> None:
+    def __init__(self, err: TextIO, doing: str = "indexing") -> None:
         self.err = err
+        self.doing = doing
         self.tty = err.isatty()
         self.shown_at = 0.0
         self.width = 0
@@ -135,14 +176,16 @@ class Progress:
     def __call__(self, done: int, total: int, path: str) -> None:
         if not self.tty:
             if done == 0:
-                print(f"yachat: indexing {total} files…", file=self.err, flush=True)
+                things = "files" if self.doing == "indexing" else "passages"
+                print(f"yachat: {self.doing} {total} {things}…", file=self.err, flush=True)
             return
         now = time.monotonic()
         if done < total and now - self.shown_at < 0.1:
             return
         self.shown_at = now
         bar = "█" * (20 * done // max(1, total))
-        line = f"indexing [{bar:<20}] {done}/{total} {strip_controls(shown_path(path))}"[:100]
+        where = f" {strip_controls(shown_path(path))}" if path else ""
+        line = f"{self.doing} [{bar:<20}] {done}/{total}{where}"[:100]
         self.err.write("\r" + line.ljust(self.width))
         self.width = len(line)
         self.err.flush()

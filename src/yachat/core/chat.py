@@ -16,6 +16,8 @@ import anyio
 from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
+from yachat.core.knowledge.embeddings import Embedder, EmbedProgress, probe
+from yachat.core.knowledge.hybrid import CANDIDATES, NULL_QUESTIONS, VectorIndex, fuse
 from yachat.core.knowledge.prompting import PASSAGES_AT_MOST, RECENT_TURNS
 from yachat.core.model_catalog import (
     UNKNOWN_CONTEXT_TOKENS,
@@ -54,6 +56,10 @@ PROMPT_PAGE = 200
 # Fewer tokens than characters / this, a message never has (a floor, to stop reading).
 CHARS_PER_TOKEN_AT_MOST = 16
 THREAD_NAME_CHARS = 60
+# Passages an answer embeds before it retrieves, at most; more waits for `yachat kb reindex`
+# or the knowledge screen, which embed in the background with progress.
+EMBED_INLINE_AT_MOST = 64
+EMBED_BATCH = 64
 
 
 class ChatCore:
@@ -65,6 +71,10 @@ class ChatCore:
         self._sdk_loop: asyncio.AbstractEventLoop | None = None
         self._connect_lock: anyio.Lock | None = None
         self._counts: dict[str, MessageCounts] = {}  # per model: tokens of each message alone
+        self._embedder: Embedder | None = None
+        self._embedder_sdk: Any = None  # the SDK `_embedder` was probed on
+        self._null_vectors: dict[str, Any] = {}  # per embedder: the null questions' vectors
+        self._vector_indexes: dict[tuple[int, str], VectorIndex | None] = {}
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
@@ -304,14 +314,99 @@ class ChatCore:
         return fitted
 
     async def _retrieve(self, assistant: Assistant, history: list[Message]) -> list[Passage]:
-        """Passages of the assistant's knowledge for the question and the turns before it."""
+        """Passages of the assistant's knowledge for the question and the turns before it:
+        by their words, and by their meaning too when the backend has text embeddings."""
         if not self.store.has_knowledge(assistant.id):
             return []
         turns = [m.text for m in reversed(history) if m.role in ("user", "assistant") and m.text.strip()]
         texts = turns[: 1 + RECENT_TURNS]  # the question first: its words lead the query
         if not texts:
             return []
-        return await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, PASSAGES_AT_MOST)
+        lexical = await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, CANDIDATES)
+        try:
+            dense = await self._dense_search(assistant.id, texts)
+        except Exception as exc:  # an answer by words beats no answer
+            log.warning("retrieval by meaning failed, by words only: %s", exc)
+            dense = []
+        if not dense:
+            return lexical[:PASSAGES_AT_MOST]
+        chosen = fuse([p.chunk_id for p in lexical], dense, limit=PASSAGES_AT_MOST)
+        found = {p.chunk_id: p for p in lexical}
+        more = [i for i in chosen if i not in found]
+        found.update((p.chunk_id, p) for p in await anyio.to_thread.run_sync(self.store.passages, more))
+        return [found[i] for i in chosen if i in found]
+
+    async def _dense_search(self, assistant_id: int, texts: list[str]) -> list[int]:
+        embedder = await self.embedder()
+        if embedder is None:
+            return []
+        missing = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, assistant_id)
+        if 0 < missing <= EMBED_INLINE_AT_MOST:
+            await self.embed_knowledge(assistant_id)
+        elif missing:
+            log.info("%d passages have no vector yet; `yachat kb reindex` embeds them", missing)
+        index = await self._vector_index(assistant_id, embedder)
+        if index is None:
+            return []
+        return index.search(await embedder.query("\n".join(texts)))
+
+    async def embedder(self) -> Embedder | None:
+        """The backend's text embeddings, or None when it has none (retrieval is by words)."""
+        await self.connect()
+        if self._embedder_sdk is not self._sdk:
+            backend = self.backend
+            assert backend is not None
+            self._embedder = await probe(self._sdk, backend.kind, self.settings.request_timeout_s)
+            self._embedder_sdk = self._sdk
+        return self._embedder
+
+    async def embed_knowledge(
+        self,
+        assistant_id: int | None = None,
+        on_progress: EmbedProgress | None = None,
+        should_stop: Any = None,
+    ) -> int | None:
+        """Give every passage (of one assistant, or all) a vector from the backend's
+        embeddings; how many were embedded, or None when the backend has none."""
+        embedder = await self.embedder()
+        if embedder is None:
+            return None
+        total = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, assistant_id)
+        done = 0
+        if on_progress is not None and total:
+            on_progress(0, total)
+        while done < total and not (should_stop is not None and should_stop()):
+            batch = await anyio.to_thread.run_sync(
+                self.store.chunks_to_embed, embedder.key, assistant_id, EMBED_BATCH
+            )
+            if not batch:
+                break
+            vectors = await embedder.documents([text for _, text in batch])
+            await write(
+                self.store.save_vectors,
+                embedder.key,
+                [(i, v) for (i, _), v in zip(batch, vectors, strict=True)],
+            )
+            done += len(batch)
+            if on_progress is not None:
+                on_progress(min(done, total), total)
+        return done
+
+    async def _vector_index(self, assistant_id: int, embedder: Embedder) -> VectorIndex | None:
+        """The assistant's vectors as a matrix, read again only when they changed."""
+        key = (assistant_id, embedder.key)
+        stamp = await anyio.to_thread.run_sync(self.store.vectors_stamp, embedder.key)
+        index = self._vector_indexes.get(key)
+        if index is not None and index.stamp == stamp:
+            return index
+        nulls = self._null_vectors.get(embedder.key)
+        if nulls is None:
+            nulls = self._null_vectors[embedder.key] = await embedder.queries(NULL_QUESTIONS)
+        rows = await anyio.to_thread.run_sync(self.store.vectors, assistant_id, embedder.key)
+        index = self._vector_indexes[key] = await anyio.to_thread.run_sync(
+            VectorIndex.build, stamp, rows, nulls
+        )
+        return index
 
     def _prompt_history(
         self, assistant: Assistant, thread_id: int, answer_id: int, counts: MessageCounts, budget: int

@@ -8,7 +8,7 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yachat.store.db import Database
 
@@ -59,6 +59,7 @@ class Passage:
     text: str
     score: float | None = None
     number: int = 0
+    chunk_id: int = field(default=0, compare=False)  # 0 in a run's copy
 
     @property
     def where(self) -> str:
@@ -267,7 +268,7 @@ class KnowledgeStore:
             return []
         query = " OR ".join(f'"{t}"' for t in terms)
         rows = self._db.read(
-            "SELECT f.path, f.kind, c.heading, c.line_start, c.line_end, c.text, kb_chunks_fts.rank"
+            "SELECT f.path, f.kind, c.heading, c.line_start, c.line_end, c.text, kb_chunks_fts.rank, 0, c.id"
             " FROM kb_chunks_fts JOIN kb_chunks c ON c.id = kb_chunks_fts.rowid"
             " JOIN kb_files f ON f.id = c.file_id"
             " WHERE kb_chunks_fts MATCH ? AND f.assistant_id = ?"
@@ -281,6 +282,73 @@ class KnowledgeStore:
         # matched a stray word of the question, and would only crowd the prompt.
         floor = (found[0].score or 0.0) * RELEVANCE_FLOOR
         return [p for p in found if (p.score or 0.0) <= floor]
+
+    # -- dense vectors -----------------------------------------------------
+
+    def chunks_to_embed(self, embedder: str, assistant_id: int | None, limit: int) -> list[tuple[int, str]]:
+        """Chunks (of one assistant, or all) with no vector from `embedder` yet: (id, the text
+        to embed: its heading path, then its text)."""
+        sql = (
+            "SELECT c.id, c.heading, c.text FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id"
+            " WHERE NOT EXISTS (SELECT 1 FROM kb_vectors v WHERE v.embedder = ? AND v.chunk_id = c.id)"
+        )
+        params: tuple[object, ...] = (embedder,)
+        if assistant_id is not None:
+            sql += " AND f.assistant_id = ?"
+            params += (assistant_id,)
+        rows = self._db.read(sql + " ORDER BY c.id LIMIT ?", (*params, limit))
+        return [(int(r[0]), f"{r[1]}\n{r[2]}" if r[1] else r[2]) for r in rows]
+
+    def count_chunks_to_embed(self, embedder: str, assistant_id: int | None) -> int:
+        sql = (
+            "SELECT count(*) FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id"
+            " WHERE NOT EXISTS (SELECT 1 FROM kb_vectors v WHERE v.embedder = ? AND v.chunk_id = c.id)"
+        )
+        params: tuple[object, ...] = (embedder,)
+        if assistant_id is not None:
+            sql += " AND f.assistant_id = ?"
+            params += (assistant_id,)
+        return int(self._db.read(sql, params)[0][0])
+
+    def save_vectors(self, embedder: str, vectors: Sequence[tuple[int, bytes]]) -> None:
+        """Store chunks' vectors (an empty one: the chunk cannot be embedded). A chunk
+        re-indexed away since it was read is passed over."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO kb_vectors (embedder, chunk_id, vector)"
+                " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM kb_chunks WHERE id = ?)",
+                [(embedder, chunk_id, vector, chunk_id) for chunk_id, vector in vectors],
+            )
+
+    def vectors_stamp(self, embedder: str) -> tuple[int, int]:
+        """Changes whenever `embedder`'s vectors do: to know when a loaded matrix is stale."""
+        row = self._db.read(
+            "SELECT count(*), total(chunk_id) FROM kb_vectors WHERE embedder = ?", (embedder,)
+        )[0]
+        return int(row[0]), int(row[1])
+
+    def vectors(self, assistant_id: int, embedder: str) -> list[tuple[int, bytes]]:
+        """The assistant's chunks' vectors from `embedder`: (chunk id, float32 bytes)."""
+        rows = self._db.read(
+            "SELECT v.chunk_id, v.vector FROM kb_vectors v JOIN kb_chunks c ON c.id = v.chunk_id"
+            " JOIN kb_files f ON f.id = c.file_id"
+            " WHERE v.embedder = ? AND f.assistant_id = ? AND length(v.vector) > 0",
+            (embedder, assistant_id),
+        )
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def passages(self, chunk_ids: Sequence[int]) -> list[Passage]:
+        """The chunks as passages, in the order given (ids gone since are left out)."""
+        if not chunk_ids:
+            return []
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.read(
+            "SELECT f.path, f.kind, c.heading, c.line_start, c.line_end, c.text, NULL, 0, c.id"
+            f" FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id WHERE c.id IN ({marks})",
+            tuple(chunk_ids),
+        )
+        by_id = {int(r[8]): Passage(*tuple(r)) for r in rows}
+        return [by_id[i] for i in chunk_ids if i in by_id]
 
     # -- what runs were given -----------------------------------------------
 

@@ -191,7 +191,19 @@ CREATE TABLE run_sources (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4]
+# Dense vectors of knowledge chunks for hybrid retrieval: one per chunk and embedding model
+# (the cloud's and the local server's vectors do not compare), unit length, float32.
+V5 = """
+CREATE TABLE kb_vectors (
+    embedder TEXT NOT NULL,
+    chunk_id INTEGER NOT NULL REFERENCES kb_chunks(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (embedder, chunk_id)
+) WITHOUT ROWID;
+CREATE INDEX kb_vectors_by_chunk ON kb_vectors(chunk_id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -130,7 +130,10 @@ class MessageActions(App[None]):
 
     def action_knowledge(self) -> None:
         """The files this thread's assistant answers from: add, remove, reindex."""
-        self.push_screen(KnowledgeScreen(self.core.store, self.core.assistant_for(self.thread_id)))
+        core = self.core
+        self.push_screen(
+            KnowledgeScreen(core.store, core.assistant_for(self.thread_id), core.embed_knowledge)
+        )
 
     @work(exit_on_error=False)
     async def action_pick_model(self) -> None:

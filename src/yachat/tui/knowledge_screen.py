@@ -1,9 +1,10 @@
 """The knowledge screen: an assistant's files and folders, added, removed and
-reindexed in a background thread with a progress bar; what was skipped, and why."""
+reindexed in a background thread with a progress bar; what was skipped, and why.
+Then, when the backend has text embeddings, the passages' vectors, with progress too."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -15,7 +16,8 @@ from textual.widgets import Button, Input, Label, OptionList, ProgressBar, Stati
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from yachat.core.errors import UserFacingError
+from yachat.core.errors import UserFacingError, explain
+from yachat.core.knowledge.embeddings import EmbedProgress
 from yachat.core.knowledge.indexer import IndexReport, ProgressSink, add_paths, find_root, reindex
 from yachat.core.knowledge.sources import shown_path
 from yachat.store import Store, StoreError
@@ -23,6 +25,8 @@ from yachat.store.models import Assistant
 
 SKIPPED_SHOWN = 50
 Job = Callable[[ProgressSink, Callable[[], bool]], IndexReport]  # (progress, should_stop) -> report
+# (assistant id, progress, should_stop) -> passages embedded, None: the backend has no embeddings
+Embed = Callable[[int, EmbedProgress, Callable[[], bool]], Awaitable[int | None]]
 
 
 def report_text(report: IndexReport) -> str:
@@ -55,10 +59,11 @@ class KnowledgeScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, store: Store, assistant: Assistant) -> None:
+    def __init__(self, store: Store, assistant: Assistant, embed: Embed | None = None) -> None:
         super().__init__()
         self.store = store
         self.assistant = assistant
+        self.embed = embed
         self.indexing = False
 
     def compose(self) -> ComposeResult:
@@ -166,11 +171,36 @@ class KnowledgeScreen(ModalScreen[None]):
             self.query_one("#status", Label).update(Text(f"{done}/{total}  {shown_path(path)}", no_wrap=True))
 
     def _done(self, report: IndexReport) -> None:
-        self.indexing = False
-        self.query_one("#status", Label).update("Done.")
         self.query_one("#report", Static).update(Text(report_text(report)))
         self.query_one("#path", Input).value = ""
         self.refresh_roots()
+        if self.embed is None:
+            self._finished("Done.")
+            return
+        self.query_one("#status", Label).update("Embedding passages…")
+        self._embed(self.embed)
+
+    @work(group="index", exit_on_error=False)
+    async def _embed(self, embed: Embed) -> None:
+        worker = get_current_worker()
+        try:
+            done = await embed(self.assistant.id, self._embed_progress, lambda: worker.is_cancelled)
+        except Exception as exc:
+            # The words' index is there whatever happens to the vectors.
+            self._finished(f"Indexed; searched by words only for now: {explain(exc)}")
+            return
+        if done is None:
+            self._finished("Done. The backend has no text embeddings: passages are searched by their words.")
+        else:
+            self._finished(f"Done; {done} passages embedded." if done else "Done.")
+
+    def _embed_progress(self, done: int, total: int) -> None:
+        self.query_one("#progress", ProgressBar).update(total=max(1, total), progress=done)
+        self.query_one("#status", Label).update(Text(f"Embedding passages: {done}/{total}"))
+
+    def _finished(self, status: str) -> None:
+        self.indexing = False
+        self.query_one("#status", Label).update(Text(status))
 
     def _failed(self, message: str) -> None:
         self.indexing = False

@@ -1,0 +1,76 @@
+"""Hybrid retrieval: passages found by their words (BM25) and by their meaning (cosine of
+dense vectors), fused by rank.
+
+Cosines alone do not say "relevant": a small embedding model scores "hello" 0.86
+against a code file and a real match 0.85. So a passage's cosine is judged against
+what it scores for questions that ask nothing (greetings, thanks): a passage found by
+meaning only must beat its own score for those by DENSE_MARGIN. Measured with the
+local multilingual-e5-small on the test corpus: real matches beat it by 0.03–0.08,
+unrelated questions by 0.016 at most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Reciprocal rank fusion's constant: a passage's score is the sum of 1 / (RRF_K + rank).
+RRF_K = 60
+# Each list offers its best this many.
+CANDIDATES = 20
+DENSE_MARGIN = 0.025
+NULL_QUESTIONS = (
+    "hello",
+    "hi there",
+    "thanks!",
+    "ok",
+    "what can you do?",
+    "tell me a joke",
+    "привет",
+    "спасибо",
+)
+
+
+@dataclass(frozen=True)
+class VectorIndex:
+    """An assistant's passage vectors as one matrix, with each passage's score for the
+    null questions; `stamp` tells when the store's vectors changed since."""
+
+    stamp: tuple[int, int]
+    ids: np.ndarray  # chunk ids, int64
+    matrix: np.ndarray  # unit rows, float32
+    null_ceiling: np.ndarray  # per row: its best cosine with a null question
+
+    @classmethod
+    def build(
+        cls, stamp: tuple[int, int], rows: Sequence[tuple[int, bytes]], nulls: np.ndarray
+    ) -> VectorIndex | None:
+        """`nulls`: the null questions' unit vectors, one per row."""
+        if not rows:
+            return None
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        if nulls.shape[1] != matrix.shape[1]:
+            return None
+        return cls(stamp, ids, matrix, (matrix @ nulls.T).max(axis=1))
+
+    def search(self, query: np.ndarray, limit: int = CANDIDATES) -> list[int]:
+        """Chunk ids that match the query by meaning, best first."""
+        if query.shape[0] != self.matrix.shape[1]:
+            return []
+        scores = self.matrix @ query
+        lead = scores - self.null_ceiling
+        best = np.argpartition(-lead, limit)[:limit] if limit < len(lead) else np.arange(len(lead))
+        best = best[np.argsort(-lead[best])]
+        return [int(self.ids[i]) for i in best if lead[i] >= DENSE_MARGIN]
+
+
+def fuse(*rankings: Sequence[int], limit: int) -> list[int]:
+    """Reciprocal rank fusion of id lists, each best first."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, chunk_id in enumerate(ranking):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return sorted(scores, key=lambda i: -scores[i])[:limit]
