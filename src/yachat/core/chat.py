@@ -324,7 +324,7 @@ class ChatCore:
             return []
         lexical = await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, CANDIDATES)
         try:
-            dense = await self._dense_search(assistant.id, texts)
+            dense = await self._dense_search(assistant.id, texts, [p.chunk_id for p in lexical])
         except Exception as exc:  # an answer by words beats no answer
             log.warning("retrieval by meaning failed, by words only: %s", exc)
             dense = []
@@ -336,7 +336,7 @@ class ChatCore:
         found.update((p.chunk_id, p) for p in await anyio.to_thread.run_sync(self.store.passages, more))
         return [found[i] for i in chosen if i in found]
 
-    async def _dense_search(self, assistant_id: int, texts: list[str]) -> list[int]:
+    async def _dense_search(self, assistant_id: int, texts: list[str], found: list[int]) -> list[int]:
         embedder = await self.embedder()
         if embedder is None:
             return []
@@ -348,7 +348,7 @@ class ChatCore:
         index = await self._vector_index(assistant_id, embedder)
         if index is None:
             return []
-        return index.search(await embedder.query("\n".join(texts)))
+        return index.search(await embedder.query("\n".join(texts)), found)
 
     async def embedder(self) -> Embedder | None:
         """The backend's text embeddings, or None when it has none (retrieval is by words)."""

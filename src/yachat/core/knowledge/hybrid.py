@@ -56,15 +56,15 @@ class VectorIndex:
             return None
         return cls(stamp, ids, matrix, (matrix @ nulls.T).max(axis=1))
 
-    def search(self, query: np.ndarray, limit: int = CANDIDATES) -> list[int]:
-        """Chunk ids that match the query by meaning, best first."""
+    def search(self, query: np.ndarray, found: Sequence[int] = (), limit: int = CANDIDATES) -> list[int]:
+        """Chunk ids by meaning, best first: passages that stand out from the null
+        questions, and those `found` by their words (ranked here by meaning too)."""
         if query.shape[0] != self.matrix.shape[1]:
             return []
-        scores = self.matrix @ query
-        lead = scores - self.null_ceiling
-        best = np.argpartition(-lead, limit)[:limit] if limit < len(lead) else np.arange(len(lead))
-        best = best[np.argsort(-lead[best])]
-        return [int(self.ids[i]) for i in best if lead[i] >= DENSE_MARGIN]
+        lead = self.matrix @ query - self.null_ceiling
+        eligible = np.flatnonzero((lead >= DENSE_MARGIN) | np.isin(self.ids, np.asarray(found, np.int64)))
+        best = eligible[np.argsort(-lead[eligible], kind="stable")[:limit]]
+        return [int(self.ids[i]) for i in best]
 
 
 def fuse(*rankings: Sequence[int], limit: int) -> list[int]:

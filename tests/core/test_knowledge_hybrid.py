@@ -1,0 +1,137 @@
+"""Hybrid retrieval through the real SDK: the local server's text embeddings (a real
+multilingual-e5-small) give passages vectors, and a question that shares no word with
+the file that answers it still finds that file. Without embeddings, retrieval is by words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from yachat.core.chat import ChatCore
+from yachat.core.knowledge.indexer import add_paths
+from yachat.core.updates import RunUpdate, UpdateKind
+from yachat.server.process import ServerProcess
+
+from ..corpus import make_corpus
+from ..support import Script, local_settings
+
+
+def ask(core: ChatCore, text: str) -> tuple[RunUpdate, list[RunUpdate]]:
+    updates: list[RunUpdate] = []
+    thread_id = core.new_thread().id
+
+    async def main() -> RunUpdate:
+        return await core.send(thread_id, text, updates.append)
+
+    return anyio.run(main), updates
+
+
+def sources(updates: list[RunUpdate]) -> list[str]:
+    found = [u for u in updates if u.kind is UpdateKind.SOURCES]
+    return [Path(p.path).name for p in found[0].sources] if found else []
+
+
+def embedder_key(core: ChatCore) -> str | None:
+    async def main() -> str | None:
+        embedder = await core.embedder()
+        return embedder.key if embedder else None
+
+    return anyio.run(main)
+
+
+def vectors(core: ChatCore) -> dict[int, bytes]:
+    return {r[0]: bytes(r[1]) for r in core.store._db.read("SELECT chunk_id, vector FROM kb_vectors")}
+
+
+def test_a_question_sharing_no_word_with_the_file_finds_it_by_meaning(
+    core: ChatCore, script: Script, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    assistant = core.store.default_assistant()
+    add_paths(core.store, assistant.id, [notes])
+    script.set({"match": "", "echo": True})
+    # The notes say "самовар стоит на полке в кладовой ... перед праздником": no word of the
+    # question is in any file (not even "праздников": words are not stemmed).
+    question = "Где хранится старый чайник для праздников?"
+    assert core.store.retrieve(assistant.id, [question]) == []
+
+    final, updates = ask(core, question)
+    assert set(sources(updates)[:2]) == {"samovar-cp1251.txt", "samovar-koi8.txt"}
+    assert "кладовой" in final.text  # the passage was in the prompt the model got
+
+    key = embedder_key(core)
+    assert key is not None and key.startswith("local:text-search-doc:") and key.endswith(":384")
+    chunks = core.store._db.read("SELECT count(*) FROM kb_chunks")[0][0]
+    stored = vectors(core)
+    assert len(stored) == chunks and all(len(v) == 384 * 4 for v in stored.values())
+
+    # Found by words, ranked by meaning too: the planted fact still comes first.
+    _, updates = ask(core, "What is the vault combination?")
+    assert sources(updates)[0] == "vault.md"
+
+
+def test_small_talk_is_given_no_passages(core: ChatCore, script: Script, tmp_path: Path) -> None:
+    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    script.set({"match": "", "answer": "Hi!"})
+    for text in ("hello", "thanks, that helps", "как дела?"):
+        _, updates = ask(core, text)
+        assert sources(updates) == [], text
+
+
+def test_passages_are_embedded_once_and_again_only_when_their_file_changes(
+    core: ChatCore, script: Script, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    assistant = core.store.default_assistant()
+    add_paths(core.store, assistant.id, [notes])
+    script.set({"match": "", "answer": "ok"})
+
+    progress: list[tuple[int, int]] = []
+    done = anyio.run(core.embed_knowledge, assistant.id, lambda d, t: progress.append((d, t)))
+    assert done and progress[-1] == (done, done)
+    before = vectors(core)
+    assert anyio.run(core.embed_knowledge, assistant.id) == 0  # nothing left to embed
+
+    (notes / "travel.md").write_text(
+        "# Travel notes\n\n## Perm\n\nThe Perm ballet school teaches dance.\n", "utf-8"
+    )
+    add_paths(core.store, assistant.id, [notes])
+    assert anyio.run(core.embed_knowledge, assistant.id) == 1  # only the changed file's passage
+    after = vectors(core)
+    travel = {r[0] for r in core.store._db.read(
+        "SELECT c.id FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id WHERE f.path LIKE '%travel.md'"
+    )}  # fmt: skip
+    assert {i: v for i, v in after.items() if i not in travel} == {
+        i: v for i, v in before.items() if i in after and i not in travel
+    }
+    _, updates = ask(core, "Where can one study dance?")
+    assert sources(updates)[0] == "travel.md"
+
+
+@pytest.fixture
+def words_only_core(
+    no_embeddings_server: ServerProcess, tmp_path: Path, script: Script
+) -> Iterator[ChatCore]:
+    script.set()
+    (tmp_path / "words-only").mkdir()
+    core = ChatCore.open_store(local_settings(no_embeddings_server, tmp_path / "words-only"))
+    yield core
+    core.store.close()
+
+
+def test_without_embeddings_retrieval_is_by_words_and_nothing_is_faked(
+    words_only_core: ChatCore, script: Script, tmp_path: Path
+) -> None:
+    core = words_only_core
+    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    script.set({"match": "", "answer": "ok"})
+    assert embedder_key(core) is None
+    assert anyio.run(core.embed_knowledge) is None
+    _, updates = ask(core, "Где хранится старый чайник для праздников?")
+    assert sources(updates) == []
+    _, updates = ask(core, "What is the vault combination?")
+    assert sources(updates) == ["vault.md"]
+    assert vectors(core) == {}
