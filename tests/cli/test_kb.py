@@ -18,10 +18,16 @@ def test_kb_add_list_reindex_remove(yachat: Yachat, tmp_path: Path) -> None:
     assert "into Default's knowledge" in added.stdout
     assert f"  {notes / 'docs' / 'scan.pdf'}: a PDF with no text layer" in added.stdout
     assert f"  {notes / 'huge.log'}: too big (200 MB; the limit is 32 MB)" in added.stdout
+    # Then the passages' vectors, from the local server's text embeddings.
+    assert "yachat: embedding 13 passages…" in added.stderr
+    assert added.stdout.splitlines()[-1].startswith("embedded 13 passages with local · server · ")
 
     listed = yachat("kb", "list", "--files")
     assert listed.returncode == 0
-    assert listed.stdout.splitlines()[:2] == ["Default:", f"  {notes}  8 files, 13 passages, 7 skipped"]
+    assert listed.stdout.splitlines()[:2] == [
+        "Default:",
+        f"  {notes}  8 files, 13 passages (13 with vectors), 7 skipped",
+    ]
     assert f"    {notes / 'home' / 'vault.md'}  markdown, 1 passage" in listed.stdout
     assert f"    {notes / 'data.dat'}  skipped: binary (not a text file)" in listed.stdout
 
@@ -33,6 +39,21 @@ def test_kb_add_list_reindex_remove(yachat: Yachat, tmp_path: Path) -> None:
     assert removed.returncode == 0 and removed.stdout == f"removed {notes} (8 files, 13 passages)\n"
     empty = yachat("kb", "list")
     assert empty.stdout == "" and "no knowledge yet" in empty.stderr
+
+
+def test_kb_words_only_makes_no_vectors_and_reindex_embeds_what_has_none(
+    yachat: Yachat, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    added = yachat("kb", "add", str(notes), "--words-only")
+    assert added.returncode == 0, added.stderr
+    assert "embed" not in added.stdout + added.stderr
+    assert yachat("kb", "list").stdout.splitlines()[1] == f"  {notes}  8 files, 13 passages, 7 skipped"
+    again = yachat("kb", "reindex")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("indexed 0 new and 0 changed files")  # no file was read again
+    assert again.stdout.splitlines()[-1].startswith("embedded 13 passages with local · server · ")
+    assert "(13 with vectors)" in yachat("kb", "list").stdout
 
 
 def test_kb_mistakes_are_one_line(yachat: Yachat, tmp_path: Path) -> None:

@@ -132,7 +132,9 @@ def _list(store: Store, args: argparse.Namespace) -> int:
             current = root.assistant_id
             print(f"{one_line(names.get(current, str(current)), 60)}:")
         skipped = f", {root.skipped} skipped" if root.skipped else ""
-        counts = f"{_n(root.files, 'file')}, {_n(root.chunks, 'passage')}"
+        embedded = store.embedded_chunks(root.id) if root.chunks else 0
+        vectors = f" ({embedded} with vectors)" if embedded else ""
+        counts = f"{_n(root.files, 'file')}, {_n(root.chunks, 'passage')}{vectors}"
         print(f"  {_safe(shown_path(root.path))}  {counts}{skipped}")
         if args.files:
             for f in store.knowledge_files(root.id):

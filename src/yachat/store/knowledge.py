@@ -320,6 +320,16 @@ class KnowledgeStore:
                 [(embedder, chunk_id, vector, chunk_id) for chunk_id, vector in vectors],
             )
 
+    def embedded_chunks(self, root_id: int) -> int:
+        """The root's passages that have a vector (from any embedding model)."""
+        return int(
+            self._db.read(
+                "SELECT count(DISTINCT v.chunk_id) FROM kb_vectors v JOIN kb_chunks c ON c.id = v.chunk_id"
+                " JOIN kb_files f ON f.id = c.file_id WHERE f.root_id = ? AND length(v.vector) > 0",
+                (root_id,),
+            )[0][0]
+        )
+
     def vectors_stamp(self, embedder: str) -> tuple[int, int]:
         """Changes whenever `embedder`'s vectors do: to know when a loaded matrix is stale."""
         row = self._db.read(
