@@ -12,13 +12,14 @@ from textual.widgets import OptionList, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.knowledge.indexer import add_paths
+from yachat.server.process import ServerProcess
 from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.tui.knowledge_screen import KnowledgeScreen
 from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_command
 
 from ..corpus import make_corpus
-from ..support import Script
+from ..support import Script, local_settings
 from .test_streaming import flat, screen_text, type_and_send, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -38,12 +39,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 class KnowledgeApp(App[None]):
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, core: ChatCore | None = None) -> None:
         super().__init__()
         self.store = store
+        self.core = core
 
     def on_mount(self) -> None:
-        self.push_screen(KnowledgeScreen(self.store, self.store.default_assistant()))
+        embed = self.core.embed_knowledge if self.core else None
+        self.push_screen(KnowledgeScreen(self.store, self.store.default_assistant(), embed))
 
 
 async def test_the_knowledge_screen_indexes_in_the_background_and_shows_what_it_skipped(
@@ -74,6 +77,33 @@ async def test_the_knowledge_screen_indexes_in_the_background_and_shows_what_it_
         await wait_for(pilot, lambda: roots.get_option_at_index(0).id is None)
         assert "Nothing yet" in str(roots.get_option_at_index(0).prompt)
         assert store.knowledge_roots() == []
+
+
+async def test_the_knowledge_screen_embeds_the_passages_after_indexing_them(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    core = ChatCore.open_store(local_settings(server, tmp_path))
+    statuses: list[str] = []
+    app = KnowledgeApp(core.store, core)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, KnowledgeScreen)
+            status = screen.query_one("#status")
+            watch = lambda: statuses.append(str(status.render())) or False  # noqa: E731
+            await pilot.press(*str(notes), "enter")
+            await wait_for(pilot, lambda: watch() or not screen.indexing)
+            assert statuses[-1] == "Done; 13 passages embedded."
+            assert "Embedding passages…" in statuses or any(
+                s.startswith("Embedding passages: ") for s in statuses
+            )
+            roots = screen.query_one("#roots", OptionList)
+            assert str(roots.get_option_at_index(0).prompt) == (
+                f"{notes}  8 files, 13 passages (13 with vectors), 7 skipped"
+            )
+    finally:
+        await core.aclose()
 
 
 async def test_a_path_that_does_not_exist_is_one_line(store: Store, tmp_path: Path) -> None:

@@ -98,7 +98,9 @@ class KnowledgeScreen(ModalScreen[None]):
             return
         for root in roots:
             skipped = f", {root.skipped} skipped" if root.skipped else ""
-            line = f"{shown_path(root.path)}  {root.files} files, {root.chunks} passages{skipped}"
+            embedded = self.store.embedded_chunks(root.id) if root.chunks else 0
+            vectors = f" ({embedded} with vectors)" if embedded else ""
+            line = f"{shown_path(root.path)}  {root.files} files, {root.chunks} passages{vectors}{skipped}"
             listing.add_option(Option(Text(line), id=root.path))
 
     @on(Input.Submitted, "#path")
@@ -201,6 +203,7 @@ class KnowledgeScreen(ModalScreen[None]):
     def _finished(self, status: str) -> None:
         self.indexing = False
         self.query_one("#status", Label).update(Text(status))
+        self.refresh_roots()
 
     def _failed(self, message: str) -> None:
         self.indexing = False
