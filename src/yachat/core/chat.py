@@ -322,12 +322,26 @@ class ChatCore:
         texts = turns[: 1 + RECENT_TURNS]  # the question first: its words lead the query
         if not texts:
             return []
-        lexical = await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, CANDIDATES)
-        try:
-            dense = await self._dense_search(assistant.id, texts, [p.chunk_id for p in lexical])
-        except Exception as exc:  # an answer by words beats no answer
-            log.warning("retrieval by meaning failed, by words only: %s", exc)
-            dense = []
+        lexical: list[Passage] = []
+        lead: Any = None
+
+        async def by_words() -> None:
+            nonlocal lexical
+            lexical = await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, CANDIDATES)
+
+        async def by_meaning() -> None:
+            nonlocal lead
+            try:
+                lead = await self._dense_leads(assistant.id, texts)
+            except Exception as exc:  # an answer by words beats no answer
+                log.warning("retrieval by meaning failed, by words only: %s", exc)
+
+        # Both at once: SQLite's search and the pass over the vectors each release the GIL.
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(by_words)
+            tg.start_soon(by_meaning)
+        index = lead[0] if lead else None
+        dense = index.pick(lead[1], [p.chunk_id for p in lexical]) if index else []
         if not dense:
             return lexical[:PASSAGES_AT_MOST]
         chosen = fuse([p.chunk_id for p in lexical], dense, limit=PASSAGES_AT_MOST)
@@ -336,10 +350,10 @@ class ChatCore:
         found.update((p.chunk_id, p) for p in await anyio.to_thread.run_sync(self.store.passages, more))
         return [found[i] for i in chosen if i in found]
 
-    async def _dense_search(self, assistant_id: int, texts: list[str], found: list[int]) -> list[int]:
+    async def _dense_leads(self, assistant_id: int, texts: list[str]) -> tuple[VectorIndex, Any] | None:
         embedder = await self.embedder()
         if embedder is None:
-            return []
+            return None
         missing = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, assistant_id)
         if 0 < missing <= EMBED_INLINE_AT_MOST:
             await self.embed_knowledge(assistant_id)
@@ -347,8 +361,9 @@ class ChatCore:
             log.info("%d passages have no vector yet; `yachat kb reindex` embeds them", missing)
         index = await self._vector_index(assistant_id, embedder)
         if index is None:
-            return []
-        return index.search(await embedder.query("\n".join(texts)), found)
+            return None
+        query = await embedder.query("\n".join(texts))
+        return index, await anyio.to_thread.run_sync(index.leads, query)
 
     async def embedder(self) -> Embedder | None:
         """The backend's text embeddings, or None when it has none (retrieval is by words)."""

@@ -50,20 +50,35 @@ class VectorIndex:
         """`nulls`: the null questions' unit vectors, one per row."""
         if not rows:
             return None
+        rows = sorted(rows)  # ids ascending: `pick` finds them by bisection
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         if nulls.shape[1] != matrix.shape[1]:
             return None
         return cls(stamp, ids, matrix, (matrix @ nulls.T).max(axis=1))
 
-    def search(self, query: np.ndarray, found: Sequence[int] = (), limit: int = CANDIDATES) -> list[int]:
+    def leads(self, query: np.ndarray) -> np.ndarray | None:
+        """Each passage's cosine with the query less its best with a null question: the
+        heavy part (a pass over the whole matrix), which needs nothing from the words' search."""
+        if query.shape[0] != self.matrix.shape[1]:
+            return None
+        lead: np.ndarray = self.matrix @ query
+        lead -= self.null_ceiling
+        return lead
+
+    def pick(self, lead: np.ndarray | None, found: Sequence[int] = (), limit: int = CANDIDATES) -> list[int]:
         """Chunk ids by meaning, best first: passages that stand out from the null
         questions, and those `found` by their words (ranked here by meaning too)."""
-        if query.shape[0] != self.matrix.shape[1]:
+        if lead is None:
             return []
-        lead = self.matrix @ query - self.null_ceiling
-        eligible = np.flatnonzero((lead >= DENSE_MARGIN) | np.isin(self.ids, np.asarray(found, np.int64)))
-        best = eligible[np.argsort(-lead[eligible], kind="stable")[:limit]]
+        eligible = np.flatnonzero(lead >= DENSE_MARGIN)
+        if found:
+            wanted = np.asarray(found, np.int64)
+            at = np.minimum(np.searchsorted(self.ids, wanted), len(self.ids) - 1)
+            eligible = np.union1d(eligible, at[self.ids[at] == wanted])
+        if len(eligible) > limit:
+            eligible = eligible[np.argpartition(-lead[eligible], limit)[:limit]]
+        best = eligible[np.argsort(-lead[eligible], kind="stable")]
         return [int(self.ids[i]) for i in best]
 
 
