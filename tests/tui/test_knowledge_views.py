@@ -119,6 +119,34 @@ async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # 
         assert kinds[-2:] == ["MessageWidget", "SourcesList"]
 
 
+async def test_undoing_a_delete_shows_the_answers_sources_again(  # type: ignore[no-untyped-def]
+    make_app, settings, script: Script, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    core = ChatCore.open_store(settings)
+    add_paths(core.store, core.store.default_assistant().id, [notes])
+    script.set({"match": "vault", "answer": "It is 7319-ALPHA [1]."})
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "What is the vault combination?")
+        await wait_for(pilot, lambda: bool(app.pane.query(SourceLine)) and not app.runs.active)
+        thread_id = app.thread_id
+        shown = [str(line.render()) for line in app.pane.query(SourceLine)]
+        app.sidebar.option_list.focus()
+        app.sidebar.highlight(thread_id)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: core.store.get_thread(thread_id) is None and not app.pane.query(SourceLine)
+        )
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: app.thread_id == thread_id and bool(app.pane.query(SourceLine)))
+        assert [str(line.render()) for line in app.pane.query(SourceLine)] == shown
+        kinds = [type(w).__name__ for w in app.pane.shown()]
+        assert kinds[-2:] == ["MessageWidget", "SourcesList"]
+
+
 def test_a_long_path_is_shown_by_its_end() -> None:
     assert compact_path("/a/b/notes/home/vault.md") == "/a/b/notes/home/vault.md"
     long = "/tmp/pytest-of-root/pytest-281/test_sources_under_the_answer_0/notes/home/vault.md"
