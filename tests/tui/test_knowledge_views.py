@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.knowledge.indexer import add_paths
+from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.tui.knowledge_screen import KnowledgeScreen
@@ -19,6 +20,7 @@ from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_
 
 from ..corpus import make_corpus
 from ..support import Script
+from .test_history import delete_from_the_sidebar
 from .test_streaming import flat, screen_text, type_and_send, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -87,12 +89,18 @@ async def test_a_path_that_does_not_exist_is_one_line(store: Store, tmp_path: Pa
         assert not screen.indexing
 
 
-async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # type: ignore[no-untyped-def]
-    make_app, settings, script: Script, tmp_path: Path
-) -> None:
+def core_with_notes(settings: Settings, tmp_path: Path) -> tuple[ChatCore, Path]:
+    """A chat core whose default assistant answers from the test corpus."""
     notes = make_corpus(tmp_path)
     core = ChatCore.open_store(settings)
     add_paths(core.store, core.store.default_assistant().id, [notes])
+    return core, notes
+
+
+async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # type: ignore[no-untyped-def]
+    make_app, settings, script: Script, tmp_path: Path
+) -> None:
+    core, notes = core_with_notes(settings, tmp_path)
     script.set({"match": "vault", "answer": "It is 7319-ALPHA [1].", "chunk_chars": 4})
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
@@ -122,9 +130,7 @@ async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # 
 async def test_undoing_a_delete_shows_the_answers_sources_again(  # type: ignore[no-untyped-def]
     make_app, settings, script: Script, tmp_path: Path
 ) -> None:
-    notes = make_corpus(tmp_path)
-    core = ChatCore.open_store(settings)
-    add_paths(core.store, core.store.default_assistant().id, [notes])
+    core, _ = core_with_notes(settings, tmp_path)
     script.set({"match": "vault", "answer": "It is 7319-ALPHA [1]."})
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
@@ -132,14 +138,8 @@ async def test_undoing_a_delete_shows_the_answers_sources_again(  # type: ignore
         await wait_for(pilot, lambda: bool(app.pane.query(SourceLine)) and not app.runs.active)
         thread_id = app.thread_id
         shown = [str(line.render()) for line in app.pane.query(SourceLine)]
-        app.sidebar.option_list.focus()
-        app.sidebar.highlight(thread_id)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
-        await pilot.press("y")
-        await wait_for(
-            pilot, lambda: core.store.get_thread(thread_id) is None and not app.pane.query(SourceLine)
-        )
+        await delete_from_the_sidebar(pilot, app, thread_id)
+        assert not app.pane.query(SourceLine)
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: app.thread_id == thread_id and bool(app.pane.query(SourceLine)))
         assert [str(line.render()) for line in app.pane.query(SourceLine)] == shown
