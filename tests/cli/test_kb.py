@@ -82,3 +82,28 @@ def test_ask_prints_the_sources_after_the_answer(yachat: Yachat, script: Script,
     # Run from inside the notes, the paths are relative: short, and still open from there.
     inside = yachat("ask", "the vault combination again?", cwd=str(notes))
     assert "  [1] home/vault.md:5 — Household › Safe" in inside.stderr.splitlines()
+
+
+def test_threads_show_lists_each_answers_sources_under_it(
+    yachat: Yachat, script: Script, tmp_path: Path
+) -> None:
+    notes = make_corpus(tmp_path)
+    assert yachat("kb", "add", str(notes)).returncode == 0
+    script.set({"match": "combination", "answer": "It is 7319-ALPHA [1]."}, answer="No idea.")
+    # First a question the notes say nothing about: its answer has no sources.
+    first = yachat("ask", "Qwxyz?")
+    assert first.returncode == 0 and "sources:" not in first.stderr
+    thread_id = first.stderr.split("[thread ")[1].split("]")[0]
+    asked = yachat("ask", "--thread", thread_id, "What is the vault combination?")
+    assert asked.returncode == 0, asked.stderr
+
+    shown = yachat("threads", "show", thread_id)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    printed = asked.stderr.splitlines()
+    block = printed[printed.index("sources:") : -2]  # up to the [tokens] and [thread] lines
+    assert block[1] == f"  [1] {notes / 'home' / 'vault.md'}:5 — Household › Safe"
+    # Right under its answer, as `ask` printed them; plain text, this not being a terminal.
+    assert lines[-len(block) - 1 :] == ["It is 7319-ALPHA [1].", *block]
+    assert lines.count("sources:") == 1 and lines[lines.index("No idea.") + 1] == ""
+    assert "\x1b" not in shown.stdout

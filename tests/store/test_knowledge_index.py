@@ -3,8 +3,12 @@ structure-aware chunks, skips with reasons, incremental re-adds, BM25 retrieval.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,16 +118,65 @@ def test_a_file_that_vanishes_mid_index_is_skipped(store: Store, tmp_path: Path)
     assert again.removed == 1 and again.skipped == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: permissions cannot deny it")
+# Root reads any file whatever its mode, by two capabilities (capabilities(7)); a child
+# process that has them dropped from its bounding set before exec is refused as a user is.
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+INDEX_IN_CHILD = """
+import json, sys
+from pathlib import Path
+from yachat.core.knowledge.indexer import add_paths
+from yachat.store import Store
+store = Store.open(Path(sys.argv[1]))
+report = add_paths(store, store.default_assistant().id, [Path(sys.argv[2])])
+store.close()
+print(json.dumps({"skipped": report.skipped, "added": report.added}))
+"""
+
+
+def _without_root_reads() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def index_as_a_user(store: Store, folder: Path) -> tuple[list[tuple[str, str]], int]:
+    """add_paths on the folder as a process that file modes bind, as root too: skipped, added."""
+    if os.geteuid() != 0:
+        report = add_paths(store, store.default_assistant().id, [folder])
+        return report.skipped, report.added
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", INDEX_IN_CHILD, str(store.path), str(folder)],
+            preexec_fn=_without_root_reads,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.SubprocessError as exc:  # a container without CAP_SETPCAP: said, not hidden
+        pytest.skip(f"root's read capabilities cannot be dropped here: {exc}")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    return [tuple(pair) for pair in out["skipped"]], out["added"]
+
+
 def test_a_file_that_may_not_be_read_is_skipped(store: Store, tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "open.md").write_text("open words\n")
     (folder / "closed.md").write_text("closed words\n")
     (folder / "closed.md").chmod(0)
-    report = add_paths(store, store.default_assistant().id, [folder])
-    assert report.skipped == [(str(folder / "closed.md"), "permission denied")]
-    assert report.added == 1
+    skipped, added = index_as_a_user(store, folder)
+    assert skipped == [(str(folder / "closed.md"), "permission denied")]
+    assert added == 1
+    # The store holds the same: the open file's words, the closed one's reason and none of its words.
+    [root] = store.knowledge_roots()
+    files = {Path(f.path).name: f for f in store.knowledge_files(root.id)}
+    assert files["closed.md"].skipped == "permission denied" and files["closed.md"].chunks == 0
+    assert files["open.md"].skipped is None and files["open.md"].chunks == 1
+    assert [p.path for p in store.retrieve(root.assistant_id, ["words"])] == [str(folder / "open.md")]
 
 
 def test_re_adding_an_unchanged_folder_does_no_work(store: Store, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yachat.store import ExpirationPolicy, MessageStatus, RunStatus, Store, StoreError
+from yachat.store.knowledge import Passage
 from yachat.store.schema import MIGRATIONS, _statements
 
 DAY = 86400
@@ -208,6 +209,27 @@ def test_snapshot_and_restore_undoes_a_delete(store: Store) -> None:
     restored = store.restore_thread(snapshot)
     assert restored.id == t.id and [m.text for m in store.list_messages(t.id)][1] == "unique-answer-word"
     assert store.search("unique")[0].thread_id == t.id
+
+
+def test_undo_of_a_delete_brings_back_every_column_and_the_answers_sources(store: Store) -> None:
+    t = store.create_thread("sourced")
+    store.add_message(t.id, "user", "What is the vault combination?")
+    run = store.create_run(t.id, None, "m", transport="http")
+    answer = store.add_message(t.id, "assistant", "It is 7319-ALPHA [1].", run_id=run.id)
+    store.update_message(answer.id, reasoning="the note on the safe says so")
+    store.set_token_counts("m", {answer.id: 9})
+    store.finish_run(run.id, RunStatus.COMPLETED, total_tokens=40, reasoning_tokens=7, finish_reason="FINAL")
+    store.record_sources(run.id, [
+        Passage("/n/home/vault.md", "markdown", "Household › Safe", 5, 7, "7319-ALPHA", -3.5, number=1),
+        Passage("/n/r.pdf", "pdf", "", 3, 3, "page three", None, number=2),
+    ])  # fmt: skip
+    before = (store.list_messages(t.id), store.list_runs(t.id), store.thread_sources(t.id))
+    snapshot = store.snapshot_thread(t.id)
+    store.delete_thread(t.id)
+    assert store.thread_sources(t.id) == {} and store.run_sources(run.id) == []
+    store.restore_thread(snapshot)
+    assert (store.list_messages(t.id), store.list_runs(t.id), store.thread_sources(t.id)) == before
+    assert store.run_sources(run.id)[0].where == "/n/home/vault.md:5-7"
 
 
 def test_search_ranks_and_marks_matches(store: Store) -> None:

@@ -90,6 +90,16 @@ async def test_search_with_fts_syntax_does_not_break(make_app, settings) -> None
         assert prompts == ["No matches"] or "Messages" in prompts or "Threads" in prompts
 
 
+async def delete_from_the_sidebar(pilot, app, thread_id: int) -> None:  # type: ignore[no-untyped-def]
+    """As the user deletes a thread: highlighted in the history, d, then y to confirm."""
+    app.sidebar.option_list.focus()
+    app.sidebar.highlight(thread_id)
+    await pilot.press("d")
+    await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+    await pilot.press("y")
+    await wait_for(pilot, lambda: app.core.store.get_thread(thread_id) is None and len(app.screen_stack) == 1)
+
+
 async def test_new_rename_delete_and_undo(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
     app = make_app(core=seeded_core(settings))
     async with app.run_test(size=SIZE) as pilot:
@@ -110,15 +120,7 @@ async def test_new_rename_delete_and_undo(make_app, settings, script: Script) ->
         assert "Arithmetic [red]now[/]" in screen_text(app)
 
         deleted = app.sidebar.threads[0].id
-        app.sidebar.option_list.focus()
-        app.sidebar.highlight(deleted)
-        await pilot.press("d")
-        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
-        await pilot.press("y")
-        await wait_for(
-            pilot, lambda: app.core.store.get_thread(deleted) is None and len(app.screen_stack) == 1
-        )
-        assert app.core.store.get_thread(deleted) is None
+        await delete_from_the_sidebar(pilot, app, deleted)
         assert [t.id for t in app.sidebar.threads if t.id == deleted] == []
         await pilot.press("ctrl+z")
         await wait_for(pilot, lambda: app.core.store.get_thread(deleted) is not None)

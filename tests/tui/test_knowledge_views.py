@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from yachat.core.chat import ChatCore
 from yachat.core.knowledge.indexer import add_paths
 from yachat.server.process import ServerProcess
+from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.tui.knowledge_screen import KnowledgeScreen
@@ -20,6 +21,7 @@ from yachat.tui.sources_view import SourceLine, SourcesList, compact_path, open_
 
 from ..corpus import make_corpus
 from ..support import Script, local_settings
+from .test_history import delete_from_the_sidebar
 from .test_streaming import flat, screen_text, type_and_send, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -117,12 +119,18 @@ async def test_a_path_that_does_not_exist_is_one_line(store: Store, tmp_path: Pa
         assert not screen.indexing
 
 
-async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # type: ignore[no-untyped-def]
-    make_app, settings, script: Script, tmp_path: Path
-) -> None:
+def core_with_notes(settings: Settings, tmp_path: Path) -> tuple[ChatCore, Path]:
+    """A chat core whose default assistant answers from the test corpus."""
     notes = make_corpus(tmp_path)
     core = ChatCore.open_store(settings)
     add_paths(core.store, core.store.default_assistant().id, [notes])
+    return core, notes
+
+
+async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # type: ignore[no-untyped-def]
+    make_app, settings, script: Script, tmp_path: Path
+) -> None:
+    core, notes = core_with_notes(settings, tmp_path)
     script.set({"match": "vault", "answer": "It is 7319-ALPHA [1].", "chunk_chars": 4})
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
@@ -145,6 +153,26 @@ async def test_sources_are_listed_under_their_answer_and_copy_path_and_line(  # 
         app.open_thread(thread_id)
         stored = core.store.thread_sources(thread_id)[core.store.list_runs(thread_id)[-1].id]
         await wait_for(pilot, lambda: len(app.pane.query(SourceLine)) == len(stored))
+        kinds = [type(w).__name__ for w in app.pane.shown()]
+        assert kinds[-2:] == ["MessageWidget", "SourcesList"]
+
+
+async def test_undoing_a_delete_shows_the_answers_sources_again(  # type: ignore[no-untyped-def]
+    make_app, settings, script: Script, tmp_path: Path
+) -> None:
+    core, _ = core_with_notes(settings, tmp_path)
+    script.set({"match": "vault", "answer": "It is 7319-ALPHA [1]."})
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await type_and_send(pilot, "What is the vault combination?")
+        await wait_for(pilot, lambda: bool(app.pane.query(SourceLine)) and not app.runs.active)
+        thread_id = app.thread_id
+        shown = [str(line.render()) for line in app.pane.query(SourceLine)]
+        await delete_from_the_sidebar(pilot, app, thread_id)
+        assert not app.pane.query(SourceLine)
+        await pilot.press("ctrl+z")
+        await wait_for(pilot, lambda: app.thread_id == thread_id and bool(app.pane.query(SourceLine)))
+        assert [str(line.render()) for line in app.pane.query(SourceLine)] == shown
         kinds = [type(w).__name__ for w in app.pane.shown()]
         assert kinds[-2:] == ["MessageWidget", "SourcesList"]
 

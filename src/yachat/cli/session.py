@@ -15,7 +15,7 @@ from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
-from yachat.core.knowledge.sources import shown_path, source_line
+from yachat.core.knowledge.sources import sources_block
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
@@ -123,8 +123,7 @@ class AnswerPrinter:
             print(f"yachat: {cut_off_line(final)}", file=self.err, flush=True)
         if self.sources:
             # After the answer, where the terminal shows them under it; stdout keeps the answer alone.
-            lines = [f"  {source_line(p, shown_path(p.path))}" for p in self.sources]
-            print("sources:", *lines, sep="\n", file=self.err, flush=True)
+            print(*sources_block(self.sources), sep="\n", file=self.err, flush=True)
         if final.usage:
             u = final.usage
             out = f"{u.completion_tokens} out" + (

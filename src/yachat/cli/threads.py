@@ -9,6 +9,7 @@ from pathlib import Path
 
 from yachat.cli.common import fail, use_color
 from yachat.core.export import export_thread, status_label
+from yachat.core.knowledge.sources import sources_block
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
 from yachat.text import one_line, strip_controls
@@ -47,6 +48,7 @@ def _show(store: Store, args: argparse.Namespace) -> int:
     print(f"# {one_line(thread.name, 200)}  (thread {thread.id})")
     messages = store.list_messages(thread.id)
     runs = {r.id: r for r in store.list_runs(thread.id)}
+    sources = store.thread_sources(thread.id)
     for m in messages:
         run = runs.get(m.run_id) if m.run_id else None
         label = status_label(m, run)
@@ -56,6 +58,8 @@ def _show(store: Store, args: argparse.Namespace) -> int:
         if m.reasoning:
             print("thinking: " + safe(m.reasoning).replace("\n", "\n          "))
         print(safe(m.text))
+        if m.run_id in sources:
+            print(*sources_block(sources[m.run_id]), sep="\n")
     return 0
 
 

@@ -116,6 +116,15 @@ def _save(conn: sqlite3.Connection, r: FileRecord) -> None:
         )
 
 
+def insert_sources(conn: sqlite3.Connection, run_id: int, passages: Sequence[Passage]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO run_sources (run_id, number, path, kind, heading, line_start,"
+        " line_end, text, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, p.number, p.path, p.kind, p.heading, p.line_start, p.line_end, p.text, p.score)
+         for p in passages],
+    )  # fmt: skip
+
+
 def fold(word: str) -> str:
     """A word as FTS5's unicode61 tokenizer (remove_diacritics 2) stores it."""
     decomposed = unicodedata.normalize("NFD", word.lower())
@@ -364,12 +373,7 @@ class KnowledgeStore:
 
     def record_sources(self, run_id: int, passages: Sequence[Passage]) -> None:
         with self._db.write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO run_sources (run_id, number, path, kind, heading, line_start,"
-                " line_end, text, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, p.number, p.path, p.kind, p.heading, p.line_start, p.line_end, p.text, p.score)
-                 for p in passages],
-            )  # fmt: skip
+            insert_sources(conn, run_id, passages)
 
     def run_sources(self, run_id: int) -> list[Passage]:
         rows = self._db.read(

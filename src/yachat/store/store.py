@@ -6,8 +6,10 @@ thread hop; heavy callers may use `anyio.to_thread`. No UI, no SDK in here.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from yachat.store import records
 from yachat.store.assistants import AssistantStore
 from yachat.store.db import Database
 from yachat.store.errors import StoreError, must
-from yachat.store.knowledge import KnowledgeStore
+from yachat.store.knowledge import KnowledgeStore, Passage, insert_sources
 from yachat.store.models import (
     ExpirationPolicy,
     Message,
@@ -37,6 +39,20 @@ class ThreadSnapshot:
     thread: Thread
     messages: tuple[Message, ...]
     runs: tuple[Run, ...]
+    # run id -> the passages it was given (the [n] sources under its answer)
+    sources: dict[int, list[Passage]]
+
+
+def _insert_records(conn: sqlite3.Connection, table: str, rows: Sequence[Thread | Run | Message]) -> None:
+    """Put records back as they were read: every field is its column (see `records`), so a
+    column added later is restored without touching this."""
+    if not rows:
+        return
+    names = [f.name for f in fields(rows[0])]
+    conn.executemany(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        [tuple(getattr(row, n) for n in names) for row in rows],
+    )
 
 
 class Store(AssistantStore, RunStore, KnowledgeStore):
@@ -123,48 +139,22 @@ class Store(AssistantStore, RunStore, KnowledgeStore):
         thread = self.get_thread(thread_id)
         if thread is None:
             raise StoreError(f"thread {thread_id} does not exist")
-        return ThreadSnapshot(thread, tuple(self.list_messages(thread_id)), tuple(self.list_runs(thread_id)))
+        return ThreadSnapshot(
+            thread,
+            tuple(self.list_messages(thread_id)),
+            tuple(self.list_runs(thread_id)),
+            self.thread_sources(thread_id),
+        )
 
     def restore_thread(self, snapshot: ThreadSnapshot) -> Thread:
-        t = snapshot.thread
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO threads (id, name, assistant_id, created_at, updated_at, ttl_days,"
-                " expiration_policy) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    t.id,
-                    t.name,
-                    t.assistant_id,
-                    t.created_at,
-                    t.updated_at,
-                    t.ttl_days,
-                    str(t.expiration_policy),
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO runs (id, thread_id, assistant_id, model_uri, status, error, input_tokens,"
-                " completion_tokens, total_tokens, model_version, started_at, finished_at,"
-                " first_chunk_s, tokens_per_s, owner_lock, answered_by, finish_reason, prompt_tokens,"
-                " prompt_budget, omitted_messages, first_sent_message_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (r.id, r.thread_id, r.assistant_id, r.model_uri, str(r.status), r.error,
-                     r.input_tokens, r.completion_tokens, r.total_tokens, r.model_version,
-                     r.started_at, r.finished_at, r.first_chunk_s, r.tokens_per_s, r.owner_lock,
-                     r.answered_by, r.finish_reason, r.prompt_tokens, r.prompt_budget,
-                     r.omitted_messages, r.first_sent_message_id)
-                    for r in snapshot.runs
-                ],
-            )  # fmt: skip
-            conn.executemany(
-                "INSERT INTO messages (id, thread_id, role, text, status, created_at, run_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (m.id, m.thread_id, m.role, m.text, str(m.status), m.created_at, m.run_id)
-                    for m in snapshot.messages
-                ],
-            )
-        return must(self.get_thread(t.id))
+            # Parents first: runs reference the thread, messages and sources the runs.
+            _insert_records(conn, "threads", [snapshot.thread])
+            _insert_records(conn, "runs", snapshot.runs)
+            _insert_records(conn, "messages", snapshot.messages)
+            for run_id, passages in snapshot.sources.items():
+                insert_sources(conn, run_id, passages)
+        return must(self.get_thread(snapshot.thread.id))
 
     def fork_thread(self, thread_id: int, before_message_id: int, name: str | None = None) -> Thread:
         source = self.get_thread(thread_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 
 from yachat.store.knowledge import Passage
 from yachat.text import strip_controls
@@ -14,6 +15,11 @@ def source_line(passage: Passage, path: str | None = None) -> str:
     where = dataclasses.replace(passage, path=path if path is not None else passage.path).where
     heading = f" — {passage.heading}" if passage.heading else ""
     return " ".join(strip_controls(f"[{passage.number}] {where}{heading}").split())
+
+
+def sources_block(passages: Sequence[Passage]) -> list[str]:
+    """The sources under an answer in a terminal (`ask`, `threads show`): a label, one line each."""
+    return ["sources:", *(f"  {source_line(p, shown_path(p.path))}" for p in passages)]
 
 
 def shown_path(path: str) -> str:
