@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
-    # Loads in the background, beside the chat model, so the ready line does not wait for it.
+    # Registered now (the gRPC method set is fixed once serving); loaded once ready.
     embedder, embeddings_off = open_embedder(not args.no_embeddings, args.threads or available_cores())
     if embedder is None:
         print(f"yachat serve: embeddings off: {embeddings_off}", file=sys.stderr, flush=True)
@@ -206,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
             print(READY.format(address=server.address), flush=True)
         except BrokenPipeError:
             return 0  # the owner stopped reading: it has gone
+        if embedder is not None:
+            embedder.start()
         while not stop.is_set():
             lifetime.wait()
             if not stop.is_set() and lifetime.may_exit():

