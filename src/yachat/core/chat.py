@@ -56,9 +56,9 @@ PROMPT_PAGE = 200
 # Fewer tokens than characters / this, a message never has (a floor, to stop reading).
 CHARS_PER_TOKEN_AT_MOST = 16
 THREAD_NAME_CHARS = 60
-# Passages an answer embeds before it retrieves, at most; more waits for `yachat kb reindex`
-# or the knowledge screen, which embed in the background with progress.
-EMBED_INLINE_AT_MOST = 64
+# Passages an answer embeds before it retrieves, at most (the local model takes ~0.3 s a
+# passage); more wait for `yachat kb reindex` or the knowledge screen, which embed with progress.
+EMBED_INLINE_AT_MOST = 16
 EMBED_BATCH = 64
 
 

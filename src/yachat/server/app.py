@@ -7,14 +7,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import grpc
+from yandex.cloud.ai.foundation_models.v1.embedding import embedding_service_pb2_grpc as emb_grpc
 from yandex.cloud.ai.foundation_models.v1.text_generation import (
     text_generation_service_pb2_grpc as tg_grpc,
 )
 from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
 
+from yachat.server.embedder import Embedder
 from yachat.server.engines.base import Engine
 from yachat.server.service import (
     Auth,
+    EmbeddingsService,
     EndpointService,
     TextGenerationService,
     TokenizerService,
@@ -49,8 +52,12 @@ def start_grpc_server(
     token: str,
     token_hint: str,
     tls: tuple[bytes, bytes] | None = None,
+    embedder: Embedder | None = None,
 ) -> RunningServer:
-    """Start serving; `tls` is (private key PEM, certificate chain PEM) for a TLS port."""
+    """Start serving; `tls` is (private key PEM, certificate chain PEM) for a TLS port.
+
+    Without an `embedder`, TextEmbedding is not registered: clients get UNIMPLEMENTED.
+    """
     # A synchronous server, as the SDK's own fakes use: an asyncio gRPC server
     # sharing a process with the async client breaks it (grpc issue 25364).
     server = grpc.server(
@@ -73,6 +80,8 @@ def start_grpc_server(
     endpoint_grpc.add_ApiEndpointServiceServicer_to_server(EndpointService(address), server)
     tg_grpc.add_TextGenerationServiceServicer_to_server(TextGenerationService(engine, auth), server)
     tg_grpc.add_TokenizerServiceServicer_to_server(TokenizerService(engine, auth), server)
+    if embedder is not None:
+        emb_grpc.add_EmbeddingsServiceServicer_to_server(EmbeddingsService(embedder, auth), server)
     server.start()
     return RunningServer(server, host, bound)
 

@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "none otherwise; 0: no cap)",
     )
     parser.add_argument(
+        "--no-embeddings",
+        action="store_true",
+        help="do not serve text-search-doc/text-search-query embeddings (also $YACHAT_SERVE_EMBEDDINGS=off); "
+        "they are served from multilingual-e5-small when the local extra is installed",
+    )
+    parser.add_argument(
         "--exit-with-owner",
         action="store_true",
         help="exit once stdin closes (the yachat that started this server has ended) and no other "
@@ -108,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
     from yachat.logs import setup_logging
     from yachat.paths import local_server_file
     from yachat.server.app import start_grpc_server
+    from yachat.server.embedder import MODEL_NAME as EMBEDDINGS_MODEL
+    from yachat.server.embedder import open_embedder
     from yachat.server.engines import make_engine
+    from yachat.server.engines.llama import available_cores
     from yachat.server.lifetime import Lifetime
     from yachat.server_info import ServerInfo
 
@@ -133,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
 
+    # Registered now (the gRPC method set is fixed once serving); loaded once ready.
+    embedder, embeddings_off = open_embedder(not args.no_embeddings, args.threads or available_cores())
+    if embedder is None:
+        print(f"yachat serve: embeddings off: {embeddings_off}", file=sys.stderr, flush=True)
     if args.serve_engine == "smollm2":
         print(f"yachat serve: loading {args.model_path or 'SmolLM2-135M-Instruct'}…", file=sys.stderr)
     started = time.monotonic()
@@ -153,12 +166,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError("--tls-cert and --tls-key go together")
             with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
                 tls = (key.read(), cert.read())
-        server = start_grpc_server(engine, args.host, args.port, token, hint, tls)
+        server = start_grpc_server(engine, args.host, args.port, token, hint, tls, embedder)
         http = None
         if args.http_port >= 0:
             from yachat.server.http_api import ChatApi, start_http_server
 
-            http = start_http_server(ChatApi(engine, token, hint), args.host, args.http_port)
+            http = start_http_server(ChatApi(engine, token, hint, embedder), args.host, args.http_port)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)
         return 1
@@ -183,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
                 context=engine.context,
                 model=engine.model_name,
                 http_url=http.base_url if http is not None else "",
+                embeddings=EMBEDDINGS_MODEL if embedder is not None else "",
             )
         )
         try:
@@ -192,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
             print(READY.format(address=server.address), flush=True)
         except BrokenPipeError:
             return 0  # the owner stopped reading: it has gone
+        if embedder is not None:
+            embedder.start()
         while not stop.is_set():
             lifetime.wait()
             if not stop.is_set() and lifetime.may_exit():

@@ -21,6 +21,8 @@ from typing import Any
 
 import grpc
 from yandex.cloud.ai.foundation_models.v1 import text_common_pb2 as common
+from yandex.cloud.ai.foundation_models.v1.embedding import embedding_service_pb2 as emb
+from yandex.cloud.ai.foundation_models.v1.embedding import embedding_service_pb2_grpc as emb_grpc
 from yandex.cloud.ai.foundation_models.v1.text_generation import (
     text_generation_service_pb2 as tg,
 )
@@ -31,6 +33,14 @@ from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2
 from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
 
 from yachat.server.admission import ContextExceeded, admit
+from yachat.server.embedder import (
+    MODEL_VERSION,
+    Embedder,
+    EmbeddingRefused,
+    EmbeddingsOff,
+    check_dimensions,
+    model_name_of,
+)
 from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Piece, Stall
 
 log = logging.getLogger(__name__)
@@ -118,8 +128,10 @@ def refusal_for(exc: Exception) -> Refusal:
     """The status a failure is answered with: never UNKNOWN with a Python traceback's text."""
     if isinstance(exc, Refusal):
         return exc
-    if isinstance(exc, Fault):
+    if isinstance(exc, Fault | EmbeddingRefused):
         return Refusal(_code(exc.code), exc.message)
+    if isinstance(exc, EmbeddingsOff):
+        return Refusal(grpc.StatusCode.UNIMPLEMENTED, f"embeddings are not served here: {exc}")
     if isinstance(exc, Drop):
         return Refusal(grpc.StatusCode.UNAVAILABLE, "connection dropped by the server")
     log.error("the engine failed", exc_info=exc)
@@ -321,3 +333,24 @@ def _code(name: str) -> grpc.StatusCode:
         return grpc.StatusCode[name.upper()]
     except KeyError:
         return grpc.StatusCode.INTERNAL
+
+
+class EmbeddingsService(emb_grpc.EmbeddingsServiceServicer):
+    """TextEmbedding from the local embedding model; registered only when one may be had."""
+
+    def __init__(self, embedder: Embedder, auth: Auth) -> None:
+        self.embedder = embedder
+        self.auth = auth
+
+    def TextEmbedding(self, request: Any, context: grpc.ServicerContext) -> Any:
+        def body() -> Any:
+            self.auth.check(context)
+            name = model_name_of(request.model_uri)
+            check_dimensions(request.dim.value if request.HasField("dim") else None)
+            log.info("embedding model=%s chars=%d", request.model_uri, len(request.text))
+            result = self.embedder.embed(name, request.text)
+            return emb.TextEmbeddingResponse(
+                embedding=result.vector, num_tokens=result.tokens, model_version=MODEL_VERSION
+            )
+
+        return _guarded(context, body)
