@@ -192,3 +192,18 @@ def test_the_source_opens_at_its_line_in_the_users_editor() -> None:
     assert open_command(md, {}) == ["less", "+12", "/n/a.md"]
     assert open_command(pdf, {"PAGER": "less"}) == ["less", "/n/r.pdf"]  # pages are not lines
     assert open_command(md, {"EDITOR": "ed"}) == ["ed", "/n/a.md"]
+
+
+async def test_the_tui_says_when_passages_have_no_vectors_for_this_backend(  # type: ignore[no-untyped-def]
+    make_app, settings, tmp_path: Path
+) -> None:
+    core, notes = core_with_notes(settings, tmp_path)  # indexed by words only: no vectors yet
+    for n in range(10):
+        (notes / f"day{n}.md").write_text(f"# Day {n}\n\nA note of day {n}.\n", encoding="utf-8")
+    add_paths(core.store, core.store.default_assistant().id, [notes])
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: "have no vectors" in flat(screen_text(app)))
+        assert "23 passages of your knowledge have no vectors from this backend's embeddings" in flat(
+            screen_text(app)
+        )

@@ -375,6 +375,16 @@ class ChatCore:
             self._embedder_sdk = self._sdk
         return self._embedder
 
+    async def vectors_missing(self) -> int:
+        """Passages (of every assistant) that answers find by words only, as they have no
+        vector from this backend's embeddings yet; 0 when it has no embeddings."""
+        if not await anyio.to_thread.run_sync(self.store.knowledge_roots):
+            return 0
+        embedder = await self.embedder()
+        if embedder is None:
+            return 0
+        return await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, None)
+
     async def embed_knowledge(
         self,
         assistant_id: int | None = None,

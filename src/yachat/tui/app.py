@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from yachat.core.chat import ChatCore
+from yachat.core.chat import EMBED_INLINE_AT_MOST, ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.exit_signals import exit_code, on_exit_signals
 from yachat.logs import route_loop_errors
@@ -166,6 +166,24 @@ class YachatApp(MessageActions):
         self._backend_label = backend.description
         self.update_topbar()
         await anyio.to_thread.run_sync(warm_up)
+        await self._tell_of_passages_without_vectors()
+
+    async def _tell_of_passages_without_vectors(self) -> None:
+        """Knowledge indexed by words only (offline, --words-only, or for another backend's
+        embeddings) is embedded when the user says so: it can take long on the local model."""
+        try:
+            missing = await self.core.vectors_missing()
+        except Exception as exc:  # the answers still find passages by their words
+            log.warning("could not check the knowledge's vectors: %s", exc)
+            return
+        if missing > EMBED_INLINE_AT_MOST:
+            self.notify(
+                f"{missing:,} passages of your knowledge have no vectors from this backend's embeddings, "
+                "so answers find them by their words only; Reindex in the knowledge screen (F9) "
+                "or `yachat kb reindex` embeds them.",
+                timeout=12,
+                markup=False,
+            )
 
     def update_topbar(self, width: int | None = None) -> None:
         """yachat, the backend, the assistant and its model: as many of these as fit
