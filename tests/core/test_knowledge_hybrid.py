@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from yachat.core.chat import ChatCore
+from yachat.core.knowledge.hybrid import meaning_query
 from yachat.core.knowledge.indexer import add_paths
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.server.process import ServerProcess
@@ -135,3 +136,25 @@ def test_without_embeddings_retrieval_is_by_words_and_nothing_is_faked(
     _, updates = ask(core, "What is the vault combination?")
     assert sources(updates) == ["vault.md"]
     assert vectors(core) == {}
+
+
+def test_a_new_topic_in_the_same_thread_is_not_given_the_last_topics_passages(
+    core: ChatCore, script: Script, tmp_path: Path
+) -> None:
+    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    script.set({"match": "", "answer": "ok"})
+    thread_id = core.new_thread().id
+    found = []
+    for text in ("Где хранится старый чайник для праздников?", "What is the vault combination?"):
+        updates: list[RunUpdate] = []
+        anyio.run(core.send, thread_id, text, updates.append)
+        found.append(sources(updates))
+    assert set(found[0][:2]) == {"samovar-cp1251.txt", "samovar-koi8.txt"}
+    assert found[1] == ["vault.md"]
+
+
+def test_a_short_follow_up_is_read_with_the_question_before_it() -> None:
+    before = "Where is the samovar kept?"
+    assert meaning_query(["and when is it cleaned?", "On a shelf.", before]) == "and when is it cleaned?"
+    assert meaning_query(["and in Sochi?", "On a shelf.", before]) == f"{before}\nand in Sochi?"
+    assert meaning_query(["and in Sochi?"]) == "and in Sochi?"

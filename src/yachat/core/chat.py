@@ -17,7 +17,7 @@ from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
 from yachat.core.knowledge.embeddings import Embedder, EmbedProgress, probe
-from yachat.core.knowledge.hybrid import CANDIDATES, NULL_QUESTIONS, VectorIndex, fuse
+from yachat.core.knowledge.hybrid import CANDIDATES, NULL_QUESTIONS, VectorIndex, fuse, meaning_query
 from yachat.core.knowledge.prompting import PASSAGES_AT_MOST, RECENT_TURNS
 from yachat.core.model_catalog import (
     UNKNOWN_CONTEXT_TOKENS,
@@ -362,7 +362,7 @@ class ChatCore:
         index = await self._vector_index(assistant_id, embedder)
         if index is None:
             return None
-        query = await embedder.query("\n".join(texts))
+        query = await embedder.query(meaning_query(texts))
         return index, await anyio.to_thread.run_sync(index.leads, query)
 
     async def embedder(self) -> Embedder | None:

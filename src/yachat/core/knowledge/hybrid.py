@@ -21,6 +21,8 @@ RRF_K = 60
 # Each list offers its best this many.
 CANDIDATES = 20
 DENSE_MARGIN = 0.025
+# A question with fewer words than this is read with the question before it.
+FOLLOW_UP_WORDS = 4
 NULL_QUESTIONS = (
     "hello",
     "hi there",
@@ -80,6 +82,18 @@ class VectorIndex:
             eligible = eligible[np.argpartition(-lead[eligible], limit)[:limit]]
         best = eligible[np.argsort(-lead[eligible], kind="stable")]
         return [int(self.ids[i]) for i in best]
+
+
+def meaning_query(texts: Sequence[str]) -> str:
+    """What to embed for the question. `texts`: the question, the answer before it, the
+    question before that. A question of a few words ("and in Sochi?") is a follow-up that
+    means little alone: it is read with the question before it. A longer one stands
+    alone: the last topic would pull its passages back in after the user moved on (the
+    words' search keeps the turns before, so follow-ups still find their topic by words)."""
+    question = texts[0]
+    if len(question.split()) >= FOLLOW_UP_WORDS or len(texts) == 1:
+        return question
+    return f"{texts[-1]}\n{question}"
 
 
 def fuse(*rankings: Sequence[int], limit: int) -> list[int]:
