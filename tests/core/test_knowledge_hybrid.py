@@ -43,6 +43,14 @@ def embedder_key(core: ChatCore) -> str | None:
     return anyio.run(main)
 
 
+def with_notes(core: ChatCore, tmp_path: Path) -> tuple[int, Path]:
+    """The test corpus in the default assistant's knowledge, indexed by words: (assistant id, folder)."""
+    notes = make_corpus(tmp_path)
+    assistant_id = core.store.default_assistant().id
+    add_paths(core.store, assistant_id, [notes])
+    return assistant_id, notes
+
+
 def vectors(core: ChatCore) -> dict[int, bytes]:
     return {r[0]: bytes(r[1]) for r in core.store._db.read("SELECT chunk_id, vector FROM kb_vectors")}
 
@@ -50,14 +58,12 @@ def vectors(core: ChatCore) -> dict[int, bytes]:
 def test_a_question_sharing_no_word_with_the_file_finds_it_by_meaning(
     core: ChatCore, script: Script, tmp_path: Path
 ) -> None:
-    notes = make_corpus(tmp_path)
-    assistant = core.store.default_assistant()
-    add_paths(core.store, assistant.id, [notes])
+    assistant_id, _ = with_notes(core, tmp_path)
     script.set({"match": "", "echo": True})
     # The notes say "самовар стоит на полке в кладовой ... перед праздником": no word of the
     # question is in any file (not even "праздников": words are not stemmed).
     question = "Где хранится старый чайник для праздников?"
-    assert core.store.retrieve(assistant.id, [question]) == []
+    assert core.store.retrieve(assistant_id, [question]) == []
 
     final, updates = ask(core, question)
     assert set(sources(updates)[:2]) == {"samovar-cp1251.txt", "samovar-koi8.txt"}
@@ -75,7 +81,7 @@ def test_a_question_sharing_no_word_with_the_file_finds_it_by_meaning(
 
 
 def test_small_talk_is_given_no_passages(core: ChatCore, script: Script, tmp_path: Path) -> None:
-    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    with_notes(core, tmp_path)
     script.set({"match": "", "answer": "Hi!"})
     for text in ("hello", "thanks, that helps", "как дела?"):
         _, updates = ask(core, text)
@@ -85,22 +91,20 @@ def test_small_talk_is_given_no_passages(core: ChatCore, script: Script, tmp_pat
 def test_passages_are_embedded_once_and_again_only_when_their_file_changes(
     core: ChatCore, script: Script, tmp_path: Path
 ) -> None:
-    notes = make_corpus(tmp_path)
-    assistant = core.store.default_assistant()
-    add_paths(core.store, assistant.id, [notes])
+    assistant_id, notes = with_notes(core, tmp_path)
     script.set({"match": "", "answer": "ok"})
 
     progress: list[tuple[int, int]] = []
-    done = anyio.run(core.embed_knowledge, assistant.id, lambda d, t: progress.append((d, t)))
+    done = anyio.run(core.embed_knowledge, assistant_id, lambda d, t: progress.append((d, t)))
     assert done and progress[-1] == (done, done)
     before = vectors(core)
-    assert anyio.run(core.embed_knowledge, assistant.id) == 0  # nothing left to embed
+    assert anyio.run(core.embed_knowledge, assistant_id) == 0  # nothing left to embed
 
     (notes / "travel.md").write_text(
         "# Travel notes\n\n## Perm\n\nThe Perm ballet school teaches dance.\n", "utf-8"
     )
-    add_paths(core.store, assistant.id, [notes])
-    assert anyio.run(core.embed_knowledge, assistant.id) == 1  # only the changed file's passage
+    add_paths(core.store, assistant_id, [notes])
+    assert anyio.run(core.embed_knowledge, assistant_id) == 1  # only the changed file's passage
     after = vectors(core)
     travel = {r[0] for r in core.store._db.read(
         "SELECT c.id FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id WHERE f.path LIKE '%travel.md'"
@@ -127,7 +131,7 @@ def test_without_embeddings_retrieval_is_by_words_and_nothing_is_faked(
     words_only_core: ChatCore, script: Script, tmp_path: Path
 ) -> None:
     core = words_only_core
-    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    with_notes(core, tmp_path)
     script.set({"match": "", "answer": "ok"})
     assert embedder_key(core) is None
     assert anyio.run(core.embed_knowledge) is None
@@ -141,7 +145,7 @@ def test_without_embeddings_retrieval_is_by_words_and_nothing_is_faked(
 def test_a_new_topic_in_the_same_thread_is_not_given_the_last_topics_passages(
     core: ChatCore, script: Script, tmp_path: Path
 ) -> None:
-    add_paths(core.store, core.store.default_assistant().id, [make_corpus(tmp_path)])
+    with_notes(core, tmp_path)
     script.set({"match": "", "answer": "ok"})
     thread_id = core.new_thread().id
     found = []
