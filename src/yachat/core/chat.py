@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from yachat.core.backend import Backend, StatusSink, resolve_backend
 from yachat.core.errors import UserFacingError
 from yachat.core.export import export_thread
-from yachat.core.knowledge.embeddings import Embedder, EmbedProgress, probe
-from yachat.core.knowledge.hybrid import CANDIDATES, NULL_QUESTIONS, VectorIndex, fuse, meaning_query
 from yachat.core.knowledge.prompting import PASSAGES_AT_MOST, RECENT_TURNS
 from yachat.core.model_catalog import (
     UNKNOWN_CONTEXT_TOKENS,
@@ -47,6 +45,10 @@ from yachat.store import Store
 from yachat.store.knowledge import Passage
 from yachat.store.models import Assistant, Message, MessageStatus, Thread
 from yachat.text import one_line
+
+if TYPE_CHECKING:  # numpy's import is ~60 ms of start-up: knowledge loads it when used
+    from yachat.core.knowledge.embeddings import Embedder, EmbedProgress
+    from yachat.core.knowledge.hybrid import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +324,8 @@ class ChatCore:
         texts = turns[: 1 + RECENT_TURNS]  # the question first: its words lead the query
         if not texts:
             return []
+        from yachat.core.knowledge.hybrid import CANDIDATES, fuse
+
         lexical: list[Passage] = []
         lead: Any = None
 
@@ -362,6 +366,8 @@ class ChatCore:
         index = await self._vector_index(assistant_id, embedder)
         if index is None:
             return None
+        from yachat.core.knowledge.hybrid import meaning_query
+
         query = await embedder.query(meaning_query(texts))
         return index, await anyio.to_thread.run_sync(index.leads, query)
 
@@ -369,6 +375,8 @@ class ChatCore:
         """The backend's text embeddings, or None when it has none (retrieval is by words)."""
         await self.connect()
         if self._embedder_sdk is not self._sdk:
+            from yachat.core.knowledge.embeddings import probe
+
             backend = self.backend
             assert backend is not None
             self._embedder = await probe(self._sdk, backend.kind, self.settings.request_timeout_s)
@@ -424,6 +432,8 @@ class ChatCore:
         index = self._vector_indexes.get(key)
         if index is not None and index.stamp == stamp:
             return index
+        from yachat.core.knowledge.hybrid import NULL_QUESTIONS, VectorIndex
+
         nulls = self._null_vectors.get(embedder.key)
         if nulls is None:
             nulls = self._null_vectors[embedder.key] = await embedder.queries(NULL_QUESTIONS)

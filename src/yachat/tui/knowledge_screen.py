@@ -5,6 +5,7 @@ Then, when the backend has text embeddings, the passages' vectors, with progress
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -17,16 +18,18 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from yachat.core.errors import UserFacingError, explain
-from yachat.core.knowledge.embeddings import EmbedProgress
 from yachat.core.knowledge.indexer import IndexReport, ProgressSink, add_paths, find_root, reindex
 from yachat.core.knowledge.sources import shown_path
 from yachat.store import Store, StoreError
 from yachat.store.models import Assistant
 
+if TYPE_CHECKING:
+    from yachat.core.knowledge.embeddings import EmbedProgress
+
 SKIPPED_SHOWN = 50
 Job = Callable[[ProgressSink, Callable[[], bool]], IndexReport]  # (progress, should_stop) -> report
 # (assistant id, progress, should_stop) -> passages embedded, None: the backend has no embeddings
-Embed = Callable[[int, EmbedProgress, Callable[[], bool]], Awaitable[int | None]]
+Embed = Callable[[int, "EmbedProgress", Callable[[], bool]], Awaitable[int | None]]
 
 
 def report_text(report: IndexReport) -> str:
