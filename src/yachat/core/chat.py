@@ -298,7 +298,8 @@ class ChatCore:
                 fitted = dataclasses.replace(fitted, omitted=fitted.omitted + unread)
         finally:
             new, counts.new = counts.new, {}
-            await write(self.store.set_token_counts, counts.model, new)
+            if new:  # most sends count nothing new: no round trip to the writer thread then
+                await write(self.store.set_token_counts, counts.model, new)
         log.info(
             "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
             fitted.tokens,
