@@ -189,13 +189,13 @@ class MessagePane(VerticalScroll):
         # alive after the widgets are gone (measured: the bulk of a long session's
         # growth). Its entries are two Styles each, cheap to make again.
         StylesCache.get_inner_outer.cache_clear()
-        if widgets:
-            widgets_removed(len(widgets))
+        messages = sum(isinstance(w, BlockView) for w in widgets)
+        if messages:  # the heavy ones: a marker or a prompt-cut line is not worth a full pass
+            widgets_removed(messages)
             # A full pass frees them; not in the frame of the change, nor between keys of a burst.
-            if self._collect_timer is None:
-                self._collect_timer = self.set_timer(COLLECT_AFTER_REMOVAL_S, collect_removed)
-            else:
-                self._collect_timer.reset()
+            if self._collect_timer is not None:
+                self._collect_timer.stop()
+            self._collect_timer = self.set_timer(COLLECT_AFTER_REMOVAL_S, collect_removed)
 
     def shown(self) -> list[Widget]:
         """The pane's children, less those being removed."""
