@@ -43,7 +43,7 @@ from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.knowledge import Passage
-from yachat.store.models import Assistant, Message, MessageStatus, Thread
+from yachat.store.models import Assistant, Message, MessageStatus, RunStatus, Thread
 from yachat.text import one_line
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ NEW_THREAD_NAME = "New chat"
 PROMPT_PAGE = 200
 # Fewer tokens than characters / this, a message never has (a floor, to stop reading).
 CHARS_PER_TOKEN_AT_MOST = 16
+# How long a finished answer waits for the count of its prompt, made while it streamed.
+COUNT_GRACE_S = 10.0
 THREAD_NAME_CHARS = 60
 
 
@@ -340,6 +342,10 @@ class ChatCore:
         async with anyio.create_task_group() as tg:
             tg.start_soon(count)
             final = await streamer.consume(results)
+            # A server that answered tokenizes promptly; one that did not would only be waited
+            # for a second time (an unreachable endpoint's timeout, twice).
+            grace = COUNT_GRACE_S if final.status is RunStatus.COMPLETED else 0.0
+            tg.cancel_scope.deadline = anyio.current_time() + grace
         return final
 
     async def _retrieve(self, assistant: Assistant, history: list[Message]) -> list[Passage]:
