@@ -180,3 +180,19 @@ def test_catalogue_knows_the_cloud_models() -> None:
     assert context_tokens("gpt://b1g/qwen3-235b-a22b-fp8/latest") == 262_144
     assert context_tokens("gpt-oss-20b") == context_tokens("gemma-3-27b-it") == 131_072
     assert context_tokens("someone-elses-model") == UNKNOWN_CONTEXT_TOKENS == 8192
+
+
+def test_a_prompt_sure_to_fit_is_left_to_count_later_and_one_that_may_not_is_counted() -> None:
+    counter = CountingCounter()
+
+    async def main(msgs: list[Message], budget: int) -> FittedPrompt:
+        return await build_prompt(
+            assistant(), msgs, MessageCounts("scripted", counter), budget, count_later=True
+        )
+
+    short = anyio.run(main, history(6), 7000)
+    assert short.tokens is None and short.omitted == 0 and counter.calls == 0
+    assert len(short.messages) == 1 + 6
+    # Over its upper bound, though it may fit by the count: counted now, and fitted.
+    long = anyio.run(main, long_history(60), 500)
+    assert long.tokens is not None and long.tokens <= 500 and long.omitted > 0 and counter.calls > 0

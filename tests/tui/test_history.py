@@ -205,3 +205,20 @@ async def test_opening_thread_list_item_by_click(make_app, settings) -> None:  #
         await wait_for(pilot, lambda: app.thread_id == app.sidebar.threads[1].id)
         opened.append(app.thread_id or 0)
         assert opened == [app.sidebar.threads[1].id]
+
+
+async def test_a_thread_switch_is_followed_by_a_full_collection(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    def full_passes() -> int:
+        return int(gc.get_stats()[2]["collections"])
+
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "fn f<'a>" in screen_text(app))
+        before = full_passes()
+        app.open_thread(app.sidebar.threads[1].id)
+        await wait_for(pilot, lambda: "Yeast" in screen_text(app))
+        # The removed message widgets are old garbage by now: only a full pass frees them,
+        # and the app's thresholds leave the oldest generation alone far longer than this.
+        await wait_for(pilot, lambda: full_passes() > before)

@@ -43,7 +43,7 @@ from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.knowledge import Passage
-from yachat.store.models import Assistant, Message, MessageStatus, Thread
+from yachat.store.models import Assistant, Message, MessageStatus, RunStatus, Thread
 from yachat.text import one_line
 
 if TYPE_CHECKING:  # numpy's import is ~60 ms of start-up: knowledge loads it when used
@@ -57,6 +57,8 @@ NEW_THREAD_NAME = "New chat"
 PROMPT_PAGE = 200
 # Fewer tokens than characters / this, a message never has (a floor, to stop reading).
 CHARS_PER_TOKEN_AT_MOST = 16
+# How long a finished answer waits for the count of its prompt, made while it streamed.
+COUNT_GRACE_S = 10.0
 THREAD_NAME_CHARS = 60
 # Passages an answer embeds before it retrieves, at most (the local model takes ~0.3 s a
 # passage); more wait for `yachat kb reindex` or the knowledge screen, which embed with progress.
@@ -258,7 +260,10 @@ class ChatCore:
         except Exception as exc:
             final = await streamer.fail(exc)
         else:
-            final = await streamer.consume(results)
+            if fitted.tokens is None:
+                final = await self._consume_counting(streamer, results, assistant, run.id, fitted)
+            else:
+                final = await streamer.consume(results)
         if final.error and self.backend is not None and self.backend.kind == "local":
             await self._forget_dead_local_server()
         return final
@@ -300,12 +305,15 @@ class ChatCore:
         history, unread = self._prompt_history(assistant, thread_id, answer_id, counts, budget)
         passages = await self._retrieve(assistant, history)
         try:
-            fitted = await build_prompt(assistant, history, counts, budget, passages=passages)
+            fitted = await build_prompt(
+                assistant, history, counts, budget, passages=passages, count_later=True
+            )
             if unread:
                 fitted = dataclasses.replace(fitted, omitted=fitted.omitted + unread)
         finally:
             new, counts.new = counts.new, {}
-            await write(self.store.set_token_counts, counts.model, new)
+            if new:  # most sends count nothing new: no round trip to the writer thread then
+                await write(self.store.set_token_counts, counts.model, new)
         log.info(
             "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
             fitted.tokens,
@@ -314,6 +322,43 @@ class ChatCore:
             fitted.tokenize_calls,
         )
         return fitted
+
+    async def _consume_counting(
+        self, streamer: RunStreamer, results: Any, assistant: Assistant, run_id: int, fitted: FittedPrompt
+    ) -> RunUpdate:
+        """Stream the answer to a prompt that was sure to fit its budget uncounted, and
+        count it meanwhile: the run still records what the prompt held, and the answer
+        did not wait for the tokenizer's round trip (measured: 15-40 ms before the
+        first delta of a fresh session's first answer)."""
+
+        async def count() -> None:
+            tokens = None
+            with anyio.move_on_after(self.settings.request_timeout_s):
+                try:
+                    tokens = await self._message_counts(assistant).whole(fitted.messages)
+                except Exception as exc:  # the count is a record: the answer does not depend on it
+                    log.info("could not count the prompt of run %s: %r", run_id, exc)
+            if tokens is None:
+                return
+            if fitted.budget is not None and tokens > fitted.budget:
+                log.warning("run %s: a prompt of %s tokens went over its budget", run_id, tokens)
+            await write(
+                self.store.record_prompt,
+                run_id,
+                prompt_tokens=tokens,
+                prompt_budget=fitted.budget,
+                omitted_messages=fitted.omitted,
+                first_sent_message_id=fitted.first_sent_id,
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(count)
+            final = await streamer.consume(results)
+            # A server that answered tokenizes promptly; one that did not would only be waited
+            # for a second time (an unreachable endpoint's timeout, twice).
+            grace = COUNT_GRACE_S if final.status is RunStatus.COMPLETED else 0.0
+            tg.cancel_scope.deadline = anyio.current_time() + grace
+        return final
 
     async def _retrieve(self, assistant: Assistant, history: list[Message]) -> list[Passage]:
         """Passages of the assistant's knowledge for the question and the turns before it:

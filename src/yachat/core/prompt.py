@@ -31,6 +31,12 @@ _SKIPPED = SKIPPED_STATUSES = frozenset({MessageStatus.STREAMING})
 DEFAULT_ANSWER_ROOM = 2000
 # Tokenize calls in flight at once while counting messages.
 COUNT_CONCURRENCY = 8
+# A prompt's tokens at most, without a tokenizer: each token a tokenizer makes covers
+# at least one byte of the UTF-8 text, and a chat template adds role markers and
+# separators around each message and, once, start tokens and perhaps a default
+# system prompt (a few dozen tokens in the templates we know; these are well above).
+FRAMING_PER_MESSAGE_AT_MOST = 16
+FRAMING_PER_PROMPT_AT_MOST = 64
 
 
 class PromptTooLong(UserFacingError):
@@ -46,7 +52,9 @@ class PromptTooLong(UserFacingError):
 @dataclass(frozen=True)
 class FittedPrompt:
     messages: list[PromptMessage]
-    tokens: int | None  # the whole prompt, tokenized (None when nothing was counted)
+    # The whole prompt, tokenized. None when nothing was counted, or when it was
+    # sure to fit without counting (`count_later`): then it is for the caller to count.
+    tokens: int | None
     budget: int | None
     omitted: int  # history messages left out, oldest first
     first_sent_id: int | None  # the oldest history message that was sent
@@ -137,10 +145,15 @@ async def build_prompt(
     counts: MessageCounts | None = None,
     budget: int | None = None,
     passages: Sequence[Passage] = (),
+    count_later: bool = False,
 ) -> FittedPrompt:
     """The prompt for the next answer: the instruction and the newest message
     always; passages from the assistant's knowledge within their share of `budget`,
-    then older messages while they fit the rest (not fitted without `counts`)."""
+    then older messages while they fit the rest (not fitted without `counts`).
+
+    With `count_later`, a prompt whose upper bound (`tokens_at_most`) fits the
+    budget is not tokenized: it is sent whole either way, and the caller may count
+    it while the answer streams instead of before (a round trip to the tokenizer)."""
     history = history_of(messages)
     omitted = 0
     if assistant.keep_last_messages and len(history) > assistant.keep_last_messages:
@@ -160,7 +173,7 @@ async def build_prompt(
     given = tuple(await _passages_within(passages, int(budget * KNOWLEDGE_SHARE), counts))
     system = _system(assistant.instruction, given)
     try:
-        kept, tokens = await _fit(system, history, budget, counts)
+        kept, tokens = await _fit(system, history, budget, counts, count_later)
     except PromptTooLong:
         if not given:
             raise
@@ -209,9 +222,16 @@ async def _passages_within(passages: Sequence[Passage], share: int, counts: Mess
 
 
 async def _fit(
-    system: list[PromptMessage], history: list[Message], budget: int, counts: MessageCounts
-) -> tuple[list[Message], int]:
-    """The newest messages that fit `budget`, and the tokens of the prompt they make."""
+    system: list[PromptMessage],
+    history: list[Message],
+    budget: int,
+    counts: MessageCounts,
+    count_later: bool = False,
+) -> tuple[list[Message], int | None]:
+    """The newest messages that fit `budget`, and the tokens of the prompt they make
+    (None with `count_later`, when they surely fit without counting)."""
+    if count_later and tokens_at_most(system + [_prompt_message(m) for m in history]) <= budget:
+        return history, None
     if sum(len(m["text"]) for m in system) + sum(len(m.text) for m in history) <= budget:
         # Short enough that it very likely fits whole (a token is rarely under a
         # character): one call says so, and no message is counted alone.
@@ -267,6 +287,13 @@ async def _fit(
         if wider >= start:
             return kept, tokens
         start = wider
+
+
+def tokens_at_most(messages: Sequence[PromptMessage]) -> int:
+    """More tokens than any tokenizer we know makes of `messages` (see FRAMING_PER_MESSAGE_AT_MOST)."""
+    return FRAMING_PER_PROMPT_AT_MOST + sum(
+        len(m["text"].encode("utf-8")) + FRAMING_PER_MESSAGE_AT_MOST for m in messages
+    )
 
 
 async def estimate_tokens(messages: list[PromptMessage]) -> int:

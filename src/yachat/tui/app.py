@@ -47,6 +47,8 @@ NARROW_BELOW = 100
 THREAD_OPEN_MESSAGES = 200
 
 log = logging.getLogger(__name__)
+# The objects of start-up are frozen out of garbage collection once the first frames are out.
+FREEZE_AFTER_START_S = 1.0
 
 
 def tune_gc() -> None:
@@ -130,6 +132,7 @@ class YachatApp(MessageActions):
         # streaming answer is kept and marked, the store closed; the exit code says which.
         self._signals.enter_context(on_exit_signals(lambda signum: self.exit(return_code=exit_code(signum))))
         tune_gc()
+        self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.theme and self.settings.theme in self.available_themes:
@@ -202,6 +205,18 @@ class YachatApp(MessageActions):
                 break
             text.append_text(piece)
         self.query_one("#topbar", Static).update(text)
+
+    def _freeze_settled(self) -> None:
+        """Freeze what the first frames made as well (the layout, the styles, the
+        compositor's caches): ~56,000 objects, most of what a full collection would
+        otherwise scan each time (measured: a pass after an answer 54-65 ms). A
+        frozen object is never collected: the few that die later (the first thread's
+        widgets, once another is opened) stay, a one-time cost of a few MB."""
+        if not gc.isenabled():  # an answer is streaming: not in its way
+            self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
+            return
+        gc.collect()
+        gc.freeze()
 
     def on_resize(self, event: events.Resize) -> None:
         self.update_topbar(event.size.width)

@@ -22,12 +22,14 @@ from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message as TextualMessage
 from textual.reactive import Reactive
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from yachat.store.knowledge import Passage
 from yachat.store.models import Message, Run
 from yachat.tui.block_view import BlockView, Part
+from yachat.tui.collector import collect_removed, widgets_removed
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
@@ -35,6 +37,8 @@ from yachat.tui.sources_view import with_sources
 from yachat.tui.thinking import LiveThinking, thinking_parts
 
 PAGE = 20
+# After widgets are removed, the full garbage collection that frees them waits this long.
+COLLECT_AFTER_REMOVAL_S = 0.5
 # Reads the `count` messages before message `before_id` from the store, and their runs.
 OlderReader = Callable[[int, int], tuple[list[Message], list[Run]]]
 WELCOME = Text.assemble(
@@ -128,6 +132,7 @@ class MessagePane(VerticalScroll):
         # has a DOM id either: the next thread's widgets share this parent while the
         # last one's are still in it.)
         self._leaving: weakref.WeakSet[Widget] = weakref.WeakSet()
+        self._collect_timer: Timer | None = None
 
     @property
     def follow(self) -> bool:
@@ -184,6 +189,13 @@ class MessagePane(VerticalScroll):
         # alive after the widgets are gone (measured: the bulk of a long session's
         # growth). Its entries are two Styles each, cheap to make again.
         StylesCache.get_inner_outer.cache_clear()
+        messages = sum(isinstance(w, BlockView) for w in widgets)
+        if messages:  # the heavy ones: a marker or a prompt-cut line is not worth a full pass
+            widgets_removed(messages)
+            # A full pass frees them; not in the frame of the change, nor between keys of a burst.
+            if self._collect_timer is not None:
+                self._collect_timer.stop()
+            self._collect_timer = self.set_timer(COLLECT_AFTER_REMOVAL_S, collect_removed)
 
     def shown(self) -> list[Widget]:
         """The pane's children, less those being removed."""

@@ -16,6 +16,7 @@ from textual.worker import Worker
 from yachat.core.errors import UserFacingError, phrase_retry
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.store import StoreError
+from yachat.tui.collector import collect_removed
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import RETRY_HINT
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from yachat.tui.app import YachatApp
 
 Starter = Callable[[UpdateSink], Awaitable[RunUpdate]]
+# After the last answer is painted, the full collection of removed widgets waits this long.
+COLLECT_AFTER_ANSWER_S = 0.05
 
 
 @dataclass
@@ -109,6 +112,8 @@ class RunController:
             gc.collect()  # the other answers keep automatic collection off
         else:
             self._resume_gc()
+            # What the answers' thread switches removed, once this frame is out.
+            self.app.set_timer(COLLECT_AFTER_ANSWER_S, collect_removed)
 
     def _collect_after_frame(self) -> None:
         if self.active:
