@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("numpy", "yandex_cloud_ml_sdk", "pypdf")
+HEAVY = ("numpy", "grpc", "yandex_cloud_ml_sdk", "pypdf")
 
 
-def test_the_tui_starts_without_numpy_the_sdk_or_pdf_reading() -> None:
+def test_the_tui_starts_without_numpy_grpc_the_sdk_or_pdf_reading() -> None:
     code = "import sys, yachat.tui.app, yachat.cli.main; print(' '.join(sorted(sys.modules)))"
     loaded = set(
         subprocess.run(

@@ -8,8 +8,11 @@ button, the CLI a command line).
 from __future__ import annotations
 
 import re
+import sys
+from typing import TYPE_CHECKING
 
-import grpc
+if TYPE_CHECKING:
+    import grpc
 
 
 class UserFacingError(Exception):
@@ -67,7 +70,7 @@ def explain(exc: BaseException, *, backend_kind: str = "cloud") -> str:
             f"The model sent nothing for {exc.seconds:g} s, so the answer was stopped; "
             "retry, or raise stream_idle_timeout_s in the config file."
         )
-    if isinstance(exc, grpc.aio.AioRpcError | grpc.RpcError):
+    if _is_rpc_error(exc):
         return _explain_rpc(exc, backend_kind)
     if isinstance(exc, TimeoutError):
         return "The request timed out; check your network and retry."
@@ -155,7 +158,15 @@ def _tls_reason(details: str) -> str:
     return code.lower().replace("_", " ")
 
 
+def _is_rpc_error(exc: BaseException) -> bool:
+    # gRPC's import is ~50 ms of start-up; an error of its kind means it is loaded already.
+    grpc = sys.modules.get("grpc")
+    return grpc is not None and isinstance(exc, grpc.RpcError)
+
+
 def _explain_rpc(exc: grpc.RpcError, backend_kind: str) -> str:
+    import grpc
+
     code = exc.code() if hasattr(exc, "code") else None
     raw = exc.details() or "" if hasattr(exc, "details") else ""
     details = _first_line(raw)

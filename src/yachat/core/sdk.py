@@ -23,7 +23,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import grpc
 
 from yachat.core.errors import EndpointUnreachable, ServerGone, connection_failure
 
@@ -77,6 +76,8 @@ def _reporting_policy() -> type:
             failed = sys.exception()
             if self.still_there is not None and not await self.still_there():
                 raise ServerGone()
+            import grpc  # loaded with the SDK
+
             details = failed.details() if isinstance(failed, grpc.aio.AioRpcError) else None
             cause = connection_failure(details, self.connect_timeout_s, self.endpoint) if details else None
             if cause is not None:
