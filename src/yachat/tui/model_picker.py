@@ -92,6 +92,8 @@ class ModelPicker(AnsweredOnce[str | None]):
                 yield Button("Use this model", id="use", variant="primary")
 
     def on_mount(self) -> None:
+        if not self.query(OptionList):  # answered (Esc) before it was mounted: its children are gone
+            return
         guard_paging(self.query_one(OptionList))
         self._show()
         # On the app, not this screen: a quick Esc must not cancel a connect half way.
