@@ -92,9 +92,10 @@ class ModelPicker(AnsweredOnce[str | None]):
                 yield Button("Use this model", id="use", variant="primary")
 
     def on_mount(self) -> None:
-        if not self.query(OptionList):  # answered (Esc) before it was mounted: its children are gone
+        option_list = self._list()
+        if option_list is None:  # answered (Esc) before it was mounted
             return
-        guard_paging(self.query_one(OptionList))
+        guard_paging(option_list)
         self._show()
         # On the app, not this screen: a quick Esc must not cancel a connect half way.
         self.app.run_worker(self._load(), group="list-models", exit_on_error=False)
@@ -110,6 +111,9 @@ class ModelPicker(AnsweredOnce[str | None]):
 
     def _show(self) -> None:
         """The lists, filtered by what is typed (unless it is the model being edited)."""
+        option_list = self._list()
+        if option_list is None:
+            return
         typed = self.query_one("#model-name", Input).value.strip().lower()
         wanted = "" if typed == self.current.lower() else typed
         options: list[Option | None] = []
@@ -125,7 +129,6 @@ class ModelPicker(AnsweredOnce[str | None]):
         if known:
             options.append(Option(Text("Models yachat knows", style="bold underline"), disabled=True))
             options += [Option(row(listing(name), name), id=name) for name in known]
-        option_list = self.query_one(OptionList)
         option_list.clear_options()
         option_list.add_options(options)
         note = self.query_one("#picker-note", Label)
@@ -142,8 +145,16 @@ class ModelPicker(AnsweredOnce[str | None]):
         self.query_one("#picker-error", Label).update("")
         self._show()
 
+    def _list(self) -> OptionList | None:
+        """The list, or None once the picker is answered and its children are gone (keys
+        and the backend's models can still come then)."""
+        found = self.query(OptionList)
+        return found.first() if found else None
+
     def action_to_list(self) -> None:
-        option_list = self.query_one(OptionList)
+        option_list = self._list()
+        if option_list is None:
+            return
         option_list.focus()
         if option_list.highlighted is None:
             option_list.action_first()
@@ -152,7 +163,8 @@ class ModelPicker(AnsweredOnce[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         """A name typed whole, or a part of one that only one listed model has."""
         text = event.value.strip()
-        ids = [o.id for o in self.query_one(OptionList).options if o.id]
+        option_list = self._list()
+        ids = [o.id for o in option_list.options if o.id] if option_list else []
         if text and text not in ids and len(ids) == 1 and text.lower() != self.current.lower():
             text = ids[0]
         self._use(text)
