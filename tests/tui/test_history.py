@@ -128,12 +128,17 @@ async def test_new_rename_delete_and_undo(make_app, settings, script: Script) ->
         assert restored is not None and next(m.text for m in app.core.store.list_messages(deleted)) == "2 + 2"
 
 
-async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+def core_with_thread(settings: Settings, name: str, messages: int) -> ChatCore:
+    """A core whose store holds one thread of `messages` numbered messages, taking turns."""
     core = ChatCore.open_store(settings)
-    thread = core.new_thread("Long")
-    for i in range(200):
+    thread = core.new_thread(name)
+    for i in range(messages):
         core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"message number {i}")
-    app = make_app(core=core)
+    return core
+
+
+async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=core_with_thread(settings, "Long", 200))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "message number 199" in screen_text(app))
         mounted = len(app.pane.message_widgets())
@@ -146,11 +151,7 @@ async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> 
 async def test_a_5000_message_thread_is_read_from_the_store_as_the_user_scrolls_up(
     make_app, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    core = ChatCore.open_store(settings)
-    thread = core.new_thread("Very long")
-    for i in range(5000):
-        core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"message number {i}")
-    app = make_app(core=core)
+    app = make_app(core=core_with_thread(settings, "Very long", 5000))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "message number 4999" in screen_text(app))
         assert len(app.pane._messages) < 1000  # the newest only, not the whole thread

@@ -16,6 +16,7 @@ from typing import TextIO
 from yachat.cli.common import fail
 from yachat.cli.session import run_with_core
 from yachat.core.chat import ChatCore
+from yachat.core.errors import explain
 from yachat.core.knowledge.indexer import IndexReport, KnowledgeError, add_paths, find_root, reindex
 from yachat.core.knowledge.sources import shown_path
 from yachat.settings import Settings
@@ -65,8 +66,6 @@ def _embed(settings: Settings, assistant_id: int | None) -> int:
 
 
 def _reason(exc: Exception) -> str:
-    from yachat.core.errors import explain
-
     return explain(exc).rstrip(".")
 
 

@@ -147,6 +147,17 @@ POSTINGS_BUDGET = 6000
 RELEVANCE_FLOOR = 0.3
 
 
+def _unembedded(embedder: str, assistant_id: int | None) -> tuple[str, tuple[object, ...]]:
+    """FROM and WHERE of the chunks (of one assistant, or all) that `embedder` has no vector for."""
+    sql = (
+        "FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM kb_vectors v WHERE v.embedder = ? AND v.chunk_id = c.id)"
+    )
+    if assistant_id is None:
+        return sql, (embedder,)
+    return sql + " AND f.assistant_id = ?", (embedder, assistant_id)
+
+
 class KnowledgeStore:
     _db: Database
 
@@ -297,27 +308,15 @@ class KnowledgeStore:
     def chunks_to_embed(self, embedder: str, assistant_id: int | None, limit: int) -> list[tuple[int, str]]:
         """Chunks (of one assistant, or all) with no vector from `embedder` yet: (id, the text
         to embed: its heading path, then its text)."""
-        sql = (
-            "SELECT c.id, c.heading, c.text FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM kb_vectors v WHERE v.embedder = ? AND v.chunk_id = c.id)"
+        where, params = _unembedded(embedder, assistant_id)
+        rows = self._db.read(
+            f"SELECT c.id, c.heading, c.text {where} ORDER BY c.id LIMIT ?", (*params, limit)
         )
-        params: tuple[object, ...] = (embedder,)
-        if assistant_id is not None:
-            sql += " AND f.assistant_id = ?"
-            params += (assistant_id,)
-        rows = self._db.read(sql + " ORDER BY c.id LIMIT ?", (*params, limit))
         return [(int(r[0]), f"{r[1]}\n{r[2]}" if r[1] else r[2]) for r in rows]
 
     def count_chunks_to_embed(self, embedder: str, assistant_id: int | None) -> int:
-        sql = (
-            "SELECT count(*) FROM kb_chunks c JOIN kb_files f ON f.id = c.file_id"
-            " WHERE NOT EXISTS (SELECT 1 FROM kb_vectors v WHERE v.embedder = ? AND v.chunk_id = c.id)"
-        )
-        params: tuple[object, ...] = (embedder,)
-        if assistant_id is not None:
-            sql += " AND f.assistant_id = ?"
-            params += (assistant_id,)
-        return int(self._db.read(sql, params)[0][0])
+        where, params = _unembedded(embedder, assistant_id)
+        return int(self._db.read(f"SELECT count(*) {where}", params)[0][0])
 
     def save_vectors(self, embedder: str, vectors: Sequence[tuple[int, bytes]]) -> None:
         """Store chunks' vectors (an empty one: the chunk cannot be embedded). A chunk
