@@ -70,7 +70,7 @@ async def send_and_time(
         def record(run: Any, update: Any) -> None:
             original(run, update)
             if update.kind == "append":
-                arrivals.append((time.perf_counter(), len(run.text)))
+                arrivals.append((time.perf_counter(), len(run.answer)))
 
         app.runs._apply = record
     started = time.perf_counter()

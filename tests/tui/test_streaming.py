@@ -279,8 +279,11 @@ async def test_the_youngest_garbage_is_collected_while_an_answer_streams(  # typ
 
     script.set({"match": "young", "answer": "tick " * 200, "chunk_chars": 5, "delay_ms": 10})
     young: list[int] = []
+    passes: list[tuple[int, bool]] = []  # every pass seen, and whether automatic collection was on
 
     def seen(phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            passes.append((info["generation"], gc.isenabled()))
         if phase == "start" and info["generation"] == 0 and not gc.isenabled():
             young.append(gc.get_count()[0])
 
@@ -291,6 +294,8 @@ async def test_the_youngest_garbage_is_collected_while_an_answer_streams(  # typ
         gc.callbacks.append(seen)
         try:
             await wait_for(pilot, lambda: len(young) >= 3)  # while it streams
+        except AssertionError as exc:  # once, in a full run: say what the collector did
+            raise AssertionError(f"passes {passes}, runs {app.runs.active}, live {app.pane.live()}") from exc
         finally:
             gc.callbacks.remove(seen)
         assert app.runs.active and not gc.isenabled()

@@ -37,13 +37,13 @@ from yachat.core.prompt import (
 )
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.sdk import build_sdk, load_sdk, split_model
-from yachat.core.store_writes import write
+from yachat.core.store_writes import write, write_soon
 from yachat.core.transport import Transport, model_object, stream
 from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
 from yachat.store.knowledge import Passage
-from yachat.store.models import Assistant, Message, MessageStatus, RunStatus, Thread
+from yachat.store.models import Assistant, Message, MessageStatus, Run, RunStatus, Thread
 from yachat.text import one_line
 
 if TYPE_CHECKING:  # numpy's import is ~60 ms of start-up: knowledge loads it when used
@@ -169,13 +169,7 @@ class ChatCore:
         if not text.strip():
             raise UserFacingError("The message is empty; type something to send.")
         thread = self._thread(thread_id)
-        # Store writes run off the loop (store_writes): another process may hold the lock.
-        user = await write(self.store.add_message, thread.id, "user", text)
-        if thread.name == NEW_THREAD_NAME:
-            await write(
-                self.store.rename_thread, thread.id, one_line(text, THREAD_NAME_CHARS) or NEW_THREAD_NAME
-            )
-        return await self._run(thread, on_update, user_message_id=user.id)
+        return await self._run(thread, on_update, question=text)
 
     async def retry(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
         """Run the last user message again, replacing an answer that did not complete."""
@@ -199,20 +193,12 @@ class ChatCore:
             await write(self.store.delete_message, last.id)
         return await self._run(thread, on_update)
 
-    async def _run(
-        self, thread: Thread, on_update: UpdateSink, user_message_id: int | None = None
-    ) -> RunUpdate:
+    async def _run(self, thread: Thread, on_update: UpdateSink, question: str | None = None) -> RunUpdate:
         assistant = self._assistant(thread.assistant_id)
-        run = await write(
-            self.store.create_run,
-            thread.id,
-            assistant.id,
-            self._model_of(assistant),
-            transport=self.transport_of(assistant),
-        )
-        answer = await write(
-            self.store.add_message, thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id
-        )
+        # Store writes run off the loop (store_writes): another process may hold the lock.
+        # The rows a run starts with are written in one trip to the writer thread.
+        user, run, answer = await write(self._begin_run, thread, assistant, question)
+        user_message_id = user.id if user is not None else None
         streamer = RunStreamer(
             RunContext(
                 store=self.store,
@@ -231,7 +217,9 @@ class ChatCore:
             if backend.kind == "local":
                 streamer.ctx.answered_by = backend.model_name
             fitted = await self._fit_prompt(assistant, thread.id, answer.id)
-            await write(
+            # Queued, not waited for: the request does not depend on these records, and the
+            # writes after them (the answer's) land in order and report a failing store.
+            write_soon(
                 self.store.record_prompt,
                 run.id,
                 prompt_tokens=fitted.tokens,
@@ -244,7 +232,7 @@ class ChatCore:
                 prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
             )
             if fitted.passages:
-                self.store.record_sources(run.id, fitted.passages)
+                write_soon(self.store.record_sources, run.id, fitted.passages)
                 streamer.emit(UpdateKind.SOURCES, sources=fitted.passages)
             transport = self.transport_of(assistant)
             results = stream(
@@ -267,6 +255,22 @@ class ChatCore:
         if final.error and self.backend is not None and self.backend.kind == "local":
             await self._forget_dead_local_server()
         return final
+
+    def _begin_run(
+        self, thread: Thread, assistant: Assistant, question: str | None
+    ) -> tuple[Message | None, Run, Message]:
+        """The question (if any), the run and its empty answer, stored (on the writer thread)."""
+        store = self.store
+        user = None
+        if question is not None:
+            user = store.add_message(thread.id, "user", question)
+            if thread.name == NEW_THREAD_NAME:
+                store.rename_thread(thread.id, one_line(question, THREAD_NAME_CHARS) or NEW_THREAD_NAME)
+        run = store.create_run(
+            thread.id, assistant.id, self._model_of(assistant), transport=self.transport_of(assistant)
+        )
+        answer = store.add_message(thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id)
+        return user, run, answer
 
     async def _forget_dead_local_server(self) -> None:
         """After a local failure, reconnect on the next send if the server is gone."""

@@ -43,7 +43,10 @@ class PromptInfo:
     first_sent_message_id: int | None  # the oldest message it holds (after the instruction)
 
 
-@dataclass(frozen=True)
+# Made per chunk (2,000 for a 30 KB answer): a frozen dataclass's __init__ sets each of
+# these fields through object.__setattr__, 6 us an update against 1.5 us with slots.
+# Nothing changes an update once it is emitted.
+@dataclass(slots=True)
 class RunUpdate:
     kind: UpdateKind
     thread_id: int

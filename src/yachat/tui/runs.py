@@ -17,6 +17,7 @@ from yachat.core.errors import UserFacingError, phrase_retry
 from yachat.core.updates import RunUpdate, UpdateKind, UpdateSink
 from yachat.store import StoreError
 from yachat.tui.collector import collect_removed
+from yachat.tui.growing_text import GrowingText
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import RETRY_HINT
@@ -35,7 +36,7 @@ COLLECT_AFTER_ANSWER_S = 0.05
 class ActiveRun:
     thread_id: int
     message_id: int | None = None
-    text: str = ""
+    answer: GrowingText = field(default_factory=GrowingText)
     reasoning: str = ""
     live: LiveAnswer | None = field(default=None, repr=False)  # cached: no DOM query per chunk
     thinking: LiveThinking | None = field(default=None, repr=False)
@@ -186,11 +187,11 @@ class RunController:
                 self._think(run, pane, update.text)
             return
         if kind is UpdateKind.APPEND:
-            if not run.text and run.reasoning and visible:
+            if not run.answer and run.reasoning and visible:
                 self._answer_started(run, pane)
-            run.text += update.text
+            run.answer.append(update.text)
         elif kind is UpdateKind.REPLACE:
-            run.text = update.text
+            run.answer = GrowingText(update.text)
         if kind is UpdateKind.FINISHED:
             if visible:
                 message = store.get_message(update.message_id)
@@ -208,7 +209,7 @@ class RunController:
             live = pane.live()
             if live is None:
                 # A new live widget starts from the text so far, this update included.
-                run.live = pane.start_live(update.message_id, run.text)
+                run.live = pane.start_live(update.message_id, str(run.answer))
                 return
             run.live = live
         if kind is UpdateKind.APPEND:
@@ -246,7 +247,7 @@ class RunController:
         run = self.active.get(thread_id)
         if run is not None and run.message_id is not None:
             pane = self.app.pane
-            run.live = pane.start_live(run.message_id, run.text)
+            run.live = pane.start_live(run.message_id, str(run.answer))
             run.thinking = None
             if run.reasoning:
-                run.thinking = pane.start_thinking(run.message_id, run.reasoning, answering=bool(run.text))
+                run.thinking = pane.start_thinking(run.message_id, run.reasoning, answering=bool(run.answer))
