@@ -27,6 +27,8 @@ from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from yachat.tui.slices import Slices
+
 
 def render_strips(console: Console, renderable: RenderableType, width: int) -> list[Strip]:
     """Unstyled lines of `renderable` at `width`; safe to call from a worker thread."""
@@ -181,6 +183,18 @@ class BlockView(Widget):
 
         before = self.parts, self._offsets
         await anyio.to_thread.run_sync(render_all)
+        self._offsets = None
+        if self.is_attached:
+            self.relayout(before)
+
+    async def render_in_slices(self, width: int, slices: Slices) -> None:
+        """Render every part for `width` on the loop, pausing between parts as `slices` says."""
+        console = self.app.console
+        before = self.parts, self._offsets
+        for part in self.parts:
+            await slices.pause_if_due()
+            part.render(console, width)
+            part.estimate = None
         self._offsets = None
         if self.is_attached:
             self.relayout(before)

@@ -33,6 +33,7 @@ from yachat.tui.collector import collect_removed, widgets_removed
 from yachat.tui.live_answer import LiveAnswer
 from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
+from yachat.tui.slices import Slices
 from yachat.tui.sources_view import with_sources
 from yachat.tui.thinking import LiveThinking, thinking_parts
 
@@ -241,7 +242,7 @@ class MessagePane(VerticalScroll):
             self.run_worker(self.load_older(), group="older", exit_on_error=False)
 
     async def load_older(self) -> None:
-        """Mount the previous page of messages above, rendered off the loop first."""
+        """Mount the previous page of messages above, rendered first, between keys."""
         handed_over = False  # once keep_place is scheduled, it clears _loading
         try:
             if self._first_mounted == 0 and not await self._read_page():
@@ -251,8 +252,9 @@ class MessagePane(VerticalScroll):
             first = next((c for c in self.shown() if isinstance(c, MessageWidget)), None)
             width = first.content_width() if first is not None else 0
             if width > 0:
+                slices = Slices()  # on the loop: in a thread the render held the GIL against keys
                 for widget in batch:
-                    await widget.render_off_loop(width)
+                    await widget.render_in_slices(width, slices)
             # Mounting a page holds painting for 15-25 ms; starting right after a frame
             # keeps that out of the way of the next key (paging keys come every 50+ ms).
             painted = anyio.Event()
@@ -262,7 +264,6 @@ class MessagePane(VerticalScroll):
                 return  # another thread is shown now
             self._first_mounted = start
             height_before = self.virtual_size.height
-            y_before = self.scroll_y
             with self.app.batch_update():
                 self._remove(*[c for c in self.shown() if isinstance(c, OlderMarker)])
                 page = with_cut(with_sources(batch, self._messages, self._sources), self._cut)
@@ -277,10 +278,11 @@ class MessagePane(VerticalScroll):
 
             def keep_place() -> None:
                 # Anchored to the bottom: the anchor keeps the view there. Otherwise
-                # keep the messages the user is reading where they were.
+                # keep the messages the user is reading where they were, moved by any
+                # key pressed since the page was mounted.
                 if not self.follow:
                     grown = self.virtual_size.height - height_before
-                    self.scroll_to(y=y_before + grown, animate=False)
+                    self.scroll_to(y=self.scroll_y + grown, animate=False)
                 self._loading = False
                 self._maybe_load_older()  # still near the top: keep going
 
