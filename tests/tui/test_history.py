@@ -175,7 +175,7 @@ async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, 
     thread = core.new_thread("Scroll")
     for i in range(20):
         core.store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"line {i}\n\n" * 3)
-    script.set({"match": "stream", "answer": "growing line\n\n" * 200, "chunk_chars": 14, "delay_ms": 20})
+    script.set({"match": "stream", "answer": "growing line\n\n" * 400, "chunk_chars": 14, "delay_ms": 20})
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "stream a lot")

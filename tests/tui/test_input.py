@@ -39,7 +39,7 @@ async def test_empty_and_whitespace_messages_are_not_sent(make_app) -> None:  # 
 
 
 async def test_sending_while_streaming_is_refused_and_keeps_the_text(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
-    script.set({"match": "slow", "answer": "tick " * 300, "chunk_chars": 5, "delay_ms": 10})
+    script.set({"match": "slow", "answer": "tick " * 1000, "chunk_chars": 5, "delay_ms": 10})  # Esc ends it
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "slow one")

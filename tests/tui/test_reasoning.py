@@ -70,7 +70,8 @@ async def test_thinking_streams_before_the_answer(make_app, settings, script: Sc
 async def test_thinking_folds_when_the_answer_starts_and_unfolds_by_key_and_click(  # type: ignore[no-untyped-def]
     make_app, settings, script: Script
 ) -> None:
-    words = " ".join(f"w{i:03d}" for i in range(150))
+    # ~4 s: still streaming at F8 (Pilot's key press waits up to a second for a streaming app to go idle).
+    words = " ".join(f"w{i:03d}" for i in range(400))
     script.set({"match": "primes", "reasoning": THOUGHT, "answer": words, "chunk_chars": 12, "delay_ms": 25})
     app = make_app(core=reasoning_core(settings))
     async with app.run_test(size=SIZE) as pilot:

@@ -223,14 +223,16 @@ async def test_garbage_collection_pauses_while_an_answer_streams_and_resumes_aft
 ) -> None:
     import gc
 
-    # Long enough (~2 s) that the check below cannot meet the answer's end on a busy machine.
-    script.set({"match": "gc", "answer": "tick " * 100, "chunk_chars": 5, "delay_ms": 20})
+    # Long enough (~8 s) that the check below cannot meet the answer's end on a busy machine
+    # (Pilot's key press alone waits up to a second for a streaming app to go idle); Esc ends it.
+    script.set({"match": "gc", "answer": "tick " * 400, "chunk_chars": 5, "delay_ms": 20})
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         assert gc.isenabled()
         await type_and_send(pilot, "gc please")
         await wait_for(pilot, lambda: app.pane.live() is not None and app.pane.live().shown_chars > 0)
         assert app.runs.active and not gc.isenabled()
+        await pilot.press("escape")
         await wait_for(pilot, lambda: app.pane.live() is None and len(app.pane.message_widgets()) == 2)
         await wait_for(pilot, gc.isenabled)
 
@@ -245,7 +247,10 @@ async def test_overlapping_answers_do_not_keep_garbage_collection_away(  # type:
     from yachat.tui.runs import RunController
 
     monkeypatch.setattr(RunController, "GC_EVERY_S", 0.2)
-    script.set({"match": "slow", "answer": "tick " * 200, "chunk_chars": 5, "delay_ms": 20})
+    # Long (16 s), so the first answer still streams after the keys that start the second
+    # (Pilot waits for the app to go idle after each, up to a second); both are stopped
+    # once seen together.
+    script.set({"match": "slow", "answer": "tick " * 800, "chunk_chars": 5, "delay_ms": 20})
     full_collections: list[bool] = []
 
     def seen(phase: str, info: dict) -> None:  # type: ignore[type-arg]
@@ -265,6 +270,8 @@ async def test_overlapping_answers_do_not_keep_garbage_collection_away(  # type:
             await wait_for(pilot, lambda: any(full_collections))  # while both stream
         finally:
             gc.callbacks.remove(seen)
+        for thread_id in list(app.runs.active):
+            app.runs.stop(thread_id)
         await wait_for(pilot, lambda: not app.runs.active, timeout=30)
         await wait_for(pilot, gc.isenabled)
 
@@ -279,23 +286,20 @@ async def test_the_youngest_garbage_is_collected_while_an_answer_streams(  # typ
 
     script.set({"match": "young", "answer": "tick " * 200, "chunk_chars": 5, "delay_ms": 10})
     young: list[int] = []
-    passes: list[tuple[int, bool]] = []  # every pass seen, and whether automatic collection was on
 
     def seen(phase: str, info: dict) -> None:  # type: ignore[type-arg]
-        if phase == "start":
-            passes.append((info["generation"], gc.isenabled()))
         if phase == "start" and info["generation"] == 0 and not gc.isenabled():
             young.append(gc.get_count()[0])
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await type_and_send(pilot, "young garbage")
-        await wait_for(pilot, lambda: app.pane.live() is not None)
+        # Watched from before the send: Pilot's key press waits for the app to go idle,
+        # up to a second, and a streaming app is not idle (most of this answer had
+        # streamed by the time the press returned).
         gc.callbacks.append(seen)
         try:
+            await type_and_send(pilot, "young garbage")
             await wait_for(pilot, lambda: len(young) >= 3)  # while it streams
-        except AssertionError as exc:  # once, in a full run: say what the collector did
-            raise AssertionError(f"passes {passes}, runs {app.runs.active}, live {app.pane.live()}") from exc
         finally:
             gc.callbacks.remove(seen)
         assert app.runs.active and not gc.isenabled()
