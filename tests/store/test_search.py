@@ -113,18 +113,3 @@ def test_the_reads_of_one_search_see_one_state_of_the_store(store: Store) -> Non
         assert store._db.read("SELECT count(*) FROM messages")[0][0] == before + 1
     finally:
         other.close()
-
-
-def test_titles_match_most_recently_active_first_and_follow_renames(store: Store) -> None:
-    threads = [store.create_thread(f"Bread no. {n}") for n in range(5)]
-    store.add_message(threads[1].id, "user", "bump")
-    store.rename_thread(threads[3].id, "Cake")
-    assert [t.id for t in store.search_threads_by_name("bread", 3)] == [
-        threads[1].id,
-        threads[4].id,
-        threads[2].id,
-    ]
-    assert [t.id for t in store.search_threads_by_name("cake")] == [threads[3].id]
-    # The title scan walks this index; with the name in it, rows whose name does not match are not read.
-    columns = [r["name"] for r in store._db.read("PRAGMA index_info(threads_by_activity)")]
-    assert columns == ["updated_at", "id", "name"]

@@ -203,15 +203,7 @@ CREATE TABLE kb_vectors (
 CREATE INDEX kb_vectors_by_chunk ON kb_vectors(chunk_id);
 """
 
-# The sidebar's title search (name LIKE '%...%', most recent first) walks this index:
-# with the name in it, a thread whose name does not match is passed over without
-# reading its row (10,000 threads, a name matching none: 2.2 -> 1.2 ms).
-V6 = """
-DROP INDEX threads_by_activity;
-CREATE INDEX threads_by_activity ON threads(updated_at DESC, id DESC, name);
-"""
-
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 
 # Run on the reading connection once the schema is current. In `temp`, so nothing is
 # written to the store: the terms of the message index, one row per occurrence, read
