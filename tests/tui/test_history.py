@@ -92,6 +92,18 @@ async def test_the_results_are_in_place_when_the_typed_letter_is(make_app, setti
         assert not app.sidebar.searching and len(app.sidebar.threads) == 2
 
 
+async def test_escape_leaves_the_search_and_shows_the_threads_again(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f", *"ferment")
+        assert app.sidebar.searching
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.composer.has_focus)
+        assert app.query_one("#search", Input).value == "" and not app.sidebar.searching
+        shown = [str(o.prompt).strip() for o in app.sidebar.option_list.options]
+        assert "Kitchen chemistry" in shown and "Rust lifetimes" in shown and "Messages" not in shown
+
+
 def test_a_hit_shows_its_thread_bold_and_the_match_emphasised_in_the_dim_snippet() -> None:
     hit = SearchHit(
         1, 2, "Baking [b]notes[/b]", "user", "why \x02yeast\x03 [i]works\n\x1b[31mso \x02well\x03", 0.0

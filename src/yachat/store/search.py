@@ -24,11 +24,15 @@ def fts_query(text: str) -> str | None:
     `"foo" "bar"*` matches messages holding foo and a word starting with bar, as
     the user types. Returns None when there is nothing to search for.
     """
-    words = _WORD.findall(text)
+    return _phrases(_WORD.findall(text), last=None)
+
+
+def _phrases(words: list[str], last: str | None) -> str | None:
+    """The words quoted; the last one a prefix, or replaced by the exact term `last`."""
     if not words:
         return None
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
+    quoted = [f'"{w}"' for w in words[:-1]]
+    quoted.append(f'"{words[-1]}"*' if last is None else '"' + last.replace('"', '""') + '"')
     return " ".join(quoted)
 
 
@@ -57,16 +61,10 @@ def _resolved(read: Read, text: str) -> str | None:
     every message (each time a cursor opens: three times per search), which for a
     word in half of 100,000 messages took ~3 ms each.
     """
-    query = fts_query(text)
     words = _WORD.findall(text)
-    if query is None or not _PLAIN_WORD.fullmatch(words[-1]):
-        return query
-    term = sole_completion(read, words[-1].lower())
-    if term is None:
-        return query
-    head, _, _ = query.rpartition(" ")
-    exact = '"' + term.replace('"', '""') + '"'
-    return f"{head} {exact}" if head else exact
+    if not words or not _PLAIN_WORD.fullmatch(words[-1]):
+        return _phrases(words, last=None)
+    return _phrases(words, last=sole_completion(read, words[-1].lower()))
 
 
 # Ranking is bm25 over the most recent matches only: a common word can match

@@ -398,8 +398,7 @@ class YachatApp(MessageActions):
             return
         search = self.query_one("#search", Input)
         if search.has_focus or search.value:
-            search.value = ""
-            self.refresh_threads()
+            search.value = ""  # its watcher (run_search) shows the threads again
         self.composer.focus()
 
     def _rerun(self, how: str) -> None:
