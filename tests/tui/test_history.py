@@ -7,8 +7,9 @@ from textual.widgets import Input
 
 from yachat.core.chat import ChatCore
 from yachat.settings import Settings
+from yachat.store.models import SearchHit
 from yachat.tui.message_pane import PAGE, MessageWidget
-from yachat.tui.sidebar import ThreadList
+from yachat.tui.sidebar import ThreadList, _hit_prompt
 
 from ..support import Script
 from .conftest import SIZE
@@ -75,6 +76,47 @@ async def test_search_finds_and_opens_a_message(make_app, settings) -> None:  # 
         await wait_for(pilot, lambda: app.thread_id == kitchen.id and isinstance(app.focused, MessageWidget))
         assert app.thread_id == kitchen.id
         assert isinstance(app.focused, MessageWidget) and "carbon dioxide" in app.focused.message.text
+
+
+async def test_the_results_are_in_place_when_the_typed_letter_is(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    """The search runs as the field changes, not on a later message: no frame can show
+    the new text with the old results (which held the results' frame back a frame timer tick)."""
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        search = app.query_one("#search", Input)
+        search.value = "ferment"  # no await: nothing else has run since
+        assert app.sidebar.searching
+        assert any("ferments" in str(o.prompt) for o in app.sidebar.option_list.options)
+        search.value = ""
+        assert not app.sidebar.searching and len(app.sidebar.threads) == 2
+
+
+async def test_escape_leaves_the_search_and_shows_the_threads_again(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f", *"ferment")
+        assert app.sidebar.searching
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.composer.has_focus)
+        assert app.query_one("#search", Input).value == "" and not app.sidebar.searching
+        shown = [str(o.prompt).strip() for o in app.sidebar.option_list.options]
+        assert "Kitchen chemistry" in shown and "Rust lifetimes" in shown and "Messages" not in shown
+
+
+def test_a_hit_shows_its_thread_bold_and_the_match_emphasised_in_the_dim_snippet() -> None:
+    hit = SearchHit(
+        1, 2, "Baking [b]notes[/b]", "user", "why \x02yeast\x03 [i]works\n\x1b[31mso \x02well\x03", 0.0
+    )
+    prompt = _hit_prompt(hit)
+    assert prompt.plain == "Baking [b]notes[/b]\n  why yeast [i]works so well"  # markup and escapes stay text
+    styles = {
+        word: prompt.get_style_at_offset(prompt.plain.index(word))
+        for word in ("Baking", "why", "yeast", "well")
+    }
+    assert styles["Baking"].bold and not styles["Baking"].dim
+    assert styles["why"].bold and styles["why"].dim and not styles["why"].reverse
+    assert styles["yeast"].bold and styles["yeast"].reverse and styles["well"].reverse
 
 
 async def test_search_with_fts_syntax_does_not_break(make_app, settings) -> None:  # type: ignore[no-untyped-def]

@@ -6,14 +6,15 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from yachat.paths import ensure_private_dir
 from yachat.store.errors import StoreError, describe
-from yachat.store.schema import migrate
+from yachat.store.schema import READER_SETUP, migrate
 
 BUSY_TIMEOUT_MS = 5000
+Params = tuple[object, ...] | dict[str, object]
 
 
 class Database:
@@ -25,7 +26,7 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
-        self._read_lock = threading.Lock()
+        self._read_lock = threading.RLock()  # a read inside reading() joins its transaction
         try:
             ensure_private_dir(path.parent)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -53,6 +54,8 @@ class Database:
             self._reader.row_factory = sqlite3.Row
             self._reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._reader.execute("PRAGMA foreign_keys = ON")
+            for statement in READER_SETUP:
+                self._reader.execute(statement)
         except (OSError, sqlite3.Error) as exc:
             self.conn.close()
             raise describe(exc, path, "open") from exc
@@ -79,10 +82,27 @@ class Database:
                     raise describe(exc, self.path, doing) from exc
                 raise
 
-    def read(self, sql: str, params: tuple[object, ...] | dict[str, object] = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         with self._read_lock:
             try:
                 return self._reader.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise describe(exc, self.path, "read") from exc
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Callable[[str, Params], list[sqlite3.Row]]]:
+        """Several reads that see one state of the store (one read transaction)."""
+
+        def rows(sql: str, params: Params = ()) -> list[sqlite3.Row]:
+            return self._reader.execute(sql, params).fetchall()
+
+        with self._read_lock:
+            try:
+                self._reader.execute("BEGIN")
+                try:
+                    yield rows
+                finally:
+                    self._reader.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise describe(exc, self.path, "read") from exc
 

@@ -205,6 +205,13 @@ CREATE INDEX kb_vectors_by_chunk ON kb_vectors(chunk_id);
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
 
+# Run on the reading connection once the schema is current. In `temp`, so nothing is
+# written to the store: the terms of the message index, one row per occurrence, read
+# only a row or two at a time (search asks which terms a typed prefix stands for).
+READER_SETUP = [
+    "CREATE VIRTUAL TABLE temp.message_terms USING fts5vocab(main, messages_fts, 'instance')",
+]
+
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to the newest version; returns the version reached.

@@ -138,6 +138,11 @@ class YachatApp(MessageActions):
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.watch(self, "theme", self._save_theme, init=False)
+        # The search runs as the field's value changes, within the keystroke, and no debounce
+        # (over 100,000 messages it takes ~10 ms). Run on Input.Changed instead, it came after
+        # the screen had drawn the typed letter, and Textual's frame timer then held the
+        # results' frame 17-33 ms more.
+        self.watch(self.query_one("#search", Input), "value", self.run_search, init=False)
         self.query_one("#jump").display = False
         self.refresh_threads()
         first = self._first_thread or (self.sidebar.threads[0].id if self.sidebar.threads else None)
@@ -393,8 +398,7 @@ class YachatApp(MessageActions):
             return
         search = self.query_one("#search", Input)
         if search.has_focus or search.value:
-            search.value = ""
-            self.refresh_threads()
+            search.value = ""  # its watcher (run_search) shows the threads again
         self.composer.focus()
 
     def _rerun(self, how: str) -> None:
@@ -423,11 +427,6 @@ class YachatApp(MessageActions):
     def action_search(self) -> None:
         self.show_sidebar(True)
         self.query_one("#search", Input).focus()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        # No debounce: a search over 100,000 messages takes ~10 ms, less than a keystroke.
-        self.run_search(event.value)
 
     def run_search(self, query: str) -> None:
         if not query.strip():

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content, Span
 from textual.message import Message as TextualMessage
+from textual.style import Style
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -27,21 +28,34 @@ PAGE = 300
 MORE_ID = "more"
 
 
-def _thread_prompt(thread: Thread, streaming: bool) -> Text:
+# Prompts are Textual Content (styled spans over plain text, never markup): the list
+# would convert Rich Text into it for every option shown, ~1.5 ms of a search's 50.
+_BOLD = Style(bold=True)
+_HEADING = Style(bold=True, dim=True)
+_DIM = Style(dim=True)
+_MATCH = Style(bold=True, reverse=True)
+
+
+def _styled(text: str, style: Style) -> Content:
+    return Content(text, [Span(0, len(text), style)])
+
+
+def _thread_prompt(thread: Thread, streaming: bool) -> Content:
     title = one_line(thread.name, 200) or "(untitled)"
-    text = Text("● " if streaming else "  ", style="bold" if streaming else "")
-    text.append(title)
-    return text
+    return _styled("● " + title, _BOLD) if streaming else Content("  " + title)
 
 
-def _hit_prompt(hit: SearchHit) -> Text:
-    """The thread's title, then the matching snippet with the match emphasised."""
-    text = Text(one_line(hit.thread_name, 60), style="bold")
-    text.append("\n  ")
+def _hit_prompt(hit: SearchHit) -> Content:
+    """The thread's title, then the matching snippet (dim) with the match emphasised, all bold."""
+    text = one_line(hit.thread_name, 60) + "\n  "
+    spans = []
     # The markers are control characters too: split on them before cleaning.
     for i, piece in enumerate(hit.snippet.replace("\x03", "\x02").split("\x02")):
-        text.append(strip_controls(piece).replace("\n", " "), style="bold reverse" if i % 2 else "dim")
-    return text
+        piece = strip_controls(piece).replace("\n", " ")
+        if piece:
+            spans.append(Span(len(text), len(text) + len(piece), _MATCH if i % 2 else _DIM))
+            text += piece
+    return Content(text, [Span(0, len(text), _BOLD), *spans])
 
 
 class ThreadList(OptionList):
@@ -111,11 +125,11 @@ class Sidebar(Vertical):
             day = day_label(thread.updated_at)
             if day != current_day:
                 current_day = day
-                options.append(Option(Text(day, style="bold dim"), disabled=True))
+                options.append(Option(_styled(day, _HEADING), disabled=True))
             options.append(Option(_thread_prompt(thread, thread.id in self.streaming), id=f"t{thread.id}"))
         if len(self.threads) < self.total:
             more = self.total - len(self.threads)
-            options.append(Option(Text(f"… {more} more", style="dim"), id=MORE_ID))
+            options.append(Option(_styled(f"… {more} more", _DIM), id=MORE_ID))
         with self.app.batch_update():
             ol.clear_options()
             ol.add_options(options)
@@ -146,13 +160,13 @@ class Sidebar(Vertical):
         self.searching = True
         options: list[Option | None] = []
         if titles:
-            options.append(Option(Text("Threads", style="bold dim"), disabled=True))
+            options.append(Option(_styled("Threads", _HEADING), disabled=True))
             options += [Option(_thread_prompt(t, t.id in self.streaming), id=f"t{t.id}") for t in titles]
         if hits:
-            options.append(Option(Text("Messages", style="bold dim"), disabled=True))
+            options.append(Option(_styled("Messages", _HEADING), disabled=True))
             options += [Option(_hit_prompt(h), id=f"h{h.thread_id}:{h.message_id}") for h in hits]
         if not options:
-            options.append(Option(Text("No matches", style="dim"), disabled=True))
+            options.append(Option(_styled("No matches", _DIM), disabled=True))
         ol = self.option_list
         with self.app.batch_update():
             ol.clear_options()
