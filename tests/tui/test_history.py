@@ -92,6 +92,21 @@ async def test_the_results_are_in_place_when_the_typed_letter_is(make_app, setti
         assert not app.sidebar.searching and len(app.sidebar.threads) == 2
 
 
+async def test_one_letter_searches_the_titles_and_two_the_messages(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(core=seeded_core(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f", "c")
+        prompts = [str(o.prompt).strip() for o in app.sidebar.option_list.options]
+        assert "Kitchen chemistry" in prompts  # the title, from one letter
+        assert prompts[-1] == "Messages: type one more letter" and "Messages" not in prompts
+        await pilot.press("a")  # "carbon dioxide", in a message
+        prompts = [str(o.prompt).strip() for o in app.sidebar.option_list.options]
+        assert "Messages" in prompts and "Messages: type one more letter" not in prompts
+        await pilot.press("backspace", "backspace", "z")  # no title has a z: the hint, not "No matches"
+        prompts = [str(o.prompt).strip() for o in app.sidebar.option_list.options]
+        assert prompts == ["Messages: type one more letter"]
+
+
 async def test_escape_leaves_the_search_and_shows_the_threads_again(make_app, settings) -> None:  # type: ignore[no-untyped-def]
     app = make_app(core=seeded_core(settings))
     async with app.run_test(size=SIZE) as pilot:

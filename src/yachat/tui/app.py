@@ -45,6 +45,8 @@ PURGE_EVERY_S = 600
 NARROW_BELOW = 100
 # Messages read when a thread opens; older ones are read as the user scrolls up to them.
 THREAD_OPEN_MESSAGES = 200
+# The sidebar search looks in message text from this many characters (titles from one).
+SEARCH_MESSAGES_FROM = 2
 
 log = logging.getLogger(__name__)
 # The objects of start-up are frozen out of garbage collection once the first frames are out.
@@ -434,7 +436,10 @@ class YachatApp(MessageActions):
             self.refresh_threads()
             return
         store = self.core.store
-        self.sidebar.show_results(store.search_threads_by_name(query, 20), store.search(query, 30))
+        # One letter is a prefix of most of the index: over 100,000 messages its search took
+        # 50-110 ms, in the keystroke. Titles match from one letter, messages from two (4-7 ms).
+        hits = store.search(query, 30) if len(query.strip()) >= SEARCH_MESSAGES_FROM else None
+        self.sidebar.show_results(store.search_threads_by_name(query, 20), hits)
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:

@@ -156,7 +156,8 @@ class Sidebar(Vertical):
 
     # -- search ----------------------------------------------------------------
 
-    def show_results(self, titles: Sequence[Thread], hits: Sequence[SearchHit]) -> None:
+    def show_results(self, titles: Sequence[Thread], hits: Sequence[SearchHit] | None) -> None:
+        """`hits` is None when the messages were not searched (the query is too short)."""
         self.searching = True
         options: list[Option | None] = []
         if titles:
@@ -165,7 +166,9 @@ class Sidebar(Vertical):
         if hits:
             options.append(Option(_styled("Messages", _HEADING), disabled=True))
             options += [Option(_hit_prompt(h), id=f"h{h.thread_id}:{h.message_id}") for h in hits]
-        if not options:
+        if hits is None:
+            options.append(Option(_styled("Messages: type one more letter", _DIM), disabled=True))
+        elif not options:
             options.append(Option(_styled("No matches", _DIM), disabled=True))
         ol = self.option_list
         with self.app.batch_update():
