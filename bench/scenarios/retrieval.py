@@ -118,10 +118,10 @@ def main() -> dict[str, float]:
             assert found
             query = unit_rows(1)[0]
             started = time.perf_counter()
-            # As an answer does: the words' search and, at once, the meaning's side (the count
-            # of passages without a vector, the vectors' stamp, the pass over the vectors).
+            # As an answer does: the words' search and, at once, the meaning's side (the stamps
+            # that say whether the knowledge changed, the pass over the vectors).
             by_words = pool.submit(store.retrieve, assistant, [question, *turns], CANDIDATES)
-            store.count_chunks_to_embed(EMBEDDER, assistant)
+            store.files_stamp(assistant)
             store.vectors_stamp(EMBEDDER)
             lead = index.leads(query)
             lexical = by_words.result()

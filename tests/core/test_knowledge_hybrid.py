@@ -162,3 +162,34 @@ def test_a_short_follow_up_is_read_with_the_question_before_it() -> None:
     assert meaning_query(["and when is it cleaned?", "On a shelf.", before]) == "and when is it cleaned?"
     assert meaning_query(["and in Sochi?", "On a shelf.", before]) == f"{before}\nand in Sochi?"
     assert meaning_query(["and in Sochi?"]) == "and in Sochi?"
+
+
+def test_the_passages_without_a_vector_are_counted_again_only_when_the_knowledge_changes(
+    core: ChatCore, script: Script, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count is a scan of every passage (27 ms at 100,000): not before every answer."""
+    assistant_id, notes = with_notes(core, tmp_path)
+    script.set({"match": "", "answer": "ok"})
+    counted: list[int] = []
+    count = core.store.count_chunks_to_embed
+
+    def counting(embedder: str, assistant: int | None) -> int:
+        counted.append(count(embedder, assistant))
+        return counted[-1]
+
+    monkeypatch.setattr(core.store, "count_chunks_to_embed", counting)
+    ask(core, "What is the vault combination?")  # counts, and embeds the 13 passages inline
+    ask(core, "And the samovar?")  # counts once more: the vectors changed
+    assert counted and counted[0] > 0 and counted[-1] == 0
+    before = len(counted)
+    for question in ("And the vault?", "And the samovar, again?"):
+        ask(core, question)
+    assert len(counted) == before  # nothing changed: the count is remembered
+
+    (notes / "travel.md").write_text(
+        "# Travel notes\n\n## Perm\n\nThe Perm ballet school teaches dance.\n", "utf-8"
+    )
+    add_paths(core.store, assistant_id, [notes])
+    _, updates = ask(core, "Where can one study dance?")
+    assert len(counted) > before and counted[before] == 1  # the changed file's passage, seen
+    assert sources(updates)[0] == "travel.md"  # embedded inline, found by meaning and words

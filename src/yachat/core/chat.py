@@ -79,6 +79,7 @@ class ChatCore:
         self._embedder_sdk: Any = None  # the SDK `_embedder` was probed on
         self._null_vectors: dict[str, Any] = {}  # per embedder: the null questions' vectors
         self._vector_indexes: dict[tuple[int, str], VectorIndex | None] = {}
+        self._missing_vectors: dict[tuple[int, str], tuple[Any, int]] = {}
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
@@ -407,18 +408,35 @@ class ChatCore:
         embedder = await self.embedder()
         if embedder is None:
             return None
-        missing = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, assistant_id)
+        stamp = await anyio.to_thread.run_sync(self._knowledge_stamp, assistant_id, embedder.key)
+        missing = await self._count_missing(assistant_id, embedder.key, stamp)
         if 0 < missing <= EMBED_INLINE_AT_MOST:
             await self.embed_knowledge(assistant_id)
+            stamp = await anyio.to_thread.run_sync(self._knowledge_stamp, assistant_id, embedder.key)
         elif missing:
             log.info("%d passages have no vector yet; `yachat kb reindex` embeds them", missing)
-        index = await self._vector_index(assistant_id, embedder)
+        index = await self._vector_index(assistant_id, embedder, stamp[1])
         if index is None:
             return None
         from yachat.core.knowledge.hybrid import meaning_query
 
         query = await embedder.query(meaning_query(texts))
         return index, await anyio.to_thread.run_sync(index.leads, query)
+
+    def _knowledge_stamp(self, assistant_id: int, embedder: str) -> tuple[Any, Any]:
+        """What changes with the assistant's passages, and with the embedder's vectors."""
+        return self.store.files_stamp(assistant_id), self.store.vectors_stamp(embedder)
+
+    async def _count_missing(self, assistant_id: int, embedder: str, stamp: tuple[Any, Any]) -> int:
+        """Passages of the assistant without a vector, counted again only when the stamp
+        moved: at 100,000 passages the count took 27 ms before every answer's request."""
+        key = (assistant_id, embedder)
+        cached = self._missing_vectors.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        missing = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder, assistant_id)
+        self._missing_vectors[key] = (stamp, missing)
+        return missing
 
     async def embedder(self) -> Embedder | None:
         """The backend's text embeddings, or None when it has none (retrieval is by words)."""
@@ -474,10 +492,9 @@ class ChatCore:
                 on_progress(min(done, total), total)
         return done
 
-    async def _vector_index(self, assistant_id: int, embedder: Embedder) -> VectorIndex | None:
-        """The assistant's vectors as a matrix, read again only when they changed."""
+    async def _vector_index(self, assistant_id: int, embedder: Embedder, stamp: Any) -> VectorIndex | None:
+        """The assistant's vectors as a matrix, read again only when they changed (`stamp`)."""
         key = (assistant_id, embedder.key)
-        stamp = await anyio.to_thread.run_sync(self.store.vectors_stamp, embedder.key)
         index = self._vector_indexes.get(key)
         if index is not None and index.stamp == stamp:
             return index

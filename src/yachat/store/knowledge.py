@@ -341,6 +341,16 @@ class KnowledgeStore:
             )[0][0]
         )
 
+    def files_stamp(self, assistant_id: int) -> tuple[int, float, float]:
+        """Changes whenever the assistant's files or their passages do (a file indexed again
+        gets a new `indexed_at`): to know when a count over its passages is stale."""
+        row = self._db.read(
+            "SELECT count(*), total(chunks) + total(id), max(indexed_at) FROM kb_files"
+            " WHERE assistant_id = ?",
+            (assistant_id,),
+        )[0]
+        return int(row[0]), float(row[1]), float(row[2] or 0.0)
+
     def vectors_stamp(self, embedder: str) -> tuple[int, int]:
         """Changes whenever `embedder`'s vectors do: to know when a loaded matrix is stale."""
         # A scan of the chunk index, not of the vectors (see _unembedded): 150 -> 7.5 ms at 100,000.
