@@ -3,7 +3,7 @@ copy, edit and resend, assistant settings, export, help. Mixed into the app.
 
 The screens these open are imported when first opened: none is on the first
 frame, and with what they import (the knowledge indexer, its extractors) they
-were ~10% of start-up."""
+were ~8 ms of start-up (~30 ms where no bytecode is cached)."""
 
 from __future__ import annotations
 
