@@ -101,10 +101,12 @@ class ChatCore:
             self._sdk_loop, self._sdk, self._connect_lock = loop, None, anyio.Lock()
         assert self._connect_lock is not None
         async with self._connect_lock:
+            if self._sdk is None:
+                # Heavy imports (~0.3 s), off the loop: the backends' auth is part of them.
+                await anyio.to_thread.run_sync(load_sdk)
             if self.backend is None:
                 self.backend = await resolve_backend(self.settings, on_status)
             if self._sdk is None:
-                await anyio.to_thread.run_sync(load_sdk)  # heavy imports, off the loop
                 backend = self.backend
                 self._sdk = build_sdk(
                     folder_id=backend.folder_id,

@@ -57,13 +57,17 @@ def tune_gc() -> None:
     """Keep full garbage collections out of the way of typing and painting.
 
     Measured here: during a long stream, generation-2 collections paused the
-    loop 40-100 ms each (the spikes in keypress latency). The objects alive at
-    start-up (Textual, Rich, gRPC, the SDK) never die, so they are frozen out of
-    the collector's scans, and young generations are collected less often.
+    loop 40-100 ms each (the spikes in keypress latency). Young generations are
+    collected less often; the objects alive at start-up (Textual, Rich, gRPC,
+    the SDK) never die, so once the first frame is out (`freeze_start_up`: the
+    pass takes ~25 ms) they are frozen out of the collector's scans.
     """
+    gc.set_threshold(20_000, 50, 100)
+
+
+def freeze_start_up() -> None:
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 class YachatApp(MessageActions):
@@ -119,8 +123,6 @@ class YachatApp(MessageActions):
             with Vertical(id="chat"):
                 with Vertical(id="conversation"):
                     yield MessagePane(id="pane")
-                    # On a layer of its own: showing it changes no one's layout.
-                    yield Button("↓ new content below", id="jump", compact=True)
                 yield Composer(id="composer")
         yield FittingFooter()
 
@@ -134,7 +136,6 @@ class YachatApp(MessageActions):
         # streaming answer is kept and marked, the store closed; the exit code says which.
         self._signals.enter_context(on_exit_signals(lambda signum: self.exit(return_code=exit_code(signum))))
         tune_gc()
-        self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
         if self.settings.keymap:
             self.set_keymap(dict(self.settings.keymap))
         if self.settings.theme and self.settings.theme in self.available_themes:
@@ -145,13 +146,25 @@ class YachatApp(MessageActions):
         # the screen had drawn the typed letter, and Textual's frame timer then held the
         # results' frame 17-33 ms more.
         self.watch(self.query_one("#search", Input), "value", self.run_search, init=False)
-        self.query_one("#jump").display = False
         self.refresh_threads()
         first = self._first_thread or (self.sidebar.threads[0].id if self.sidebar.threads else None)
         self.open_thread(first)
         self.composer.focus()
-        self._connect()
+        self.call_after_refresh(self._after_first_frame)
         self.set_interval(PURGE_EVERY_S, self._purge_expired)
+
+    def _after_first_frame(self) -> None:
+        """What the first frame does not show waits for it: connecting (it loads
+        the SDK, ~0.3 s), the start-up collection (~25 ms), and the "new content
+        below" jump, hidden until then (a Button: its CSS, the largest the first
+        frame would parse, took ~7 ms)."""
+        # On a layer of its own: showing it changes no one's layout.
+        jump = Button("↓ new content below", id="jump", compact=True)
+        jump.display = False
+        self.query_one("#conversation").mount(jump)
+        freeze_start_up()
+        self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
+        self._connect()
 
     def _purge_expired(self) -> None:
         """Threads whose TTL passed while yachat runs go too, not only at start."""

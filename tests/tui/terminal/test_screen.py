@@ -24,6 +24,13 @@ def composer_row(term: Terminal) -> int:
     return row
 
 
+def launched(term: Terminal) -> None:
+    """Until the first screen is whole: a new thread, and the backend in the top bar
+    (it connects after the first frame, and replaces "connecting…" when it has)."""
+    term.wait_for("A new conversation")
+    term.wait_for("local · server")
+
+
 def start_stream(term: Terminal, question: str) -> None:
     term.wait_for("Message yachat")
     term.type(question)
@@ -34,7 +41,7 @@ def start_stream(term: Terminal, question: str) -> None:
 def test_the_first_answer_in_an_empty_thread(terminal, script: Script) -> None:  # type: ignore[no-untyped-def]
     script.set({"match": "hello", "answer": "Hello! **Bold** and `code` here.", "chunk_chars": 5})
     term = terminal()
-    term.wait_for("A new conversation")
+    launched(term)
     term.assert_repaint_matches("launch")
     term.type("hello there")
     term.send("enter")
@@ -115,7 +122,7 @@ def test_narrow_terminals(terminal, script: Script, size: tuple[int, int]) -> No
     script.set({"match": "hello", "answer": LONG_ANSWER, "chunk_chars": 400})
     cols, rows = size
     term = terminal(cols, rows)
-    term.wait_for("A new conversation")
+    launched(term)
     term.assert_repaint_matches("launch")
     term.type("hello")
     term.send("enter")
