@@ -66,6 +66,7 @@ def tune_gc() -> None:
 
 
 def freeze_start_up() -> None:
+    """Collect, then freeze what is left out of the collector's later scans."""
     gc.collect()
     gc.freeze()
 
@@ -235,8 +236,7 @@ class YachatApp(MessageActions):
         if not gc.isenabled():  # an answer is streaming: not in its way
             self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
             return
-        gc.collect()
-        gc.freeze()
+        freeze_start_up()
 
     def on_resize(self, event: events.Resize) -> None:
         self.update_topbar(event.size.width)

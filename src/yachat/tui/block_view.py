@@ -74,6 +74,11 @@ class Part:
             self._lines = (width, lines)
         return lines
 
+    def render_exact(self, console: Console, width: int) -> None:
+        """Render now, and drop the estimate: the height is exact from here on."""
+        self.render(console, width)
+        self.estimate = None
+
     def height(self, console: Console, width: int) -> int:
         lines = self.lines_at(width)
         if lines is not None:
@@ -178,14 +183,11 @@ class BlockView(Widget):
 
         def render_all() -> None:
             for part in self.parts:
-                part.render(console, width)
-                part.estimate = None
+                part.render_exact(console, width)
 
         before = self.parts, self._offsets
         await anyio.to_thread.run_sync(render_all)
-        self._offsets = None
-        if self.is_attached:
-            self.relayout(before)
+        self._rendered(before)
 
     async def render_in_slices(self, width: int, slices: Slices) -> None:
         """Render every part for `width` on the loop, pausing between parts as `slices` says."""
@@ -193,8 +195,11 @@ class BlockView(Widget):
         before = self.parts, self._offsets
         for part in self.parts:
             await slices.pause_if_due()
-            part.render(console, width)
-            part.estimate = None
+            part.render_exact(console, width)
+        self._rendered(before)
+
+    def _rendered(self, before: tuple[list[Part], tuple[int, list[int]] | None]) -> None:
+        """Every part was rendered: heights are exact now."""
         self._offsets = None
         if self.is_attached:
             self.relayout(before)
