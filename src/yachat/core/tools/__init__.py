@@ -1,0 +1,1 @@
+"""Tools the model may call: their descriptions, where they run, and the loop that runs them."""
