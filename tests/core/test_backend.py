@@ -10,7 +10,7 @@ import pytest
 
 from yachat.core.backend import choose_backend_kind
 from yachat.core.chat import ChatCore
-from yachat.core.updates import UpdateKind
+from yachat.core.events import Notice
 from yachat.pids import pid_alive
 from yachat.server.process import ServerProcess
 from yachat.server_info import read_server_info
@@ -100,7 +100,7 @@ def test_a_dead_local_server_is_restarted_on_the_next_send(
             rec = Recorder()
             retried = await core.retry(thread.id, rec)
             assert retried.status == "completed"
-            assert any(u.kind is UpdateKind.NOTICE and "starting" in u.text for u in rec.updates)
+            assert any(isinstance(u, Notice) and "starting" in u.text for u in rec.updates)
         finally:
             await core.aclose()
 
@@ -133,7 +133,7 @@ def test_the_local_backend_knows_its_servers_context_and_model(
             other = ChatCore(by_address, core.store)
             named = await other.connect()
             assert (named.context_tokens, named.model_name) == (600, "scripted")
-            await other._disconnect()
+            await other.session.disconnect()
         finally:
             await core.aclose()
 

@@ -9,7 +9,7 @@ import pytest
 
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
-from yachat.core.updates import RunUpdate, UpdateKind
+from yachat.core.events import Notice, RunEvent, RunFinished, RunStarted, TextDelta, TextReplaced
 from yachat.store.models import MessageStatus, RunStatus
 
 from ..support import Script
@@ -17,28 +17,28 @@ from ..support import Script
 
 class Recorder:
     def __init__(self) -> None:
-        self.updates: list[RunUpdate] = []
+        self.updates: list[RunEvent] = []
 
-    def __call__(self, update: RunUpdate) -> None:
+    def __call__(self, update: RunEvent) -> None:
         self.updates.append(update)
 
-    def kinds(self) -> list[UpdateKind]:
-        return [u.kind for u in self.updates]
+    def kinds(self) -> list[type]:
+        return [type(u) for u in self.updates]
 
     def shown(self) -> str:
         text = ""
         for u in self.updates:
-            if u.kind is UpdateKind.APPEND:
+            if isinstance(u, TextDelta):
                 text += u.text
-            elif u.kind is UpdateKind.REPLACE:
+            elif isinstance(u, TextReplaced):
                 text = u.text
         return text
 
 
-def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunUpdate, Recorder]:
+def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunEvent, Recorder]:
     rec = Recorder()
 
-    async def main() -> RunUpdate:
+    async def main() -> RunEvent:
         return await core.send(thread_id, text, rec)
 
     return anyio.run(main), rec
@@ -49,8 +49,8 @@ def test_answer_streams_in_pieces_and_is_stored(core: ChatCore, script: Script) 
     thread = core.new_thread()
     final, rec = send(core, thread.id, "tell me a story")
     assert final.status is RunStatus.COMPLETED
-    assert rec.kinds()[0] is UpdateKind.STARTED and rec.kinds()[-1] is UpdateKind.FINISHED
-    assert rec.kinds().count(UpdateKind.APPEND) > 3
+    assert rec.kinds()[0] is RunStarted and rec.kinds()[-1] is RunFinished
+    assert rec.kinds().count(TextDelta) > 3
     assert rec.shown() == "One two three four five six seven." == final.text
     messages = core.store.list_messages(thread.id)
     assert [(m.role, m.text, m.status) for m in messages] == [
@@ -70,8 +70,8 @@ def test_half_streamed_answer_is_in_the_store_before_the_end(core: ChatCore, scr
     thread = core.new_thread()
     seen_in_store: list[str] = []
 
-    def watch(update: RunUpdate) -> None:
-        if update.kind is UpdateKind.APPEND and not seen_in_store:
+    def watch(update: RunEvent) -> None:
+        if isinstance(update, TextDelta) and not seen_in_store:
             message = core.store.get_message(update.message_id)
             if message and message.text and len(message.text) < len(answer):
                 seen_in_store.append(message.text)
@@ -93,7 +93,7 @@ def test_cancel_keeps_what_arrived(core: ChatCore, script: Script) -> None:
                 await core.send(thread.id, "a long one", rec)
 
             tg.start_soon(run)
-            while rec.kinds().count(UpdateKind.APPEND) < 5:
+            while rec.kinds().count(TextDelta) < 5:
                 await anyio.sleep(0.01)
             started = time.monotonic()
             tg.cancel_scope.cancel()
@@ -101,7 +101,7 @@ def test_cancel_keeps_what_arrived(core: ChatCore, script: Script) -> None:
 
     anyio.run(main)
     final = rec.updates[-1]
-    assert final.kind is UpdateKind.FINISHED and final.status is RunStatus.CANCELLED
+    assert isinstance(final, RunFinished) and final.status is RunStatus.CANCELLED
     answer = core.store.list_messages(thread.id)[-1]
     assert answer.status is MessageStatus.CANCELLED
     assert answer.text and answer.text == rec.shown() and len(answer.text) < 800
@@ -145,7 +145,7 @@ def test_unavailable_is_retried_visibly_and_stored_once(core: ChatCore, script: 
     )
     thread = core.new_thread()
     final, rec = send(core, thread.id, "busy server?")
-    notices = [u.text for u in rec.updates if u.kind is UpdateKind.NOTICE]
+    notices = [u.text for u in rec.updates if isinstance(u, Notice)]
     assert any("retrying in" in n for n in notices)
     assert final.status is RunStatus.COMPLETED and final.text == "served after a retry"
     assert [m.role for m in core.store.list_messages(thread.id)] == ["user", "assistant"]
@@ -179,7 +179,7 @@ def test_rewrite_replaces_the_answer(core: ChatCore, script: Script) -> None:
     )
     thread = core.new_thread()
     final, rec = send(core, thread.id, "tell the secret")
-    assert UpdateKind.REPLACE in rec.kinds()
+    assert TextReplaced in rec.kinds()
     stored = core.store.list_messages(thread.id)[-1]
     assert stored.text == rec.shown() == final.text
     assert not stored.text.startswith("The secret password")

@@ -10,17 +10,17 @@ import anyio
 import pytest
 
 from yachat.core.chat import ChatCore
+from yachat.core.events import ReasoningDelta, RunEvent, TextDelta
 from yachat.core.transport import Transport
-from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.store.models import MessageStatus, RunStatus
 
 from ..support import Script
 
 
-def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunUpdate, list[RunUpdate]]:
-    updates: list[RunUpdate] = []
+def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunEvent, list[RunEvent]]:
+    updates: list[RunEvent] = []
 
-    async def main() -> RunUpdate:
+    async def main() -> RunEvent:
         return await core.send(thread_id, text, updates.append)
 
     return anyio.run(main), updates
@@ -46,7 +46,7 @@ def test_the_model_decides_the_transport(
     thread_id = thread_with(core, model)
     final, updates = send(core, thread_id, "the capital of France?")
     assert final.status is RunStatus.COMPLETED and final.text == "Paris is the capital of France."
-    assert [u.kind for u in updates].count(UpdateKind.APPEND) > 2  # it streamed
+    assert [type(u) for u in updates].count(TextDelta) > 2  # it streamed
     run = core.store.get_run(final.run_id)
     assert run is not None and run.transport == transport and run.model_uri == model
     assert final.usage is not None and final.usage.completion_tokens > 0
@@ -67,9 +67,9 @@ def test_reasoning_streams_first_is_stored_and_never_sent_back(core: ChatCore, s
     )
     thread_id = thread_with(core, "qwen3-235b-a22b-fp8", reasoning_mode="high")
     final, updates = send(core, thread_id, "the sum of 2 and 2")
-    kinds = [u.kind for u in updates]
-    assert kinds.index(UpdateKind.REASONING) < kinds.index(UpdateKind.APPEND)
-    assert "".join(u.text for u in updates if u.kind is UpdateKind.REASONING) == "Add 2 and 2, carefully."
+    kinds = [type(u) for u in updates]
+    assert kinds.index(ReasoningDelta) < kinds.index(TextDelta)
+    assert "".join(u.text for u in updates if isinstance(u, ReasoningDelta)) == "Add 2 and 2, carefully."
     assert final.reasoning == "Add 2 and 2, carefully." and final.text == "The sum is 4."
     answer = core.store.list_messages(thread_id)[-1]
     assert (answer.reasoning, answer.status) == ("Add 2 and 2, carefully.", MessageStatus.COMPLETE)
@@ -87,7 +87,7 @@ def test_hidden_reasoning_over_grpc_is_counted(core: ChatCore, script: Script) -
     script.set({"match": "think", "reasoning": "one two three four", "answer": "Done.", "chunk_chars": 4})
     thread_id = thread_with(core, "yandexgpt/latest", reasoning_mode="enabled_hidden")
     final, updates = send(core, thread_id, "think about it")
-    assert UpdateKind.REASONING not in [u.kind for u in updates]
+    assert ReasoningDelta not in [type(u) for u in updates]
     assert final.text == "Done." and final.reasoning == ""
     assert final.usage is not None and final.usage.reasoning_tokens > 0
     run = core.store.get_run(final.run_id)

@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio
 
 from yachat.core.chat import ChatCore
+from yachat.core.events import PromptFitted, RunEvent, SourcesFound, TextDelta
 from yachat.core.knowledge.indexer import add_paths
 from yachat.core.knowledge.prompting import CITE, KNOWLEDGE_SHARE
-from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.server.engines.base import ChatMessage
 from yachat.server.engines.text_tokens import prompt_tokens
 from yachat.store.models import RunStatus
@@ -21,10 +21,10 @@ from ..corpus import PLANTED, make_corpus
 from ..support import Script
 
 
-def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunUpdate, list[RunUpdate]]:
-    updates: list[RunUpdate] = []
+def send(core: ChatCore, thread_id: int, text: str) -> tuple[RunEvent, list[RunEvent]]:
+    updates: list[RunEvent] = []
 
-    async def main() -> RunUpdate:
+    async def main() -> RunEvent:
         return await core.send(thread_id, text, updates.append)
 
     return anyio.run(main), updates
@@ -47,10 +47,10 @@ def test_the_answer_is_given_the_passage_that_holds_the_fact_and_names_its_file(
     assert f"[1] vault.md:5 (Household › Safe)\n{PLANTED}" in system
     assert sent.endswith("user: What is the vault combination?")
 
-    (sources,) = [u for u in updates if u.kind is UpdateKind.SOURCES]
+    (sources,) = [u for u in updates if isinstance(u, SourcesFound)]
     assert sources.sources[0].path == str(notes / "home" / "vault.md") and sources.sources[0].number == 1
-    kinds = [u.kind for u in updates]
-    assert kinds.index(UpdateKind.PROMPT) < kinds.index(UpdateKind.SOURCES) < kinds.index(UpdateKind.APPEND)
+    kinds = [type(u) for u in updates]
+    assert kinds.index(PromptFitted) < kinds.index(SourcesFound) < kinds.index(TextDelta)
     # Stored with the run, as sent: an export shows them.
     assert core.store.run_sources(final.run_id) == list(sources.sources)
     md = core.export_thread(thread_id, "md")
@@ -65,7 +65,7 @@ def test_no_knowledge_no_passages(core: ChatCore, script: Script) -> None:
     script.set({"match": "hello", "echo": True})
     final, updates = send(core, core.new_thread().id, "hello there")
     assert CITE not in final.text
-    assert UpdateKind.SOURCES not in [u.kind for u in updates]
+    assert SourcesFound not in [type(u) for u in updates]
     assert core.store.run_sources(final.run_id) == []
 
 
@@ -89,8 +89,8 @@ def test_passages_take_at_most_their_share_and_history_is_fitted_after_them(
         send(core, thread_id, f"turn {i} " + "chatter " * 60)
 
     final, updates = send(core, thread_id, "why do otters hold hands?")
-    (sources,) = [u.sources for u in updates if u.kind is UpdateKind.SOURCES]
-    (prompt,) = [u.prompt for u in updates if u.kind is UpdateKind.PROMPT]
+    (sources,) = [u.sources for u in updates if isinstance(u, SourcesFound)]
+    (prompt,) = [u.prompt for u in updates if isinstance(u, PromptFitted)]
     assert 1 <= len(sources) < 10
     system = final.text.split("\nuser: ")[0].removeprefix("system: ")
     assert [f"[{p.number}]" in system for p in sources] == [True] * len(sources)
@@ -114,7 +114,7 @@ def test_a_follow_up_finds_passages_through_the_turns_before_it(
     script.set({"match": "Kazan", "answer": "Kazan is on the Volga."}, {"match": "eat", "echo": True})
     send(core, thread_id, "Tell me about Kazan")
     final, updates = send(core, thread_id, "and what did we eat?")
-    (sources,) = [u.sources for u in updates if u.kind is UpdateKind.SOURCES]
+    (sources,) = [u.sources for u in updates if isinstance(u, SourcesFound)]
     assert sources[0].heading == "Travel notes › Kazan" and "chak-chak" in final.text
 
 

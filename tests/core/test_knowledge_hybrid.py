@@ -11,27 +11,27 @@ import anyio
 import pytest
 
 from yachat.core.chat import ChatCore
+from yachat.core.events import RunEvent, SourcesFound
 from yachat.core.knowledge.hybrid import meaning_query
 from yachat.core.knowledge.indexer import add_paths
-from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.server.process import ServerProcess
 
 from ..corpus import make_corpus
 from ..support import Script, local_settings
 
 
-def ask(core: ChatCore, text: str) -> tuple[RunUpdate, list[RunUpdate]]:
-    updates: list[RunUpdate] = []
+def ask(core: ChatCore, text: str) -> tuple[RunEvent, list[RunEvent]]:
+    updates: list[RunEvent] = []
     thread_id = core.new_thread().id
 
-    async def main() -> RunUpdate:
+    async def main() -> RunEvent:
         return await core.send(thread_id, text, updates.append)
 
     return anyio.run(main), updates
 
 
-def sources(updates: list[RunUpdate]) -> list[str]:
-    found = [u for u in updates if u.kind is UpdateKind.SOURCES]
+def sources(updates: list[RunEvent]) -> list[str]:
+    found = [u for u in updates if isinstance(u, SourcesFound)]
     return [Path(p.path).name for p in found[0].sources] if found else []
 
 
@@ -150,7 +150,7 @@ def test_a_new_topic_in_the_same_thread_is_not_given_the_last_topics_passages(
     thread_id = core.new_thread().id
     found = []
     for text in ("Где хранится старый чайник для праздников?", "What is the vault combination?"):
-        updates: list[RunUpdate] = []
+        updates: list[RunEvent] = []
         anyio.run(core.send, thread_id, text, updates.append)
         found.append(sources(updates))
     assert set(found[0][:2]) == {"samovar-cp1251.txt", "samovar-koi8.txt"}

@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from yachat.core.chat import ChatCore
-from yachat.core.updates import RunUpdate, UpdateKind
+from yachat.core.events import PromptFitted, RunEvent, TextDelta
 from yachat.store.models import MessageStatus, RunStatus
 
 from ..support import Script
@@ -33,9 +33,9 @@ def turns() -> list[str]:
     return SEED_SESSION + [f"Question {n}: tell me more about part {n}." for n in range(30)]
 
 
-def run_session(core: ChatCore, questions: list[str]) -> tuple[int, list[RunUpdate], list[Recorder]]:
+def run_session(core: ChatCore, questions: list[str]) -> tuple[int, list[RunEvent], list[Recorder]]:
     thread = core.new_thread()
-    finals: list[RunUpdate] = []
+    finals: list[RunEvent] = []
     recorders: list[Recorder] = []
 
     async def main() -> None:
@@ -69,10 +69,10 @@ def test_seed_session_and_30_long_turns_all_fit(core: ChatCore, script: Script) 
     assert left_out == sorted(left_out)  # the cut only moves forward in a growing thread
     # Each run said so as it started: a PROMPT update, before the first text.
     for rec, run in zip(recorders, runs, strict=True):
-        prompts = [u for u in rec.updates if u.kind is UpdateKind.PROMPT]
+        prompts = [u for u in rec.updates if isinstance(u, PromptFitted)]
         assert len(prompts) == 1 and prompts[0].prompt is not None
         assert prompts[0].prompt.omitted == run.omitted_messages
-        assert rec.kinds().index(UpdateKind.PROMPT) < rec.kinds().index(UpdateKind.APPEND)
+        assert rec.kinds().index(PromptFitted) < rec.kinds().index(TextDelta)
     # The cut is where the run says: every message before the first one sent was left out.
     messages = core.store.list_messages(thread_id)
     last = runs[-1]
@@ -89,7 +89,7 @@ def test_a_long_thread_costs_a_few_tokenize_calls_per_send(core: ChatCore, scrip
     async def more() -> None:
         for n in range(4):
             await core.send(thread_id, f"and one more, number {n}", Recorder())
-            calls.append(core._counts[next(iter(core._counts))].calls)
+            calls.append(core.fitter._counts[next(iter(core.fitter._counts))].calls)
 
     anyio.run(more)
     per_send = [b - a for a, b in itertools.pairwise(calls)]
@@ -136,7 +136,7 @@ def test_newest_message_too_long_is_a_clear_error(core: ChatCore, script: Script
     assert messages[0].text == huge  # the question is kept, to edit or shorten
 
 
-async def _send(core: ChatCore, thread_id: int, text: str) -> tuple[RunUpdate, Recorder]:
+async def _send(core: ChatCore, thread_id: int, text: str) -> tuple[RunEvent, Recorder]:
     rec = Recorder()
     return await core.send(thread_id, text, rec), rec
 
@@ -172,7 +172,7 @@ def test_a_small_local_context_bounds_the_budget(core: ChatCore, script: Script,
     """The local server's context (once it reports one) caps the budget, minus the answer's room."""
     script.set(answer=LONG_ANSWER, chunk_chars=200)
 
-    async def main() -> list[RunUpdate]:
+    async def main() -> list[RunEvent]:
         backend = await core.connect()
         backend.context_tokens = backend.context_tokens or context
         thread = core.new_thread()

@@ -9,8 +9,8 @@ import weakref
 import anyio
 
 from yachat.core.chat import ChatCore
+from yachat.core.events import RunEvent, TextDelta
 from yachat.core.sdk import retry_reporter
-from yachat.core.updates import RunUpdate, UpdateKind
 
 from ..support import Script
 
@@ -21,8 +21,8 @@ class Sink:
     def __init__(self, copied: list[contextvars.Context]) -> None:
         self.copied = copied
 
-    def __call__(self, update: RunUpdate) -> None:
-        if update.kind is UpdateKind.APPEND and not self.copied:
+    def __call__(self, update: RunEvent) -> None:
+        if isinstance(update, TextDelta) and not self.copied:
             self.copied.append(contextvars.copy_context())
 
 

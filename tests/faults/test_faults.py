@@ -11,7 +11,7 @@ import anyio
 
 from yachat.cli.session import AnswerPrinter
 from yachat.core.chat import ChatCore
-from yachat.core.updates import RunUpdate, UpdateKind
+from yachat.core.events import Notice, RunEvent, TextDelta
 from yachat.settings import Settings
 from yachat.store.models import MessageStatus, RunStatus
 
@@ -33,9 +33,9 @@ def test_server_killed_mid_stream_fails_fast_keeps_the_part_and_retry_restarts_i
             rec = Recorder()
             killed_at: list[float] = []
 
-            def kill_after_some(update: RunUpdate) -> None:
+            def kill_after_some(update: RunEvent) -> None:
                 rec(update)
-                if update.kind is UpdateKind.APPEND and len(rec.shown()) > 80 and not killed_at:
+                if isinstance(update, TextDelta) and len(rec.shown()) > 80 and not killed_at:
                     backend.owned_server.kill()  # SIGKILL, as a crash would
                     killed_at.append(time.monotonic())
 
@@ -60,7 +60,7 @@ def test_quota_exhausted_retries_visibly_then_one_clear_error(core: ChatCore, sc
                                             "message": "quota exceeded", "after_chunks": 0}})  # fmt: skip
     thread = core.new_thread()
     final, rec = send(core, thread.id, "quota please")
-    notices = [u.text for u in rec.updates if u.kind is UpdateKind.NOTICE]
+    notices = [u.text for u in rec.updates if isinstance(u, Notice)]
     assert len([n for n in notices if "retrying in" in n]) == 4  # 5 attempts, 4 waits
     assert final.status is RunStatus.FAILED and final.error and final.error.startswith("Quota exceeded")
     assert [m.role for m in core.store.list_messages(thread.id)] == ["user", "assistant"]
@@ -74,7 +74,7 @@ def test_ask_on_a_terminal_strips_escapes_from_the_model(core: ChatCore) -> None
     out, err = Terminal(), io.StringIO()
     printer = AnswerPrinter(out, err)
     hostile = "safe \x1b]52;c;cHduZWQ=\x07text\x1b[2J [bold]kept[/]"
-    printer(RunUpdate(UpdateKind.APPEND, 1, 1, 1, text=hostile))
+    printer(TextDelta(1, 1, 1, text=hostile))
     assert out.getvalue() == "safe text [bold]kept[/]"
 
 

@@ -7,9 +7,10 @@ import sys
 
 from yachat.cli.common import fail
 from yachat.cli.session import AnswerPrinter, run_with_core
+from yachat.cli.tool_approval import cli_policy
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
-from yachat.core.updates import RunUpdate
+from yachat.core.events import RunFinished
 from yachat.settings import Settings
 from yachat.store.models import MessageStatus
 
@@ -38,13 +39,15 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         else:
             thread_id = core.new_thread().id
         printer = AnswerPrinter()
-        final = await core.send(thread_id, question, printer)
+        # The question came as arguments and a person is at the terminal: they are asked.
+        can_ask = bool(args.question) and sys.stdin.isatty()
+        final = await core.send(thread_id, question, printer, cli_policy(args, can_ask))
         return _finish(printer, final)
 
     return run_with_core(settings, body)
 
 
-def _finish(printer: AnswerPrinter, final: RunUpdate) -> int:
+def _finish(printer: AnswerPrinter, final: RunFinished) -> int:
     code = printer.finish(final)
     if code == 0:  # a failure's one line already names the thread, in the command that retries it
         print(f"[thread {final.thread_id}]", file=sys.stderr)
@@ -68,6 +71,7 @@ def run_retry(settings: Settings, args: argparse.Namespace) -> int:
                 f"the last answer in thread {thread_id} is complete; there is nothing to retry."
             )
         printer = AnswerPrinter()
-        return _finish(printer, await core.retry(thread_id, printer))
+        policy = cli_policy(args, sys.stdin.isatty())
+        return _finish(printer, await core.retry(thread_id, printer, policy))
 
     return run_with_core(settings, body)

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from yachat.cli.common import EXIT_CODES, fail, load_or_fail
+from yachat.cli.tool_approval import add_tool_flags
 
 
 def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -28,11 +29,13 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --thread: answer the thread's last message again (after a failed or stopped answer)",
     )
+    add_tool_flags(ask)
     ask.add_argument("question", nargs="*", help="the question (else read from stdin)")
 
     chat = sub.add_parser("chat", parents=shared, help="chat in the terminal; --plain for a line chat")
     chat.add_argument("--plain", action="store_true", help="a line-by-line chat without the TUI")
     chat.add_argument("--thread", type=int, metavar="ID", help="continue this thread")
+    add_tool_flags(chat)
 
     threads = sub.add_parser(
         "threads", parents=shared, help="list, show, search, export, rename, delete threads"
@@ -111,7 +114,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "chat":
         from yachat.cli.plain_chat import run_plain_chat
 
-        return run_plain_chat(settings, args.thread)
+        return run_plain_chat(settings, args.thread, args)
     if command == "threads":
         from yachat.cli.threads import run_threads
 

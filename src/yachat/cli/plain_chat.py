@@ -3,55 +3,20 @@ repeat; `exit` or EOF prints the whole thread newest first, then usage."""
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import sys
-import threading
 
-import anyio
-import anyio.from_thread
-import anyio.lowlevel
-
+from yachat.cli.line_input import PROMPT, read_line
 from yachat.cli.session import AnswerPrinter, run_with_core
+from yachat.cli.tool_approval import cli_policy
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.export import status_label
 from yachat.settings import Settings
 from yachat.text import strip_controls
 
-PROMPT = "you> "
 
-
-def _read_line() -> str | None:
-    sys.stdout.write(PROMPT)
-    sys.stdout.flush()
-    line = sys.stdin.readline()
-    return None if line == "" else line.rstrip("\n")
-
-
-async def read_line() -> str | None:
-    """The next line, read in a daemon thread: a signal that ends the chat while it
-    waits for input must not leave the process waiting for that input to exit."""
-    token = anyio.lowlevel.current_token()
-    done = anyio.Event()
-    result: list[str | BaseException | None] = []
-
-    def work() -> None:
-        try:
-            result.append(_read_line())
-        except BaseException as exc:  # handed to the loop
-            result.append(exc)
-        with contextlib.suppress(RuntimeError):  # the loop has ended meanwhile
-            anyio.from_thread.run_sync(done.set, token=token)
-
-    threading.Thread(target=work, name="yachat-stdin", daemon=True).start()
-    await done.wait()
-    line = result[0]
-    if isinstance(line, BaseException):
-        raise line
-    return line
-
-
-def run_plain_chat(settings: Settings, thread_id: int | None) -> int:
+def run_plain_chat(settings: Settings, thread_id: int | None, args: argparse.Namespace | None = None) -> int:
     async def body(core: ChatCore) -> int:
         if thread_id is not None and core.store.get_thread(thread_id) is None:
             raise UserFacingError(f"thread {thread_id} does not exist; see `yachat threads list`.")
@@ -60,13 +25,15 @@ def run_plain_chat(settings: Settings, thread_id: int | None) -> int:
         tid = thread_id if thread_id is not None else core.new_thread().id
         failures, omitted_shown = 0, 0
         while True:
-            line = await read_line()
+            line = await read_line(PROMPT)
             if line is None or line.strip().lower() == "exit":
                 break
             if not line.strip():
                 continue
             printer = AnswerPrinter(omitted_shown=omitted_shown, prefix="assistant> ")
-            final = await core.send(tid, line, printer)
+            # Tool calls are asked about inline, on the same terminal, as the chat is.
+            policy = cli_policy(args or argparse.Namespace(), sys.stdin.isatty())
+            final = await core.send(tid, line, printer, policy)
             failures += printer.finish(final)
             omitted_shown = printer.omitted_shown
         print_history(core, tid)

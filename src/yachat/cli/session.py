@@ -14,9 +14,21 @@ import anyio
 from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
+from yachat.core.events import (
+    Notice,
+    PromptFitted,
+    ReasoningDelta,
+    RunEvent,
+    RunFinished,
+    SourcesFound,
+    TextDelta,
+    TextReplaced,
+    ToolAwaitingApproval,
+    ToolCallStarted,
+    ToolFinished,
+)
 from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
 from yachat.core.knowledge.sources import sources_block
-from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
 from yachat.store import StoreError
@@ -73,30 +85,46 @@ class AnswerPrinter:
         # A line chat says that messages were left out when the number changes, not every turn.
         self.omitted_shown = omitted_shown
         self.sources: tuple[Passage, ...] = ()
+        self.calls = 0
 
-    def __call__(self, update: RunUpdate) -> None:
-        if update.kind is UpdateKind.APPEND:
-            self._end_thinking()
-            self._write(update.text)
-        elif update.kind is UpdateKind.REASONING:
-            # The model's reasoning goes to stderr, so stdout holds the answer alone.
-            if not self.thinking:
-                self.thinking = True
-                self.err.write("thinking: ")
-            self.err.write(strip_controls(update.text) if self.err.isatty() else update.text)
-            self.err.flush()
-        elif update.kind is UpdateKind.REPLACE:
-            # A rewrite cannot be undone on a stream; mark it and print the new text.
-            self._write("\n[answer rewritten by the server]\n" + update.text)
-        elif update.kind is UpdateKind.NOTICE:
-            print(f"yachat: {update.text}", file=self.err, flush=True)
-        elif update.kind is UpdateKind.SOURCES:
-            self.sources = update.sources
-        elif update.kind is UpdateKind.PROMPT and update.prompt is not None:
-            omitted = update.prompt.omitted
-            if omitted and omitted != self.omitted_shown:
-                self.omitted_shown = omitted
-                print(f"yachat: {omitted_line(omitted)}", file=self.err, flush=True)
+    def __call__(self, event: RunEvent) -> None:
+        match event:
+            case TextDelta(text=text):
+                self._end_thinking()
+                self._write(text)
+            case ReasoningDelta(text=text):
+                # The model's reasoning goes to stderr, so stdout holds the answer alone.
+                if not self.thinking:
+                    self.thinking = True
+                    self.err.write("thinking: ")
+                self.err.write(strip_controls(text) if self.err.isatty() else text)
+                self.err.flush()
+            case TextReplaced(text=text):
+                # A rewrite cannot be undone on a stream; mark it and print the new text.
+                self._write("\n[answer rewritten by the server]\n" + text)
+            case Notice(text=text):
+                self._end_thinking()
+                self._line(f"yachat: {text}")
+            case SourcesFound(sources=sources):
+                self.sources = sources
+            case PromptFitted(prompt=prompt) if prompt is not None:
+                omitted = prompt.omitted
+                if omitted and omitted != self.omitted_shown:
+                    self.omitted_shown = omitted
+                    self._line(f"yachat: {omitted_line(omitted)}")
+            case ToolCallStarted(tool=tool, server=server):
+                self._end_thinking()
+                self.calls += 1
+                self._line(f"yachat: tool call {tool_name(server, tool)}")
+            case ToolAwaitingApproval():
+                pass  # the approver asks, on the terminal
+            case ToolFinished() as finished:
+                self._line(f"yachat: {tool_result_line(finished)}")
+            case _:
+                pass
+
+    def _line(self, text: str) -> None:
+        print(strip_controls(text) if self.err.isatty() else text, file=self.err, flush=True)
 
     def _end_thinking(self) -> None:
         if self.thinking:
@@ -110,7 +138,7 @@ class AnswerPrinter:
         self.out.write(strip_controls(text) if self.safe else text)
         self.out.flush()
 
-    def finish(self, final: RunUpdate) -> int:
+    def finish(self, final: RunFinished) -> int:
         self._end_thinking()
         self.out.write(self.prefix + "\n")
         self.prefix = ""
@@ -142,6 +170,20 @@ def omitted_line(omitted: int) -> str:
     return f"{omitted} earlier {noun} not sent to the model (they do not fit its context)."
 
 
-def cut_off_line(final: RunUpdate) -> str:
+def cut_off_line(final: RunFinished) -> str:
     size = f" after {final.usage.completion_tokens} tokens" if final.usage else ""
     return f"the answer was cut off{size}: it reached the length limit (max tokens or the model's context)."
+
+
+def tool_name(server: str, tool: str) -> str:
+    return f"{server}/{tool}" if server else tool
+
+
+def tool_result_line(event: ToolFinished) -> str:
+    """A finished call in one line: how it ended, how long it took, its output's start."""
+    took = f" in {event.duration_s:.1f} s" if event.duration_s is not None else ""
+    first = " ".join(event.output.split())
+    if len(first) > 100:
+        first = first[:99] + "…"
+    cut = f" (cut: ~{event.truncated_tokens:,} tokens left out)" if event.truncated_tokens else ""
+    return f"  {event.status}{took}: {first}{cut}"

@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 
 from yachat.cli.common import fail, use_color
-from yachat.core.export import export_thread, status_label
+from yachat.core.export import export_thread, status_label, tool_call_lines
 from yachat.core.knowledge.sources import sources_block
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
+from yachat.store.models import Part
 from yachat.text import one_line, strip_controls
 
 
@@ -46,7 +47,7 @@ def _show(store: Store, args: argparse.Namespace) -> int:
         return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
     safe = strip_controls if sys.stdout.isatty() else (lambda s: s)
     print(f"# {one_line(thread.name, 200)}  (thread {thread.id})")
-    messages = store.list_messages(thread.id)
+    messages = store.with_parts(store.list_messages(thread.id))
     runs = {r.id: r for r in store.list_runs(thread.id)}
     sources = store.thread_sources(thread.id)
     for m in messages:
@@ -57,6 +58,8 @@ def _show(store: Store, args: argparse.Namespace) -> int:
         print(f"\n{m.role}{state}{model} · {_when(m.created_at)}")
         if m.reasoning:
             print("thinking: " + safe(m.reasoning).replace("\n", "\n          "))
+        for call, result in tool_call_lines(m):
+            print(safe(compact_call(call, result)))
         print(safe(m.text))
         if m.run_id in sources:
             print(*sources_block(sources[m.run_id]), sep="\n")
@@ -118,3 +121,17 @@ _ACTIONS = {
     "rename": _rename,
     "delete": _delete,
 }
+
+
+def compact_call(call: Part, result: Part | None) -> str:
+    """`tool server/name {"a": 1} → done 0.2 s: first line of the output`"""
+    name = f"{call.server}/{call.tool}" if call.server else str(call.tool)
+    arguments = one_line(call.arguments or "{}", 80)
+    line = f"tool {name} {arguments} → {call.status}"
+    if result is not None:
+        if result.duration_s is not None:
+            line += f" {result.duration_s:.1f} s"
+        output = one_line(result.text, 100)
+        if output:
+            line += f": {output}"
+    return line

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(slots=True)  # one per chunk: see RunUpdate
+@dataclass(slots=True)  # one per chunk: see events.RunEvent
 class TextChange:
     replace: bool  # False: `text` is a suffix to append; True: `text` is the whole answer
     text: str

@@ -37,6 +37,7 @@ class Backend:
     context_tokens: int | None = None
     model_name: str | None = None
     http_url: str | None = None  # the chat API's base URL; None: the SDK derives the cloud's
+    calls_tools: bool = True  # the local server's model can call tools (the cloud's models can)
 
     async def still_there(self) -> bool:
         """Whether the server still accepts connections (asked before a retry)."""

@@ -1,85 +1,58 @@
 """The chat core: assistants, threads and runs, streamed through the SDK.
 
-Front ends (TUI, CLI) call this and render what it reports; none of them
-touches the SDK or SQL. The core does not know which backend it talks to.
+Front ends (TUI, CLI) call this and render the events it reports; none of them
+touches the SDK or SQL. The core does not know which backend it talks to. The
+connection (`session`), retrieval, prompt fitting and the tool loop are modules
+of their own; this one keeps the run: its rows, its rounds, its end.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from yachat.core.backend import Backend, StatusSink, resolve_backend
+from yachat.core.backend import Backend, StatusSink
 from yachat.core.errors import UserFacingError
+from yachat.core.events import EventSink, PromptFitted, PromptInfo, RunFinished, RunStarted, SourcesFound
 from yachat.core.export import export_thread
-from yachat.core.knowledge.prompting import PASSAGES_AT_MOST, RECENT_TURNS
-from yachat.core.model_catalog import (
-    UNKNOWN_CONTEXT_TOKENS,
-    ModelListing,
-    context_tokens,
-    listing,
-    reasoning_mode_for,
-    transport_for,
-)
-from yachat.core.prompt import (
-    SKIPPED_STATUSES,
-    FittedPrompt,
-    MessageCounts,
-    PromptMessage,
-    build_prompt,
-    estimate_tokens,
-    history_of,
-    prompt_budget,
-)
+from yachat.core.model_catalog import ModelListing
+from yachat.core.model_choice import ModelChoice, model_uri, resolve_model
+from yachat.core.prompt import PromptMessage
+from yachat.core.prompt_fitting import PromptFitter
+from yachat.core.retrieval import Retrieval
 from yachat.core.run_stream import RunContext, RunStreamer
-from yachat.core.sdk import build_sdk, load_sdk, split_model
+from yachat.core.session import ModelSession
 from yachat.core.store_writes import write, write_soon
+from yachat.core.tools.builtin import KNOWLEDGE_SEARCH, KnowledgeSearch, Toolbox, assistant_allows
+from yachat.core.tools.loop import RepeatWatch, ToolLimits, ToolPolicy, ToolRound
+from yachat.core.tools.spec import ToolOutcome, ToolProvider, ToolSpec
 from yachat.core.transport import Transport, model_object, stream
-from yachat.core.updates import PromptInfo, RunUpdate, UpdateKind, UpdateSink
 from yachat.settings import Settings
 from yachat.store import Store
-from yachat.store.knowledge import Passage
-from yachat.store.models import Assistant, Message, MessageStatus, Run, RunStatus, Thread
+from yachat.store.models import Assistant, Message, MessageStatus, Run, Thread, ToolStatus
 from yachat.text import one_line
 
-if TYPE_CHECKING:  # numpy's import is ~60 ms of start-up: knowledge loads it when used
+if TYPE_CHECKING:
     from yachat.core.knowledge.embeddings import Embedder, EmbedProgress
-    from yachat.core.knowledge.hybrid import VectorIndex
 
 log = logging.getLogger(__name__)
 
 NEW_THREAD_NAME = "New chat"
-# A prompt reads the thread this many messages at a time, newest first.
-PROMPT_PAGE = 200
-# Fewer tokens than characters / this, a message never has (a floor, to stop reading).
-CHARS_PER_TOKEN_AT_MOST = 16
-# How long a finished answer waits for the count of its prompt, made while it streamed.
-COUNT_GRACE_S = 10.0
 THREAD_NAME_CHARS = 60
-# Passages an answer embeds before it retrieves, at most (the local model takes ~0.3 s a
-# passage); more wait for `yachat kb reindex` or the knowledge screen, which embed with progress.
-EMBED_INLINE_AT_MOST = 16
-EMBED_BATCH = 64
 
 
 class ChatCore:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.backend: Backend | None = None
-        self._sdk: Any = None
-        self._sdk_loop: asyncio.AbstractEventLoop | None = None
-        self._connect_lock: anyio.Lock | None = None
-        self._counts: dict[str, MessageCounts] = {}  # per model: tokens of each message alone
-        self._embedder: Embedder | None = None
-        self._embedder_sdk: Any = None  # the SDK `_embedder` was probed on
-        self._null_vectors: dict[str, Any] = {}  # per embedder: the null questions' vectors
-        self._vector_indexes: dict[tuple[int, str], VectorIndex | None] = {}
-        self._missing_vectors: dict[tuple[int, str], tuple[Any, int]] = {}
+        self.session = ModelSession(settings)
+        self.retrieval = Retrieval(settings, store, self.session)
+        self.fitter = PromptFitter(settings, store, self.session, self.retrieval)
+        # Tools from outside the core (the MCP servers' hub), set by a front end.
+        self.tool_providers: list[ToolProvider] = []
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
@@ -93,42 +66,34 @@ class ChatCore:
 
     # -- backend -----------------------------------------------------------
 
-    async def connect(self, on_status: StatusSink | None = None) -> Backend:
-        loop = asyncio.get_running_loop()
-        if self._sdk_loop is not loop:
-            # gRPC channels belong to the loop that made them: a new loop (a
-            # CLI that runs several, a test) gets a new SDK on the same backend.
-            self._sdk_loop, self._sdk, self._connect_lock = loop, None, anyio.Lock()
-        assert self._connect_lock is not None
-        async with self._connect_lock:
-            if self._sdk is None:
-                # Heavy imports (~0.3 s), off the loop: the backends' auth is part of them.
-                await anyio.to_thread.run_sync(load_sdk)
-            if self.backend is None:
-                self.backend = await resolve_backend(self.settings, on_status)
-            if self._sdk is None:
-                backend = self.backend
-                self._sdk = build_sdk(
-                    folder_id=backend.folder_id,
-                    auth=backend.auth,
-                    endpoint=backend.endpoint,
-                    verify=backend.verify,
-                    enable_server_data_logging=self.settings.enable_server_data_logging,
-                    still_there=backend.still_there if backend.kind == "local" else None,
-                    connect_timeout_s=self.settings.connect_timeout_s,
-                    http_url=backend.http_url,
-                )
-            return self.backend
+    @property
+    def backend(self) -> Backend | None:
+        return self.session.backend
 
-    async def _disconnect(self) -> None:
-        backend, self.backend, self._sdk = self.backend, None, None
-        if backend is not None:
-            await anyio.to_thread.run_sync(backend.stop)
+    async def connect(self, on_status: StatusSink | None = None) -> Backend:
+        return await self.session.connect(on_status)
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
-            await self._disconnect()
+            await self.session.disconnect()
         self.store.close()
+
+    async def list_models(self) -> list[ModelListing]:
+        return await self.session.list_models()
+
+    async def embedder(self) -> Embedder | None:
+        return await self.retrieval.embedder()
+
+    async def vectors_missing(self) -> int:
+        return await self.retrieval.vectors_missing()
+
+    async def embed_knowledge(
+        self,
+        assistant_id: int | None = None,
+        on_progress: EmbedProgress | None = None,
+        should_stop: Any = None,
+    ) -> int | None:
+        return await self.retrieval.embed_knowledge(assistant_id, on_progress, should_stop)
 
     # -- threads -----------------------------------------------------------
 
@@ -149,32 +114,47 @@ class ChatCore:
         return self._assistant(thread.assistant_id if thread else None)
 
     def model_label(self, thread_id: int | None = None) -> str:
-        return self._model_of(self.assistant_for(thread_id))
+        return model_uri(self.settings, self.assistant_for(thread_id))
+
+    def model_choice(self, assistant: Assistant) -> ModelChoice:
+        """The model `assistant`'s runs talk to, as far as the backend is known now."""
+        return resolve_model(self.settings, assistant, self.session.backend)
 
     def context_tokens(self, assistant: Assistant) -> int:
         """The answering model's context: the local server's, or the catalogue's for the cloud."""
-        backend = self.backend
-        if backend is not None and backend.kind == "local":
-            return backend.context_tokens or UNKNOWN_CONTEXT_TOKENS
-        if backend is not None and backend.context_tokens:
-            return backend.context_tokens
-        return context_tokens(self._model_of(assistant))
+        return self.model_choice(assistant).context_tokens
 
-    def _model_of(self, assistant: Assistant) -> str:
-        # A model named on the command line or in the environment wins for this session.
-        if "model" in self.settings.sources:
-            return self.settings.model
-        return assistant.model
+    def transport_of(self, assistant: Assistant) -> Transport:
+        return self.model_choice(assistant).transport
+
+    def toolbox(self, assistant: Assistant) -> Toolbox:
+        """The tools `assistant` may offer: its pick of the MCP servers' and yachat's own."""
+        providers = [*self.tool_providers, KnowledgeSearch(self.store, assistant.id)]
+        return Toolbox(providers, assistant_allows(assistant.tools))
+
+    def known_tools(self) -> list[ToolSpec]:
+        """Every tool offered now, before any assistant's pick: for choosing one."""
+        tools: list[ToolSpec] = [KNOWLEDGE_SEARCH]
+        for provider in self.tool_providers:
+            try:
+                tools += provider.tools()
+            except Exception:  # a hub mid-change: what it offers next time
+                log.debug("listing tools failed", exc_info=True)
+        return tools
 
     # -- runs --------------------------------------------------------------
 
-    async def send(self, thread_id: int, text: str, on_update: UpdateSink) -> RunUpdate:
+    async def send(
+        self, thread_id: int, text: str, on_event: EventSink, policy: ToolPolicy | None = None
+    ) -> RunFinished:
         if not text.strip():
             raise UserFacingError("The message is empty; type something to send.")
         thread = self._thread(thread_id)
-        return await self._run(thread, on_update, question=text)
+        return await self._run(thread, on_event, policy, question=text)
 
-    async def retry(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
+    async def retry(
+        self, thread_id: int, on_event: EventSink, policy: ToolPolicy | None = None
+    ) -> RunFinished:
         """Run the last user message again, replacing an answer that did not complete."""
         thread = self._thread(thread_id)
         last = self.store.last_message(thread.id)
@@ -184,42 +164,46 @@ class ChatCore:
             if last.status == MessageStatus.COMPLETE:
                 raise UserFacingError("The last answer is complete; use Regenerate to replace it.")
             await write(self.store.delete_message, last.id)
-        return await self._run(thread, on_update)
+        return await self._run(thread, on_event, policy)
 
-    async def regenerate(self, thread_id: int, on_update: UpdateSink) -> RunUpdate:
-        """Replace the last answer with a new one."""
+    async def regenerate(
+        self, thread_id: int, on_event: EventSink, policy: ToolPolicy | None = None
+    ) -> RunFinished:
+        """Replace the last answer with a new one (its tool calls and results go with it)."""
         thread = self._thread(thread_id)
         last = self.store.last_message(thread.id)
         if last is None:
             raise UserFacingError("This thread has no message to answer.")
         if last.role == "assistant":
             await write(self.store.delete_message, last.id)
-        return await self._run(thread, on_update)
+        return await self._run(thread, on_event, policy)
 
-    async def _run(self, thread: Thread, on_update: UpdateSink, question: str | None = None) -> RunUpdate:
+    async def _run(
+        self, thread: Thread, on_event: EventSink, policy: ToolPolicy | None, question: str | None = None
+    ) -> RunFinished:
         assistant = self._assistant(thread.assistant_id)
         # Store writes run off the loop (store_writes): another process may hold the lock.
         # The rows a run starts with are written in one trip to the writer thread.
         user, run, answer = await write(self._begin_run, thread, assistant, question)
-        user_message_id = user.id if user is not None else None
         streamer = RunStreamer(
             RunContext(
                 store=self.store,
                 thread_id=thread.id,
                 run_id=run.id,
                 message_id=answer.id,
-                on_update=on_update,
+                on_event=on_event,
                 idle_timeout_s=self.settings.stream_idle_timeout_s,
                 backend_kind=self.backend.kind if self.backend else "cloud",
             )
         )
-        streamer.emit(UpdateKind.STARTED, user_message_id=user_message_id)
+        streamer.emit(RunStarted(thread.id, run.id, answer.id, user_message_id=user.id if user else None))
         try:
             backend = await self.connect(on_status=streamer.notice)
             streamer.ctx.backend_kind = backend.kind
             if backend.kind == "local":
                 streamer.ctx.answered_by = backend.model_name
-            fitted = await self._fit_prompt(assistant, thread.id, answer.id)
+            model = self.model_choice(assistant)
+            fitted = await self.fitter.fit(assistant, model, thread.id, answer.id)
             # Queued, not waited for: the request does not depend on these records, and the
             # writes after them (the answer's) land in order and report a failing store.
             write_soon(
@@ -231,19 +215,21 @@ class ChatCore:
                 first_sent_message_id=fitted.first_sent_id,
             )
             streamer.emit(
-                UpdateKind.PROMPT,
-                prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
+                PromptFitted(
+                    thread.id,
+                    run.id,
+                    answer.id,
+                    prompt=PromptInfo(fitted.tokens, fitted.budget, fitted.omitted, fitted.first_sent_id),
+                )
             )
             if fitted.passages:
                 write_soon(self.store.record_sources, run.id, fitted.passages)
-                streamer.emit(UpdateKind.SOURCES, sources=fitted.passages)
-            transport = self.transport_of(assistant)
-            results = stream(
-                self._completions(assistant, transport),
-                transport,
-                fitted.messages,
-                timeout=self.settings.request_timeout_s,
-            )
+                streamer.emit(SourcesFound(thread.id, run.id, answer.id, sources=fitted.passages))
+            toolbox = self.toolbox(assistant)
+            tools = await anyio.to_thread.run_sync(toolbox.tools) if model.calls_tools else []
+            if not model.calls_tools and self._has_tools(toolbox):
+                streamer.notice(f"{model.name} does not call tools: it answers without them.")
+            streamer.ctx.tool_servers = {t.name: t.server for t in tools}
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
                 await streamer.consume_cancelled()
@@ -251,13 +237,114 @@ class ChatCore:
         except Exception as exc:
             final = await streamer.fail(exc)
         else:
+
+            async def answer_it() -> RunFinished:
+                return await self._rounds(assistant, model, fitted.messages, tools, toolbox, streamer, policy)
+
             if fitted.tokens is None:
-                final = await self._consume_counting(streamer, results, assistant, run.id, fitted)
+                final = await self.fitter.count_meanwhile(model, run.id, fitted, answer_it)
             else:
-                final = await streamer.consume(results)
+                final = await answer_it()
         if final.error and self.backend is not None and self.backend.kind == "local":
-            await self._forget_dead_local_server()
+            await self.session.forget_dead_local_server()
         return final
+
+    async def _rounds(
+        self,
+        assistant: Assistant,
+        model: ModelChoice,
+        messages: list[PromptMessage],
+        tools: list[ToolSpec],
+        toolbox: Toolbox,
+        streamer: RunStreamer,
+        policy: ToolPolicy | None,
+    ) -> RunFinished:
+        """The model's answer; while it calls tools, the calls run and it is asked again."""
+        settings = self.settings
+        limits = ToolLimits(
+            rounds_at_most=settings.tool_rounds_at_most,
+            timeout_s=settings.tool_timeout_s,
+            output_tokens_at_most=settings.tool_output_tokens_at_most,
+        )
+        policy = policy or ToolPolicy()
+        if policy.remember is None:
+            policy.remembered.update(self.store.tool_permissions(assistant.id))
+
+            async def remember(tool: str, decision: str) -> None:
+                await write(self.store.set_tool_permission, assistant.id, tool, decision)
+
+            policy.remember = remember
+        by_name = {t.name: t for t in tools}
+        repeats = RepeatWatch()
+        counts = self.fitter.counts(model)
+
+        async def count_tokens(text: str) -> int:
+            return await counts.whole([{"role": "user", "text": text}])
+
+        rounds = 0
+        sdk_model = self._model_object(assistant, model, tools)
+        while True:
+            results = stream(sdk_model, model.transport, messages, timeout=settings.request_timeout_s)
+            outcome = await streamer.consume(results)
+            if isinstance(outcome, RunFinished):
+                return outcome
+            calls = outcome
+            for call in calls:
+                call.spec = by_name.get(call.name)
+            rounds += 1
+            if rounds > limits.rounds_at_most:
+                capped = (
+                    f"Stopped after {limits.rounds_at_most} rounds of tool calls "
+                    "(tool_rounds_at_most in the config)."
+                )
+                for call in calls:
+                    call.status = ToolStatus.SKIPPED
+                    call.outcome = _not_run(capped)
+                    streamer.finished(call)
+                streamer.notice(capped, kept=True)
+                return await streamer.stop(capped)
+            tool_round = ToolRound(
+                provider=toolbox,
+                tools=tools,
+                policy=policy,
+                limits=limits,
+                reporter=streamer,
+                count_tokens=count_tokens,
+                thread_id=streamer.ctx.thread_id,
+                message_id=streamer.ctx.message_id,
+                assistant_name=assistant.name,
+            )
+            try:
+                stop = await tool_round.run(calls, repeats)
+            except anyio.get_cancelled_exc_class():
+                with anyio.CancelScope(shield=True):
+                    await streamer.consume_cancelled()
+                raise
+            messages = messages + streamer.round_prompt(calls)
+            if stop is not None:
+                streamer.notice(stop, kept=True)
+                return await streamer.stop(stop)
+
+    def _has_tools(self, toolbox: Toolbox) -> bool:
+        try:
+            return bool(toolbox.tools())
+        except Exception:
+            return False
+
+    def _model_object(self, assistant: Assistant, model: ModelChoice, tools: Sequence[ToolSpec]) -> Any:
+        options: dict[str, Any] = {}
+        if tools:
+            options["tools"] = tools
+        return model_object(
+            self.session.sdk,
+            model.transport,
+            model.name,
+            model.version,
+            temperature=assistant.temperature,
+            max_tokens=assistant.max_tokens,
+            reasoning_mode=model.reasoning_mode,
+            **options,
+        )
 
     def _begin_run(
         self, thread: Thread, assistant: Assistant, question: str | None
@@ -270,290 +357,13 @@ class ChatCore:
             if thread.name == NEW_THREAD_NAME:
                 store.rename_thread(thread.id, one_line(question, THREAD_NAME_CHARS) or NEW_THREAD_NAME)
         run = store.create_run(
-            thread.id, assistant.id, self._model_of(assistant), transport=self.transport_of(assistant)
+            thread.id,
+            assistant.id,
+            model_uri(self.settings, assistant),
+            transport=self.transport_of(assistant),
         )
         answer = store.add_message(thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id)
         return user, run, answer
-
-    async def _forget_dead_local_server(self) -> None:
-        """After a local failure, reconnect on the next send if the server is gone."""
-        backend = self.backend
-        if backend is not None and not await backend.still_there():
-            log.info("local server at %s is gone; will start another", backend.endpoint)
-            await self._disconnect()
-
-    async def list_models(self) -> list[ModelListing]:
-        """The text models the backend offers: the folder's, from the chat API's model list
-        (the local server lists its own model there)."""
-        backend = await self.connect()
-        models = await self._sdk.chat.completions.list(timeout=self.settings.request_timeout_s)
-        local_context = backend.context_tokens if backend.kind == "local" else None
-        return sorted((listing(m.uri, local_context) for m in models), key=lambda m: m.name)
-
-    def transport_of(self, assistant: Assistant) -> Transport:
-        return transport_for(self._model_of(assistant), assistant.transport)
-
-    def _completions(self, assistant: Assistant, transport: Transport) -> Any:
-        name, version = split_model(self._model_of(assistant))
-        return model_object(
-            self._sdk,
-            transport,
-            name,
-            version,
-            temperature=assistant.temperature,
-            max_tokens=assistant.max_tokens,
-            reasoning_mode=reasoning_mode_for(transport, assistant.reasoning_mode),
-        )
-
-    async def _fit_prompt(self, assistant: Assistant, thread_id: int, answer_id: int) -> FittedPrompt:
-        """The thread fitted to the prompt budget, each message counted once per model."""
-        counts = self._message_counts(assistant)
-        budget = prompt_budget(assistant, self.context_tokens(assistant))
-        history, unread = self._prompt_history(assistant, thread_id, answer_id, counts, budget)
-        passages = await self._retrieve(assistant, history)
-        try:
-            fitted = await build_prompt(
-                assistant, history, counts, budget, passages=passages, count_later=True
-            )
-            if unread:
-                fitted = dataclasses.replace(fitted, omitted=fitted.omitted + unread)
-        finally:
-            new, counts.new = counts.new, {}
-            if new:  # most sends count nothing new: no round trip to the writer thread then
-                await write(self.store.set_token_counts, counts.model, new)
-        log.info(
-            "prompt: %s tokens of %s, %d messages left out, %d tokenize calls",
-            fitted.tokens,
-            fitted.budget,
-            fitted.omitted,
-            fitted.tokenize_calls,
-        )
-        return fitted
-
-    async def _consume_counting(
-        self, streamer: RunStreamer, results: Any, assistant: Assistant, run_id: int, fitted: FittedPrompt
-    ) -> RunUpdate:
-        """Stream the answer to a prompt that was sure to fit its budget uncounted, and
-        count it meanwhile: the run still records what the prompt held, and the answer
-        did not wait for the tokenizer's round trip (measured: 15-40 ms before the
-        first delta of a fresh session's first answer)."""
-
-        async def count() -> None:
-            tokens = None
-            with anyio.move_on_after(self.settings.request_timeout_s):
-                try:
-                    tokens = await self._message_counts(assistant).whole(fitted.messages)
-                except Exception as exc:  # the count is a record: the answer does not depend on it
-                    log.info("could not count the prompt of run %s: %r", run_id, exc)
-            if tokens is None:
-                return
-            if fitted.budget is not None and tokens > fitted.budget:
-                log.warning("run %s: a prompt of %s tokens went over its budget", run_id, tokens)
-            await write(
-                self.store.record_prompt,
-                run_id,
-                prompt_tokens=tokens,
-                prompt_budget=fitted.budget,
-                omitted_messages=fitted.omitted,
-                first_sent_message_id=fitted.first_sent_id,
-            )
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(count)
-            final = await streamer.consume(results)
-            # A server that answered tokenizes promptly; one that did not would only be waited
-            # for a second time (an unreachable endpoint's timeout, twice).
-            grace = COUNT_GRACE_S if final.status is RunStatus.COMPLETED else 0.0
-            tg.cancel_scope.deadline = anyio.current_time() + grace
-        return final
-
-    async def _retrieve(self, assistant: Assistant, history: list[Message]) -> list[Passage]:
-        """Passages of the assistant's knowledge for the question and the turns before it:
-        by their words, and by their meaning too when the backend has text embeddings."""
-        if not self.store.has_knowledge(assistant.id):
-            return []
-        turns = [m.text for m in reversed(history) if m.role in ("user", "assistant") and m.text.strip()]
-        texts = turns[: 1 + RECENT_TURNS]  # the question first: its words lead the query
-        if not texts:
-            return []
-        from yachat.core.knowledge.hybrid import CANDIDATES, fuse
-
-        lexical: list[Passage] = []
-        lead: Any = None
-
-        async def by_words() -> None:
-            nonlocal lexical
-            lexical = await anyio.to_thread.run_sync(self.store.retrieve, assistant.id, texts, CANDIDATES)
-
-        async def by_meaning() -> None:
-            nonlocal lead
-            try:
-                lead = await self._dense_leads(assistant.id, texts)
-            except Exception as exc:  # an answer by words beats no answer
-                log.warning("retrieval by meaning failed, by words only: %s", exc)
-
-        # Both at once: SQLite's search and the pass over the vectors each release the GIL.
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(by_words)
-            tg.start_soon(by_meaning)
-        index = lead[0] if lead else None
-        dense = index.pick(lead[1], [p.chunk_id for p in lexical]) if index else []
-        if not dense:
-            return lexical[:PASSAGES_AT_MOST]
-        chosen = fuse([p.chunk_id for p in lexical], dense, limit=PASSAGES_AT_MOST)
-        found = {p.chunk_id: p for p in lexical}
-        more = [i for i in chosen if i not in found]
-        found.update((p.chunk_id, p) for p in await anyio.to_thread.run_sync(self.store.passages, more))
-        return [found[i] for i in chosen if i in found]
-
-    async def _dense_leads(self, assistant_id: int, texts: list[str]) -> tuple[VectorIndex, Any] | None:
-        embedder = await self.embedder()
-        if embedder is None:
-            return None
-        stamp = await anyio.to_thread.run_sync(self._knowledge_stamp, assistant_id, embedder.key)
-        missing = await self._count_missing(assistant_id, embedder.key, stamp)
-        if 0 < missing <= EMBED_INLINE_AT_MOST:
-            await self.embed_knowledge(assistant_id)
-            stamp = await anyio.to_thread.run_sync(self._knowledge_stamp, assistant_id, embedder.key)
-        elif missing:
-            log.info("%d passages have no vector yet; `yachat kb reindex` embeds them", missing)
-        index = await self._vector_index(assistant_id, embedder, stamp[1])
-        if index is None:
-            return None
-        from yachat.core.knowledge.hybrid import meaning_query
-
-        query = await embedder.query(meaning_query(texts))
-        return index, await anyio.to_thread.run_sync(index.leads, query)
-
-    def _knowledge_stamp(self, assistant_id: int, embedder: str) -> tuple[Any, Any]:
-        """What changes with the assistant's passages, and with the embedder's vectors."""
-        return self.store.files_stamp(assistant_id), self.store.vectors_stamp(embedder)
-
-    async def _count_missing(self, assistant_id: int, embedder: str, stamp: tuple[Any, Any]) -> int:
-        """Passages of the assistant without a vector, counted again only when the stamp
-        moved: at 100,000 passages the count took 27 ms before every answer's request."""
-        key = (assistant_id, embedder)
-        cached = self._missing_vectors.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        missing = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder, assistant_id)
-        self._missing_vectors[key] = (stamp, missing)
-        return missing
-
-    async def embedder(self) -> Embedder | None:
-        """The backend's text embeddings, or None when it has none (retrieval is by words)."""
-        await self.connect()
-        if self._embedder_sdk is not self._sdk:
-            from yachat.core.knowledge.embeddings import probe
-
-            backend = self.backend
-            assert backend is not None
-            self._embedder = await probe(self._sdk, backend.kind, self.settings.request_timeout_s)
-            self._embedder_sdk = self._sdk
-        return self._embedder
-
-    async def vectors_missing(self) -> int:
-        """Passages (of every assistant) that answers find by words only, as they have no
-        vector from this backend's embeddings yet; 0 when it has no embeddings."""
-        if not await anyio.to_thread.run_sync(self.store.knowledge_roots):
-            return 0
-        embedder = await self.embedder()
-        if embedder is None:
-            return 0
-        return await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, None)
-
-    async def embed_knowledge(
-        self,
-        assistant_id: int | None = None,
-        on_progress: EmbedProgress | None = None,
-        should_stop: Any = None,
-    ) -> int | None:
-        """Give every passage (of one assistant, or all) a vector from the backend's
-        embeddings; how many were embedded, or None when the backend has none."""
-        embedder = await self.embedder()
-        if embedder is None:
-            return None
-        total = await anyio.to_thread.run_sync(self.store.count_chunks_to_embed, embedder.key, assistant_id)
-        done = 0
-        if on_progress is not None and total:
-            on_progress(0, total)
-        while done < total and not (should_stop is not None and should_stop()):
-            batch = await anyio.to_thread.run_sync(
-                self.store.chunks_to_embed, embedder.key, assistant_id, EMBED_BATCH
-            )
-            if not batch:
-                break
-            vectors = await embedder.documents([text for _, text in batch])
-            await write(
-                self.store.save_vectors,
-                embedder.key,
-                [(i, v) for (i, _), v in zip(batch, vectors, strict=True)],
-            )
-            done += len(batch)
-            if on_progress is not None:
-                on_progress(min(done, total), total)
-        return done
-
-    async def _vector_index(self, assistant_id: int, embedder: Embedder, stamp: Any) -> VectorIndex | None:
-        """The assistant's vectors as a matrix, read again only when they changed (`stamp`)."""
-        key = (assistant_id, embedder.key)
-        index = self._vector_indexes.get(key)
-        if index is not None and index.stamp == stamp:
-            return index
-        from yachat.core.knowledge.hybrid import NULL_QUESTIONS, VectorIndex
-
-        nulls = self._null_vectors.get(embedder.key)
-        if nulls is None:
-            nulls = self._null_vectors[embedder.key] = await embedder.queries(NULL_QUESTIONS)
-        rows = await anyio.to_thread.run_sync(self.store.vectors, assistant_id, embedder.key)
-        index = self._vector_indexes[key] = await anyio.to_thread.run_sync(
-            VectorIndex.build, stamp, rows, nulls
-        )
-        return index
-
-    def _prompt_history(
-        self, assistant: Assistant, thread_id: int, answer_id: int, counts: MessageCounts, budget: int
-    ) -> tuple[list[Message], int]:
-        """The newest messages the prompt can hold, oldest first, and how many older
-        history messages were left unread: a long thread is read a page at a time
-        from the newest, until what was read surely overflows the budget (by the
-        stored token counts, else a character count that undercounts tokens)."""
-        self.store.settle_dead_runs(thread_id)
-        keep = assistant.keep_last_messages or 0
-        history: list[Message] = []
-        floor = 0  # tokens the messages read hold at the least
-        before: int | None = None
-        while True:
-            page = self.store.message_page(thread_id, PROMPT_PAGE, before)
-            history[:0] = [m for m in page if m.id != answer_id]
-            floor += sum(counts.known(m) or len(m.text) // CHARS_PER_TOKEN_AT_MOST for m in page)
-            if len(page) < PROMPT_PAGE:
-                return history, 0
-            before = page[0].id
-            if floor > budget or (keep and len(history_of(history)) > keep):
-                skipped = tuple(str(s) for s in SKIPPED_STATUSES)
-                return history, self.store.count_history(thread_id, before, skipped)
-
-    def _message_counts(self, assistant: Assistant) -> MessageCounts:
-        backend = self.backend
-        if backend is not None and backend.kind == "local":
-            # The local server's tokenizer is its model's, whatever name the request carries.
-            key = f"local:{backend.model_name or backend.description}"
-        else:
-            key = self._model_of(assistant)
-        counts = self._counts.get(key)
-        if counts is None:
-            local = backend is not None and backend.kind == "local"
-            if local or transport_for(self._model_of(assistant)) is Transport.GRPC:
-
-                async def count(messages: list[PromptMessage]) -> int:
-                    # TokenizeCompletion is gRPC's; the chat API has no tokenizer.
-                    return len(await self._completions(assistant, Transport.GRPC).tokenize(messages))
-
-            else:
-                count = estimate_tokens
-            counts = self._counts[key] = MessageCounts(key, count)
-        return counts
 
     # -- lookups -----------------------------------------------------------
 
@@ -569,3 +379,7 @@ class ChatCore:
             if assistant is not None:
                 return assistant
         return self.store.default_assistant()
+
+
+def _not_run(why: str) -> ToolOutcome:
+    return ToolOutcome(f"Not run: {why}", is_error=True)

@@ -31,6 +31,7 @@ class ModelInfo:
     context_tokens: int
     transport: Transport = Transport.GRPC
     reasoning: Reasoning = Reasoning.NONE
+    calls_tools: bool = True  # AI Studio's text models all take function tools on both APIs
 
 
 KNOWN_MODELS: dict[str, ModelInfo] = {

@@ -11,8 +11,10 @@ messages that fit after all.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -20,9 +22,12 @@ from yachat.core.errors import UserFacingError
 from yachat.core.knowledge.prompting import CITE, KNOWLEDGE_SHARE, numbered, passage_text, with_knowledge
 from yachat.store.assistants import DEFAULT_PROMPT_TOKEN_BUDGET
 from yachat.store.knowledge import Passage
-from yachat.store.models import Assistant, Message, MessageStatus
+from yachat.store.models import Assistant, Message, MessageStatus, PartKind
 
-PromptMessage = dict[str, str]
+# {"role", "text"}; an answer's tool round: {"role": "assistant", "text", "tool_calls": [{"id",
+# "name", "arguments": dict}]} then {"role": "tool", "tool_results": [{"id", "name", "content"}]}
+# (core/tools/wire.py makes them the SDK's messages for each transport).
+PromptMessage = dict[str, Any]
 TokenCounter = Callable[[list[PromptMessage]], Awaitable[int]]
 
 # Answers that never produced text say nothing the model should see again.
@@ -75,16 +80,74 @@ def prompt_budget(assistant: Assistant, context_tokens: int) -> int:
 
 def history_of(messages: Sequence[Message]) -> list[Message]:
     return [
-        m for m in messages if m.role in ("user", "assistant") and m.text.strip() and m.status not in _SKIPPED
+        m
+        for m in messages
+        if m.role in ("user", "assistant") and (m.text.strip() or m.part_count) and m.status not in _SKIPPED
     ]
 
 
 def history_messages(messages: Sequence[Message]) -> list[PromptMessage]:
-    return [_prompt_message(m) for m in history_of(messages)]
+    return prompt_messages(history_of(messages))
 
 
-def _prompt_message(m: Message) -> PromptMessage:
-    return {"role": m.role, "text": m.text}
+def prompt_messages(messages: Sequence[Message]) -> list[PromptMessage]:
+    return [pm for m in messages for pm in _prompt_messages(m)]
+
+
+def _prompt_messages(m: Message) -> list[PromptMessage]:
+    """A message as the model is sent it: an answer that called tools is its rounds, each
+    call and result sent again as a call and a result (never flattened to text); its
+    reasoning and notices are not sent."""
+    if not m.parts:
+        return [{"role": m.role, "text": m.text}]
+    out: list[PromptMessage] = []
+    text = ""
+    calls: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for part in m.parts:
+        if part.kind is PartKind.TEXT:
+            if results:
+                out += _round(text, calls, results)
+                text, calls, results = "", [], []
+            text = part.text if not text else text + "\n\n" + part.text
+        elif part.kind is PartKind.TOOL_CALL:
+            if results:
+                out += _round(text, calls, results)
+                text, calls, results = "", [], []
+            calls.append({"id": part.call_id, "name": part.tool, "arguments": _object(part.arguments)})
+        elif part.kind is PartKind.TOOL_RESULT:
+            results.append({"id": part.call_id, "name": part.tool, "content": part.text})
+    answered = {r["id"] for r in results}
+    if calls and answered:
+        # A call with no result (the answer stopped before it ran) is not sent: the API
+        # takes no call without its result.
+        out += _round(text, [c for c in calls if c["id"] in answered], results)
+        text = ""
+    if text.strip():
+        out.append({"role": "assistant", "text": text})
+    return out
+
+
+def _round(text: str, calls: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[PromptMessage]:
+    return [
+        {"role": "assistant", "text": text, "tool_calls": calls},
+        {"role": "tool", "tool_results": results},
+    ]
+
+
+def _object(arguments: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(arguments) if arguments else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def message_size(m: PromptMessage) -> int:
+    """Bytes of UTF-8 a prompt message holds: its text, or all of a tool round's JSON."""
+    if "tool_calls" in m or "tool_results" in m:
+        return len(json.dumps(m, ensure_ascii=False).encode("utf-8"))
+    return len(m["text"].encode("utf-8"))
 
 
 class MessageCounts:
@@ -103,11 +166,24 @@ class MessageCounts:
     def _key(self, role: str, text: str) -> tuple[str, int]:
         return role, hash(text)
 
+    def _message_key(self, m: Message) -> tuple[str, int]:
+        return self._key(m.role, m.text) if not m.parts else (m.role, hash((m.text, m.parts)))
+
     def known(self, m: Message) -> int | None:
-        found = self._known.get(self._key(m.role, m.text))
+        key = self._message_key(m)
+        found = self._known.get(key)
         if found is None and m.token_count is not None and m.token_model == self.model:
-            found = self._known[self._key(m.role, m.text)] = m.token_count
+            found = self._known[key] = m.token_count
         return found
+
+    async def of_message(self, m: Message) -> int:
+        if not m.parts:
+            return await self.of_text(m.role, m.text)
+        key = self._message_key(m)
+        if key not in self._known:
+            self.calls += 1
+            self._known[key] = await self.count(_prompt_messages(m))
+        return self._known[key]
 
     async def of_text(self, role: str, text: str) -> int:
         key = self._key(role, text)
@@ -123,7 +199,7 @@ class MessageCounts:
 
         async def one(m: Message) -> None:
             async with limiter:
-                self.new[m.id] = await self.of_text(m.role, m.text)
+                self.new[m.id] = await self.of_message(m)
 
         async with anyio.create_task_group() as tg:
             for m in missing:
@@ -162,7 +238,7 @@ async def build_prompt(
     if counts is None or budget is None or not history:
         given = tuple(numbered(passages))
         return FittedPrompt(
-            _system(assistant.instruction, given) + [_prompt_message(m) for m in history],
+            _system(assistant.instruction, given) + prompt_messages(history),
             tokens=None,
             budget=budget,
             omitted=omitted,
@@ -182,7 +258,7 @@ async def build_prompt(
         kept, tokens = await _fit(system, history, budget, counts)
     dropped = len(history) - len(kept)
     return FittedPrompt(
-        system + [_prompt_message(m) for m in kept],
+        system + prompt_messages(kept),
         tokens=tokens,
         budget=budget,
         omitted=omitted + dropped,
@@ -230,12 +306,12 @@ async def _fit(
 ) -> tuple[list[Message], int | None]:
     """The newest messages that fit `budget`, and the tokens of the prompt they make
     (None with `count_later`, when they surely fit without counting)."""
-    if count_later and tokens_at_most(system + [_prompt_message(m) for m in history]) <= budget:
+    if count_later and tokens_at_most(system + prompt_messages(history)) <= budget:
         return history, None
-    if sum(len(m["text"]) for m in system) + sum(len(m.text) for m in history) <= budget:
+    if sum(len(m["text"]) for m in system) + sum(len(m.text) + 200 * m.part_count for m in history) <= budget:
         # Short enough that it very likely fits whole (a token is rarely under a
         # character): one call says so, and no message is counted alone.
-        tokens = await counts.whole(system + [_prompt_message(m) for m in history])
+        tokens = await counts.whole(system + prompt_messages(history))
         if tokens <= budget:
             return history, tokens
     system_tokens = await counts.of_text("system", system[0]["text"]) if system else 0
@@ -263,7 +339,7 @@ async def _fit(
     may_widen = True
     while True:
         kept = history[start:]
-        tokens = await counts.whole(system + [_prompt_message(m) for m in kept])
+        tokens = await counts.whole(system + prompt_messages(kept))
         if tokens > budget:
             if len(kept) == 1:
                 raise PromptTooLong(tokens, budget)
@@ -291,9 +367,7 @@ async def _fit(
 
 def tokens_at_most(messages: Sequence[PromptMessage]) -> int:
     """More tokens than any tokenizer we know makes of `messages` (see FRAMING_PER_MESSAGE_AT_MOST)."""
-    return FRAMING_PER_PROMPT_AT_MOST + sum(
-        len(m["text"].encode("utf-8")) + FRAMING_PER_MESSAGE_AT_MOST for m in messages
-    )
+    return FRAMING_PER_PROMPT_AT_MOST + sum(message_size(m) + FRAMING_PER_MESSAGE_AT_MOST for m in messages)
 
 
 async def estimate_tokens(messages: list[PromptMessage]) -> int:
@@ -302,4 +376,4 @@ async def estimate_tokens(messages: list[PromptMessage]) -> int:
     One token per three bytes of UTF-8 plus each message's framing: above what the
     tokenizers of the models in the catalogue count for Russian and English text.
     """
-    return sum(len(m["text"].encode("utf-8")) // 3 + 4 for m in messages) + 2
+    return sum(message_size(m) // 3 + 4 for m in messages) + 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from yachat.core.updates import Usage
+from yachat.core.events import Usage
 
 
 class Transport(StrEnum):
@@ -27,13 +27,22 @@ class Transport(StrEnum):
 DONE_STATUSES = frozenset({"FINAL", "TRUNCATED_FINAL", "CONTENT_FILTER", "TOOL_CALLS"})
 
 
-@dataclass(slots=True)  # one per chunk: not frozen, which costs 4x to make (see RunUpdate)
+@dataclass(slots=True)
+class ToolCallChunk:
+    index: int  # its place among the answer's calls
+    call_id: str  # the API's id; on gRPC, which has none, a stable one made up
+    name: str
+    arguments: str  # the arguments' JSON text so far: grows on chat API streams, whole on gRPC
+
+
+@dataclass(slots=True)  # one per chunk: not frozen, which costs 4x to make (see events.RunEvent)
 class StreamChunk:
     text: str  # the whole answer so far
     reasoning: str  # the whole reasoning so far ("" when the model shows none)
     status: str | None  # None while the answer grows; then one of DONE_STATUSES
     usage: Usage | None
     model_version: str | None
+    tool_calls: tuple[ToolCallChunk, ...] = ()  # the answer's calls so far, each whole so far
 
 
 def model_object(

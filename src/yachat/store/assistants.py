@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -30,6 +31,7 @@ _ASSISTANT_FIELDS = (
     "prompt_token_budget",
     "transport",
     "reasoning_mode",
+    "tools",
 )
 
 
@@ -116,6 +118,9 @@ class AssistantStore:
         unknown = set(fields) - set(_ASSISTANT_FIELDS)
         if unknown:
             raise ValueError(f"unknown assistant fields: {', '.join(sorted(unknown))}")
+        if "tools" in fields:
+            tools = fields["tools"]
+            fields["tools"] = json.dumps(list(tools)) if tools is not None else None
         if fields:
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             with self._db.write() as conn:

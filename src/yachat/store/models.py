@@ -27,6 +27,42 @@ class ExpirationPolicy(StrEnum):
     SINCE_LAST_ACTIVE = "since_last_active"  # expires ttl_days after the last message
 
 
+class PartKind(StrEnum):
+    TEXT = "text"
+    REASONING = "reasoning"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    NOTICE = "notice"
+
+
+class ToolStatus(StrEnum):
+    STREAMING = "streaming"  # the model is still writing its arguments
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # the tool answered with an error, or could not be reached
+    DENIED = "denied"  # by the user, or by the rules (not allowed, no terminal to ask)
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"  # the answer was stopped while it waited or ran
+    SKIPPED = "skipped"  # not run: the loop stopped (rounds, a repeated call)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of an answer, in order. Fields beyond `kind` and `text` are a tool's."""
+
+    kind: PartKind
+    text: str = ""
+    call_id: str | None = None
+    tool: str | None = None
+    server: str | None = None
+    arguments: str | None = None  # JSON text
+    status: ToolStatus | None = None
+    is_error: bool = False
+    duration_s: float | None = None
+    truncated_tokens: int = 0
+
+
 @dataclass(frozen=True)
 class Assistant:
     id: int
@@ -40,6 +76,7 @@ class Assistant:
     created_at: float
     transport: str | None = None  # "grpc" | "http"; None: the model catalogue decides
     reasoning_mode: str | None = None  # "low"|"medium"|"high" (http), "enabled_hidden" (grpc); None: off
+    tools: tuple[str, ...] | None = None  # "server" or "server/tool" it may use; None: every one
 
 
 @dataclass(frozen=True)
@@ -65,6 +102,17 @@ class Message:
     token_count: int | None = None  # tokens of this message alone, as `token_model` counts them
     token_model: str | None = None
     reasoning: str = ""  # what a reasoning model thought before answering; never sent back to it
+    part_count: int = 0  # rows in message_parts; 0: the answer is its reasoning and its text
+    # Read with the message only where they are used (`Store.with_parts`); not a column.
+    parts: tuple[Part, ...] = ()
+
+    def all_parts(self) -> tuple[Part, ...]:
+        """The answer as parts: its stored parts, or (an answer of text alone) its
+        reasoning and its text."""
+        if self.parts:
+            return self.parts
+        head = (Part(PartKind.REASONING, self.reasoning),) if self.reasoning else ()
+        return (*head, Part(PartKind.TEXT, self.text))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from yachat.store.models import (
@@ -9,9 +10,12 @@ from yachat.store.models import (
     ExpirationPolicy,
     Message,
     MessageStatus,
+    Part,
+    PartKind,
     Run,
     RunStatus,
     Thread,
+    ToolStatus,
 )
 
 
@@ -28,6 +32,7 @@ def assistant(r: sqlite3.Row) -> Assistant:
         created_at=r["created_at"],
         transport=r["transport"],
         reasoning_mode=r["reasoning_mode"],
+        tools=tuple(json.loads(r["tools"])) if r["tools"] else None,
     )
 
 
@@ -55,6 +60,7 @@ def message(r: sqlite3.Row) -> Message:
         token_count=r["token_count"],
         token_model=r["token_model"],
         reasoning=r["reasoning"],
+        part_count=r["part_count"],
     )
 
 
@@ -83,4 +89,19 @@ def run(r: sqlite3.Row) -> Run:
         first_sent_message_id=r["first_sent_message_id"],
         reasoning_tokens=r["reasoning_tokens"],
         transport=r["transport"],
+    )
+
+
+def part(r: sqlite3.Row) -> Part:
+    return Part(
+        kind=PartKind(r["kind"]),
+        text=r["text"],
+        call_id=r["call_id"],
+        tool=r["tool"],
+        server=r["server"],
+        arguments=r["arguments"],
+        status=ToolStatus(r["status"]) if r["status"] else None,
+        is_error=bool(r["is_error"]),
+        duration_s=r["duration_s"],
+        truncated_tokens=r["truncated_tokens"],
     )

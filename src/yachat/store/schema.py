@@ -203,7 +203,40 @@ CREATE TABLE kb_vectors (
 CREATE INDEX kb_vectors_by_chunk ON kb_vectors(chunk_id);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# A run is a sequence of typed parts: text, reasoning, tool calls and their results,
+# notices. An answer of text alone (every answer before tools, most after) has no part
+# rows: it reads as its reasoning and its text. `messages.text` stays the answer's text
+# (its text parts joined), so search and the pane's fast path read one row; tool
+# output is out of the message search. An assistant names the MCP servers and tools
+# it may use, and keeps the user's "always" answers per tool.
+V6 = """
+CREATE TABLE message_parts (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,  -- text | reasoning | tool_call | tool_result | notice
+    text TEXT NOT NULL DEFAULT '',  -- the text; a tool result's output (after any cut)
+    call_id TEXT,  -- tool_call, tool_result: the call they belong to
+    tool TEXT,
+    server TEXT,  -- the MCP server, or 'yachat' for built-in tools
+    arguments TEXT,  -- tool_call: the arguments as JSON text
+    -- tool_call: streaming | awaiting_approval | running | done | failed | denied | timed_out | cancelled | skipped
+    status TEXT,
+    is_error INTEGER NOT NULL DEFAULT 0,  -- tool_result
+    duration_s REAL,  -- tool_result: how long the tool ran
+    truncated_tokens INTEGER NOT NULL DEFAULT 0,  -- tool_result: tokens left out by the output limit
+    PRIMARY KEY (message_id, position)
+) WITHOUT ROWID;
+ALTER TABLE messages ADD COLUMN part_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE assistants ADD COLUMN tools TEXT;  -- JSON list of 'server' or 'server/tool' it may use; NULL: all
+CREATE TABLE tool_permissions (
+    assistant_id INTEGER NOT NULL REFERENCES assistants(id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,  -- 'server/tool'
+    decision TEXT NOT NULL,  -- allow | deny
+    PRIMARY KEY (assistant_id, tool)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
 
 # Run on the reading connection once the schema is current. In `temp`, so nothing is
 # written to the store: the terms of the message index, one row per occurrence, read

@@ -26,6 +26,7 @@ from yachat.store.models import (
     SearchHit,
     Thread,
 )
+from yachat.store.parts import PartStore, insert_parts
 from yachat.store.runs import RunStore
 from yachat.store.search import search
 
@@ -48,14 +49,14 @@ def _insert_records(conn: sqlite3.Connection, table: str, rows: Sequence[Thread 
     column added later is restored without touching this."""
     if not rows:
         return
-    names = [f.name for f in fields(rows[0])]
+    names = [f.name for f in fields(rows[0]) if f.name != "parts"]  # parts are rows of their own
     conn.executemany(
         f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
         [tuple(getattr(row, n) for n in names) for row in rows],
     )
 
 
-class Store(AssistantStore, RunStore, KnowledgeStore):
+class Store(AssistantStore, RunStore, KnowledgeStore, PartStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path
@@ -141,7 +142,7 @@ class Store(AssistantStore, RunStore, KnowledgeStore):
             raise StoreError(f"thread {thread_id} does not exist")
         return ThreadSnapshot(
             thread,
-            tuple(self.list_messages(thread_id)),
+            tuple(self.with_parts(self.list_messages(thread_id))),
             tuple(self.list_runs(thread_id)),
             self.thread_sources(thread_id),
         )
@@ -152,6 +153,9 @@ class Store(AssistantStore, RunStore, KnowledgeStore):
             _insert_records(conn, "threads", [snapshot.thread])
             _insert_records(conn, "runs", snapshot.runs)
             _insert_records(conn, "messages", snapshot.messages)
+            for message in snapshot.messages:
+                if message.parts:
+                    insert_parts(conn, message.id, message.parts)
             for run_id, passages in snapshot.sources.items():
                 insert_sources(conn, run_id, passages)
         return must(self.get_thread(snapshot.thread.id))
@@ -169,12 +173,28 @@ class Store(AssistantStore, RunStore, KnowledgeStore):
                  str(source.expiration_policy)),
             )  # fmt: skip
             new_id = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO messages (thread_id, role, text, status, created_at, run_id)"
-                " SELECT ?, role, text, status, created_at, NULL FROM messages"
+            originals = conn.execute(
+                "SELECT id, role, text, status, created_at, reasoning, part_count FROM messages"
                 " WHERE thread_id = ? AND id < ? ORDER BY id",
-                (new_id, thread_id, before_message_id),
-            )
+                (thread_id, before_message_id),
+            ).fetchall()
+            for old_id, role, text, status, created_at, reasoning, part_count in originals:
+                copied = conn.execute(
+                    "INSERT INTO messages (thread_id, role, text, status, created_at, run_id, reasoning)"
+                    " VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                    (new_id, role, text, status, created_at, reasoning),
+                )
+                if part_count:
+                    # Tool calls and results go with the answer: a later turn re-sends them.
+                    conn.execute(
+                        "INSERT INTO message_parts SELECT ?, position, kind, text, call_id, tool, server,"
+                        " arguments, status, is_error, duration_s, truncated_tokens FROM message_parts"
+                        " WHERE message_id = ?",
+                        (copied.lastrowid, old_id),
+                    )
+                    conn.execute(
+                        "UPDATE messages SET part_count = ? WHERE id = ?", (part_count, copied.lastrowid)
+                    )
         return must(self.get_thread(new_id))
 
     def purge_expired(self, now: float | None = None) -> int:

@@ -108,7 +108,11 @@ class MessageActions(App[None]):
         store = self.core.store
         thread = store.get_thread(self.thread_id) if self.thread_id else None
         screen = SettingsScreen(
-            store.list_assistants(), self.core.assistant_for(self.thread_id), thread, self.core.list_models
+            store.list_assistants(),
+            self.core.assistant_for(self.thread_id),
+            thread,
+            self.core.list_models,
+            self.core.known_tools(),
         )
         result = await self.push_screen_wait(screen)
         if result is not None:

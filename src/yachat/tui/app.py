@@ -19,14 +19,16 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from yachat.core.chat import EMBED_INLINE_AT_MOST, ChatCore
+from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.exit_signals import exit_code, on_exit_signals
+from yachat.core.retrieval import EMBED_INLINE_AT_MOST
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
-from yachat.store import StoreError, ThreadSnapshot
+from yachat.store import Store, StoreError, ThreadSnapshot
 from yachat.store.models import Message, Run
 from yachat.text import one_line
 from yachat.tui.actions import MessageActions
@@ -38,6 +40,7 @@ from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+from yachat.tui.tool_calls import ToolCallView
 
 PURGE_EVERY_S = 600
 # Below this many columns the sidebar would leave the conversation too narrow: it
@@ -302,12 +305,13 @@ class YachatApp(MessageActions):
         if message_id is not None and messages and message_id < messages[0].id:
             before = store.message_page(thread_id, 2, message_id)
             messages = before + store.messages_since(thread_id, message_id)
+        messages = store.with_parts(messages)  # answers that called tools show their calls
         unread = store.count_messages(thread_id, messages[0].id) if messages else 0
         first_run = min((m.run_id for m in messages if m.run_id), default=None)
         runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
 
         def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
-            older = store.message_page(thread_id, count, before_id)
+            older = store.with_parts(store.message_page(thread_id, count, before_id))
             return older, store.get_runs({m.run_id for m in older if m.run_id})
 
         self.pane.show(
@@ -398,7 +402,7 @@ class YachatApp(MessageActions):
             self.open_thread(thread_id)
         composer.remember(text)
         composer.clear()
-        self.runs.start(thread_id, lambda sink: self.core.send(thread_id, text, sink))
+        self.runs.start(thread_id, lambda sink, policy: self.core.send(thread_id, text, sink, policy))
 
     def action_stop_or_back(self) -> None:
         if self.runs.stop(self.thread_id):
@@ -429,7 +433,7 @@ class YachatApp(MessageActions):
         if last.role == "assistant":
             self.pane.remove_message(last.id)
         method = self.core.retry if how == "retry" else self.core.regenerate
-        self.runs.start(thread_id, lambda sink: method(thread_id, sink))
+        self.runs.start(thread_id, lambda sink, policy: method(thread_id, sink, policy))
 
     def action_retry(self) -> None:
         self._rerun("retry")
@@ -486,6 +490,29 @@ class YachatApp(MessageActions):
 
     def action_focus_composer(self) -> None:
         self.composer.focus()
+
+    # -- what the run controller needs (tui.runs.RunHost) ---------------------------------
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    def set_streaming(self, thread_id: int, streaming: bool) -> None:
+        self.sidebar.set_streaming(thread_id, streaming)
+
+    def ask_attention(self, message: str) -> None:
+        """A tool call waits for the user: the terminal's bell, and a note if they look away."""
+        self.bell()
+        if not self.app_focus:
+            self.notify(message, title="yachat", markup=False, timeout=30)
+
+    def return_focus(self, widget: Widget) -> None:
+        if widget.has_focus:
+            self.composer.focus()
+
+    @on(ToolCallView.Decided)
+    def _tool_decided(self, event: ToolCallView.Decided) -> None:
+        self.runs.decide(event.call_id, event.decision)
 
     @on(MessagePane.NewBelow)
     def _new_below(self, event: MessagePane.NewBelow) -> None:

@@ -36,6 +36,7 @@ from yachat.tui.render import message_parts
 from yachat.tui.slices import Slices
 from yachat.tui.sources_view import with_sources
 from yachat.tui.thinking import LiveThinking, thinking_parts
+from yachat.tui.tool_calls import ToolCallState, ToolCallView, states_of
 
 PAGE = 20
 # After widgets are removed, the full garbage collection that frees them waits this long.
@@ -171,7 +172,7 @@ class MessagePane(VerticalScroll):
             widgets: list[Widget] = []
             if start > 0 or self._unread:
                 widgets.append(self._older_marker())
-            shown = [self._widget(m) for m in self._messages[start:] if not self._is_live(m)]
+            shown = self._widgets_of([m for m in self._messages[start:] if not self._is_live(m)])
             widgets += with_cut(with_sources(shown, self._messages, self._sources), self._cut)
             if thread_id is None:
                 widgets.append(Static(WELCOME, classes="welcome"))
@@ -215,6 +216,15 @@ class MessagePane(VerticalScroll):
         run = self._runs.get(message.run_id) if message.run_id else None
         return MessageWidget(message, run)
 
+    def _widgets_of(self, messages: Sequence[Message]) -> list[Widget]:
+        """Each message's widget; an answer that called tools has its calls' entries above it."""
+        out: list[Widget] = []
+        for message in messages:
+            if message.parts:
+                out += [ToolCallView(state) for state in states_of(message)]
+            out.append(self._widget(message))
+        return out
+
     def _older_marker(self) -> OlderMarker:
         older = self._first_mounted + self._unread
         return OlderMarker(Text(f"↑ {older} older messages — scroll up to load", style="dim"))
@@ -248,13 +258,14 @@ class MessagePane(VerticalScroll):
             if self._first_mounted == 0 and not await self._read_page():
                 return
             start = max(0, self._first_mounted - PAGE)
-            batch = [self._widget(m) for m in self._messages[start : self._first_mounted]]
+            batch = self._widgets_of(self._messages[start : self._first_mounted])
             first = next((c for c in self.shown() if isinstance(c, MessageWidget)), None)
             width = first.content_width() if first is not None else 0
             if width > 0:
                 slices = Slices()  # on the loop: in a thread the render held the GIL against keys
                 for widget in batch:
-                    await widget.render_in_slices(width, slices)
+                    if isinstance(widget, MessageWidget):
+                        await widget.render_in_slices(width, slices)
             # Mounting a page holds painting for 15-25 ms; starting right after a frame
             # keeps that out of the way of the next key (paging keys come every 50+ ms).
             painted = anyio.Event()
@@ -341,6 +352,22 @@ class MessagePane(VerticalScroll):
         live.drop_header()
         self.mount(widget, before=live)
         return widget
+
+    def start_tool_call(self, state: ToolCallState) -> ToolCallView | None:
+        """An entry for a call of the live answer, above its text (None if that answer
+        is not on screen)."""
+        live = self.live()
+        if live is None or live.message_id != state.message_id:
+            return None
+        existing = self.tool_call(state.call_id)
+        if existing is not None:
+            return existing
+        view = ToolCallView(state)
+        self.mount(view, before=live)
+        return view
+
+    def tool_call(self, call_id: str) -> ToolCallView | None:
+        return next((c for c in self.shown() if isinstance(c, ToolCallView) and c.call_id == call_id), None)
 
     def thinking_of(self, message_id: int) -> LiveThinking | None:
         return next(
@@ -450,8 +477,9 @@ class MessagePane(VerticalScroll):
     def remove_message(self, message_id: int) -> None:
         self._messages = [m for m in self._messages if m.id != message_id]
         widget = self._message_widget(message_id)
-        if widget is not None:
-            self._remove(widget)
+        calls = [c for c in self.shown() if isinstance(c, ToolCallView) and c.message_id == message_id]
+        if widget is not None or calls:
+            self._remove(*calls, *([widget] if widget is not None else []))
 
     # -- the jump ------------------------------------------------------------
 

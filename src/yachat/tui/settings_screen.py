@@ -3,6 +3,7 @@ create assistants; the thread's TTL. Validated inline before anything is saved."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
-from textual.widgets import Button, Input, Label, OptionList, Select, TextArea
+from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, TextArea
 
 from yachat.core.model_catalog import REASONING_MODES, transport_for
+from yachat.core.tools.spec import ToolSpec
 from yachat.core.transport import Transport
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
 from yachat.tui.dialogs import AnsweredOnce, guard_paging
@@ -78,6 +80,8 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
     SettingsScreen Label { margin-top: 1; color: $text-muted; }
     SettingsScreen #title { margin: 0; color: $text; text-style: bold; }
     SettingsScreen Input, SettingsScreen Select { margin: 0; }
+    SettingsScreen #tools { height: auto; max-height: 12; margin: 0; }
+    SettingsScreen .hint { margin: 0; }
     SettingsScreen #instruction { height: 6; }
     SettingsScreen #error { color: $error; margin-top: 1; }
     SettingsScreen Horizontal { height: auto; margin-top: 1; }
@@ -95,12 +99,14 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         current: Assistant,
         thread: Thread | None,
         list_models: ListModels | None = None,
+        tools: Sequence[ToolSpec] = (),
     ) -> None:
         super().__init__()
         self.assistants = assistants
         self.current = current
         self.thread = thread
         self.list_models = list_models  # for the model picker
+        self.tools = list(tools)  # every tool the running servers offer, and yachat's own
 
     def compose(self) -> ComposeResult:
         a = self.current
@@ -157,6 +163,16 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                         id="budget",
                         compact=True,
                     )
+                yield Label(
+                    "Tools it may call (a server's tools, or single ones; each call asks unless allowed)"
+                )
+                if self.tools:
+                    yield SelectionList[str](*tool_choices(self.tools, a.tools), id="tools", compact=True)
+                else:
+                    yield Label(
+                        "  none yet: add MCP servers to config.toml ([mcp_servers.NAME]) or `yachat mcp import`",
+                        classes="hint",
+                    )
                 if self.thread is not None:
                     yield Label("This thread expires")
                     with Horizontal():
@@ -191,6 +207,9 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         self.query_one("#instruction", TextArea).text = chosen.instruction
         self.query_one("#transport", Select).value = chosen.transport or "auto"
         self.query_one("#reasoning", Select).value = chosen.reasoning_mode or "off"
+        for tools in self.query("#tools").results(SelectionList):
+            tools.clear_options()
+            tools.add_options(tool_choices(self.tools, chosen.tools))
         for wid, value in (
             ("temperature", chosen.temperature),
             ("max_tokens", chosen.max_tokens),
@@ -270,6 +289,8 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
             "keep_last_messages": _number(value("keep_last"), int, "keep last N messages", 1, 10_000),
             "prompt_token_budget": _number(value("budget"), int, "prompt token budget", 16, 1_000_000),
         }
+        for tools in self.query("#tools").results(SelectionList):
+            fields["tools"] = chosen_tools(self.tools, list(tools.selected))
         ttl, policy = None, ExpirationPolicy.STATIC
         if self.thread is not None:
             ttl = _number(value("ttl"), int, "TTL days", 1, 3650)
@@ -277,6 +298,28 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         selected = self.query_one("#assistant", Select).value
         assistant_id = None if selected == -1 else int(selected)  # type: ignore[arg-type]
         return SettingsResult(assistant_id, fields, ttl, policy, make_default)
+
+
+def tool_choices(tools: Sequence[ToolSpec], chosen: tuple[str, ...] | None) -> list[tuple[str, str, bool]]:
+    """A line per server (all its tools, those it adds later too) and one per tool under it."""
+    picked = set(chosen) if chosen is not None else None
+    lines: list[tuple[str, str, bool]] = []
+    for server in sorted({t.server for t in tools}):
+        whole = picked is None or server in picked
+        lines.append((f"{server} (every tool)", server, whole))
+        for tool in sorted((t for t in tools if t.server == server), key=lambda t: t.name):
+            on = whole or (picked is not None and tool.key in picked)
+            lines.append((f"  {tool.name}", tool.key, on))
+    return lines
+
+
+def chosen_tools(tools: Sequence[ToolSpec], selected: list[str]) -> tuple[str, ...] | None:
+    """The selection as the assistant stores it: None when everything is chosen."""
+    every = {t.server for t in tools} | {t.key for t in tools}
+    if every <= set(selected):
+        return None
+    servers = {s for s in selected if "/" not in s}
+    return tuple(sorted(servers | {k for k in selected if "/" in k and k.split("/", 1)[0] not in servers}))
 
 
 def _field(value: object, placeholder: str, wid: str) -> Input:
