@@ -167,7 +167,10 @@ async def grpc_tool_choice(async_sdk: AsyncYCloudML, tool: Any, schema: Any) -> 
         assert result.tool_calls[0].function
         assert result.tool_calls[0].function.name == "something"
 
-    for tool_choice in (tool2, cast(FunctionDictType, {"type": "function", "function": {"name": "something_else"}})):
+    for tool_choice in (
+        tool2,
+        cast(FunctionDictType, {"type": "function", "function": {"name": "something_else"}}),
+    ):
         assert tool_choice is not None
         model = model.configure(tool_choice=tool_choice)
         result = await model.run(message)
@@ -294,7 +297,10 @@ async def chat_tool_choice(async_sdk: AsyncYCloudML, tool: Any, schema: Any) -> 
         assert result.tool_calls[0].function
         assert result.tool_calls[0].function.name == "something"
 
-    for tool_choice in (tool2, cast(FunctionDictType, {"type": "function", "function": {"name": "something_else"}})):
+    for tool_choice in (
+        tool2,
+        cast(FunctionDictType, {"type": "function", "function": {"name": "something_else"}}),
+    ):
         assert tool_choice is not None
         model = model.configure(tool_choice=tool_choice)
         result = await model.run(message)

@@ -150,7 +150,10 @@ def parse_chat_request(body: bytes) -> ChatRequest:
             call_id = m.get("tool_call_id")
             if not isinstance(call_id, str) or not call_id:
                 raise ApiError("INVALID_ARGUMENT", f"messages[{i}]: a tool message needs its tool_call_id")
-            results = (ToolResult(names.get(call_id, ""), content, call_id),)
+            if call_id not in names:
+                problem = f"messages[{i}]: no earlier message made the call {call_id!r}"
+                raise ApiError("INVALID_ARGUMENT", problem)
+            results = (ToolResult(names[call_id], content, call_id),)
             content = ""
         messages.append(ChatMessage(role, content, tool_calls=calls, tool_results=results))
     temperature = data.get("temperature")

@@ -141,6 +141,10 @@ def parse_request(request: Any) -> tuple[tuple[ChatMessage, ...], Any]:
                 ToolResult(r.function_result.name, r.function_result.content)
                 for r in m.tool_result_list.tool_results
             )
+            called = {c.name for earlier in messages for c in earlier.tool_calls}
+            for r in results:
+                if r.name not in called:
+                    invalid(f"messages[{i}]: a result of {r.name!r}, which no earlier message calls")
             messages.append(ChatMessage("tool", "", tool_results=results))
         else:
             messages.append(ChatMessage(m.role, m.text))
