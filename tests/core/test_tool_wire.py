@@ -202,4 +202,4 @@ def test_grpc_tokenize_counts_tool_turns(server: ServerProcess) -> None:
         return len(await model.tokenize(sdk_messages(Transport.GRPC, messages), timeout=30))
 
     whole = anyio.run(count, prompt)
-    assert whole > anyio.run(count, prompt[:1]) + len("an egg-laying mammal".split())
+    assert whole > anyio.run(count, prompt[:1]) + len(["an", "egg-laying", "mammal"])

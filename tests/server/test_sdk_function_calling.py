@@ -333,3 +333,28 @@ async def chat_tool_choice(async_sdk: AsyncYCloudML, tool: Any, schema: Any) -> 
 )
 def test_the_sdk_suite_passes(server: ServerProcess, test: Any) -> None:
     run(test, server)
+
+
+# -- who says it calls tools ---------------------------------------------------------------------
+
+
+def test_the_scripted_server_says_it_calls_tools(server: ServerProcess) -> None:
+    assert server.tool_calls is True
+
+
+def test_a_server_whose_model_cannot_call_tools_says_so_and_answers_with_text() -> None:
+    from yachat.server.process import start_server_process
+    from yachat.server_info import read_server_info
+
+    with start_server_process("firehose", args=["--firehose-chunks", "5"], runtime_file=True) as srv:
+        assert srv.tool_calls is False
+        info = read_server_info()  # what another yachat reusing this server reads
+        assert info is not None and info.pid == srv.pid and info.tool_calls is False
+
+        async def ask(async_sdk: AsyncYCloudML, tool: Any, schema: Any) -> None:
+            for model in (async_sdk.models.completions("yandexgpt"), async_sdk.chat.completions("yandexgpt")):
+                result = await model.configure(tools=tool).run("do a SOMETHING with 5, 4 and 1")
+                assert result.status.name == "FINAL"
+                assert result.text and result.tool_calls is None
+
+        run(ask, srv)
