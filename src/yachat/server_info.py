@@ -40,6 +40,7 @@ class ServerInfo:
     # The embedding model behind TextEmbedding (text-search-doc/-query), "" when none is served
     # (then the method is UNIMPLEMENTED).
     embeddings: str = ""
+    tool_calls: bool | None = None  # whether its model calls tools; None: a server too old to say
 
     @property
     def address(self) -> str:

@@ -124,3 +124,19 @@ def test_an_embedding_does_not_wait_for_a_smollm2_answer(smollm2: ServerProcess)
     size, seen, total = anyio.run(main)
     # Answered while the answer was still coming (a 300-token answer takes seconds here).
     assert size == 384 and seen < total
+
+
+@pytest.mark.slow
+def test_smollm2_says_it_does_not_call_tools_and_answers_offered_tools_with_text(
+    smollm2: ServerProcess,
+) -> None:
+    # Its chat template has no tool format: it must not pretend to call.
+    assert smollm2.tool_calls is False
+    client = sdk(smollm2)
+    tool = client.tools.function(
+        {"type": "object", "properties": {"q": {"type": "string"}}}, name="lookup", description="looks up"
+    )
+    m = client.models.completions("yandexgpt").configure(tools=tool, max_tokens=8, temperature=0.0)
+    result = anyio.run(m.run, "lookup: Paris")
+    assert result.alternatives[0].status in (AlternativeStatus.FINAL, AlternativeStatus.TRUNCATED_FINAL)
+    assert result.tool_calls is None

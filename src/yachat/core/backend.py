@@ -37,7 +37,8 @@ class Backend:
     context_tokens: int | None = None
     model_name: str | None = None
     http_url: str | None = None  # the chat API's base URL; None: the SDK derives the cloud's
-    calls_tools: bool = True  # the local server's model can call tools (the cloud's models can)
+    # Whether the local server's model calls tools (None: unknown, e.g. the cloud: its models do).
+    tool_calls: bool | None = None
 
     async def still_there(self) -> bool:
         """Whether the server still accepts connections (asked before a retry)."""
@@ -159,6 +160,7 @@ async def _local_backend(settings: Settings, reason: str, on_status: StatusSink)
         context_tokens=server.context or None,
         model_name=server.model or None,
         http_url=server.http_url or None,
+        tool_calls=server.tool_calls,
     )
 
 
@@ -169,6 +171,7 @@ def _described(info: ServerInfo | None) -> dict[str, Any]:
         "context_tokens": info.context or None,
         "model_name": info.model or None,
         "http_url": info.http_url or None,
+        "tool_calls": info.tool_calls,
     }
 
 

@@ -53,6 +53,7 @@ class ChatCore:
         self.fitter = PromptFitter(settings, store, self.session, self.retrieval)
         # Tools from outside the core (the MCP servers' hub), set by a front end.
         self.tool_providers: list[ToolProvider] = []
+        self._told_no_tools: set[str] = set()
 
     @classmethod
     def open_store(cls, settings: Settings) -> ChatCore:
@@ -227,8 +228,11 @@ class ChatCore:
                 streamer.emit(SourcesFound(thread.id, run.id, answer.id, sources=fitted.passages))
             toolbox = self.toolbox(assistant)
             tools = await anyio.to_thread.run_sync(toolbox.tools) if model.calls_tools else []
-            if not model.calls_tools and self._has_tools(toolbox):
-                streamer.notice(f"{model.name} does not call tools: it answers without them.")
+            if not model.calls_tools and model.uri not in self._told_no_tools and self._has_tools(toolbox):
+                # Once a session: never pretend a model used a tool it cannot call.
+                self._told_no_tools.add(model.uri)
+                who = backend.model_name if model.local and backend.model_name else model.name
+                streamer.notice(f"{who} does not call tools: it answers without them.", kept=True)
             streamer.ctx.tool_servers = {t.name: t.server for t in tools}
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):

@@ -48,7 +48,7 @@ def resolve_model(settings: Settings, assistant: Assistant, backend: Backend | N
     if local:
         assert backend is not None
         context = backend.context_tokens or UNKNOWN_CONTEXT_TOKENS
-        calls_tools = backend.calls_tools
+        calls_tools = backend.tool_calls is not False  # the server says so; unknown: it may
     elif backend is not None and backend.context_tokens:
         context = backend.context_tokens
         calls_tools = True

@@ -16,7 +16,8 @@ from typing import Any
 
 READY = "yachat serve: listening on {address}"
 # Printed on stdout just before READY: what yachat records for its clients.
-MODEL = "yachat serve: model {model}, context {context} tokens"
+# "tool calls off": the engine ignores offered tools and answers with text (clients say so).
+MODEL = "yachat serve: model {model}, context {context} tokens, tool calls {tools}"
 CHAT_API = "yachat serve: chat API on {url}"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -197,10 +198,12 @@ def run(args: argparse.Namespace) -> int:
                 model=engine.model_name,
                 http_url=http.base_url if http is not None else "",
                 embeddings=EMBEDDINGS_MODEL if embedder is not None else "",
+                tool_calls=engine.tool_calls,
             )
         )
         try:
-            print(MODEL.format(model=engine.model_name, context=engine.context), flush=True)
+            tools = "on" if engine.tool_calls else "off"
+            print(MODEL.format(model=engine.model_name, context=engine.context, tools=tools), flush=True)
             if http is not None:
                 print(CHAT_API.format(url=http.base_url), flush=True)
             print(READY.format(address=server.address), flush=True)

@@ -8,6 +8,10 @@ with `choices: []` and the usage; then `data: [DONE]`. Errors are JSON
 `{"error": {"grpcCode", "httpCode", "message", "httpStatus"}}`, as an HTTP status
 before the stream starts and as an SSE event once it has.
 
+Tool calls stream as the recordings of qwen3 and gemma show: per call a
+`tool_calls` delta with its index, id, type and name (arguments ""), then the
+arguments in pieces (id, type and name ""), then `finish_reason: tool_calls`.
+
 The same engine serves this and the gRPC API. A stdlib threading server: one
 thread per request, like the gRPC server's pool.
 """
@@ -23,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,11 +41,25 @@ from yachat.server.embedder import (
     check_dimensions,
     model_name_of,
 )
-from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Piece, Stall
+from yachat.server.engines.base import (
+    ChatMessage,
+    Drop,
+    Engine,
+    Fault,
+    GenerationRequest,
+    Piece,
+    Stall,
+    ToolCall,
+    ToolChoice,
+    ToolDef,
+    ToolResult,
+)
 
 log = logging.getLogger(__name__)
 
-ROLES = {"system", "user", "assistant"}
+ROLES = {"system", "user", "assistant", "tool"}
+# A call's arguments stream in pieces of this many characters, so clients see them grow.
+ARGUMENT_PIECE_CHARS = 8
 MAX_BODY_BYTES = 64 * 2**20
 # gRPC status name -> (grpcCode, HTTP status), as Yandex's gateway maps them.
 _STATUS = {
@@ -88,6 +106,9 @@ class ChatRequest:
     temperature: float | None
     max_tokens: int | None
     reasoning_effort: str | None
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: ToolChoice = field(default_factory=ToolChoice)
+    parallel_tool_calls: bool = True
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -110,18 +131,31 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     if not isinstance(raw, list) or not raw:
         raise ApiError("INVALID_ARGUMENT", "messages: at least one message is required")
     messages = []
+    names: dict[str, str] = {}  # call id -> function: a tool message names only the id
     for i, m in enumerate(raw):
         if not isinstance(m, dict):
             raise ApiError("INVALID_ARGUMENT", f"messages[{i}] must be an object")
         role = m.get("role")
         if role not in ROLES:
             raise ApiError("INVALID_ARGUMENT", f"invalid message role '{role}'")
-        content = m.get("content", m.get("text", ""))
+        content = m.get("content", m.get("text", "")) or ""
         if isinstance(content, list):  # OpenAI's content parts: only text ones here
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         if not isinstance(content, str):
             raise ApiError("INVALID_ARGUMENT", f"messages[{i}].content must be text")
-        messages.append(ChatMessage(role, content))
+        calls = _tool_calls_of(m.get("tool_calls"), i) if role == "assistant" else ()
+        names.update((c.id, c.name) for c in calls)
+        results: tuple[ToolResult, ...] = ()
+        if role == "tool":
+            call_id = m.get("tool_call_id")
+            if not isinstance(call_id, str) or not call_id:
+                raise ApiError("INVALID_ARGUMENT", f"messages[{i}]: a tool message needs its tool_call_id")
+            if call_id not in names:
+                problem = f"messages[{i}]: no earlier message made the call {call_id!r}"
+                raise ApiError("INVALID_ARGUMENT", problem)
+            results = (ToolResult(names[call_id], content, call_id),)
+            content = ""
+        messages.append(ChatMessage(role, content, tool_calls=calls, tool_results=results))
     temperature = data.get("temperature")
     if temperature is not None and (
         not isinstance(temperature, int | float) or isinstance(temperature, bool) or not 0 <= temperature <= 2
@@ -135,6 +169,9 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     effort = data.get("reasoning_effort")
     if effort is not None and effort not in ("low", "medium", "high"):
         raise ApiError("INVALID_ARGUMENT", f"reasoning_effort must be low, medium or high, got {effort!r}")
+    parallel = data.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise ApiError("INVALID_ARGUMENT", f"parallel_tool_calls must be true or false, got {parallel!r}")
     return ChatRequest(
         model=model,
         messages=tuple(messages),
@@ -142,7 +179,61 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         temperature=float(temperature) if temperature is not None else None,
         max_tokens=max_tokens,
         reasoning_effort=effort,
+        tools=_tools_of(data.get("tools")),
+        tool_choice=_tool_choice_of(data.get("tool_choice")),
+        parallel_tool_calls=parallel if parallel is not None else True,
     )
+
+
+def _tool_calls_of(raw: Any, index: int) -> tuple[ToolCall, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ApiError("INVALID_ARGUMENT", f"messages[{index}].tool_calls must be a list")
+    calls = []
+    for call in raw:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ApiError("INVALID_ARGUMENT", f"messages[{index}].tool_calls: each needs a function name")
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except (TypeError, ValueError):
+            raise ApiError(
+                "INVALID_ARGUMENT", f"messages[{index}].tool_calls: arguments must be a JSON object's text"
+            ) from None
+        if not isinstance(arguments, dict):
+            raise ApiError("INVALID_ARGUMENT", f"messages[{index}].tool_calls: arguments must be an object")
+        calls.append(ToolCall(function["name"], arguments, str(call.get("id") or "")))
+    return tuple(calls)
+
+
+def _tools_of(raw: Any) -> tuple[ToolDef, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ApiError("INVALID_ARGUMENT", "tools must be a list")
+    tools = []
+    for tool in raw:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise ApiError("INVALID_ARGUMENT", "tools: each must be a function with a name")
+        parameters = function.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            name = function["name"]
+            raise ApiError("INVALID_ARGUMENT", f"tools: the parameters of {name} must be an object")
+        tools.append(ToolDef(function["name"], str(function.get("description") or ""), parameters))
+    return tuple(tools)
+
+
+def _tool_choice_of(raw: Any) -> ToolChoice:
+    if raw is None:
+        return ToolChoice()
+    if isinstance(raw, str) and raw.lower() in ("none", "auto", "required"):
+        return ToolChoice(raw.lower())
+    function = raw.get("function") if isinstance(raw, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return ToolChoice("required", function["name"])
+    raise ApiError("INVALID_ARGUMENT", f"tool_choice must be none, auto, required or a function, got {raw!r}")
 
 
 def public_model_name(uri: str) -> str:
@@ -234,17 +325,26 @@ class ChatApi:
             return {**head, "choices": [choice]}
 
         yield chunk({"role": "assistant"})
-        tokens, finish = 0, "stop"
+        tokens, finish, calls = 0, "stop", 0
         gen = GenerationRequest(
             messages=request.messages,
             temperature=request.temperature,
             max_tokens=admitted.max_tokens,
             should_stop=gone,
+            tools=request.tools if self.engine.tool_calls else (),
+            tool_choice=request.tool_choice,
+            parallel_tool_calls=request.parallel_tool_calls,
         )
         pieces = self.engine.generate(gen) if gen.max_tokens > 0 else iter([Piece("", 0, cut=True)])
         try:
             for piece in pieces:
                 tokens += piece.tokens if piece.cut else max(1, piece.tokens)
+                if piece.call is not None:
+                    for delta in _call_deltas(calls, piece.call):
+                        yield chunk({"tool_calls": [delta]})
+                    calls += 1
+                    finish = "tool_calls"
+                    continue
                 if piece.rewrite:
                     yield chunk({"content": piece.text}, FINISH_CONTENT_FILTER)
                     finish = ""
@@ -272,11 +372,17 @@ class ChatApi:
         content, reasoning, finish = "", "", "stop"
         usage: dict[str, Any] = {}
         head: dict[str, Any] = {}
+        calls: list[dict[str, Any]] = []
         for event in self.events(request, gone=lambda: False):
             head = {k: event[k] for k in ("id", "created", "model")}
             usage = event.get("usage", usage)
             for choice in event["choices"]:
                 delta = choice["delta"]
+                for part in delta.get("tool_calls", ()):
+                    if part["index"] == len(calls):  # a call's first delta: its id and name
+                        calls.append({**part, "function": dict(part["function"])})
+                    else:
+                        calls[part["index"]]["function"]["arguments"] += part["function"]["arguments"]
                 if choice.get("finish_reason") == FINISH_CONTENT_FILTER:
                     content = delta.get("content", "")
                 else:
@@ -284,6 +390,8 @@ class ChatApi:
                 reasoning += delta.get("reasoning_content", "")
                 finish = choice.get("finish_reason", finish)
         message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = calls
         if reasoning:
             message["reasoning_content"] = reasoning
         return {
@@ -292,6 +400,20 @@ class ChatApi:
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": usage,
         }
+
+
+def _call_deltas(index: int, call: ToolCall) -> Iterator[dict[str, Any]]:
+    """One call as the stream sends it: its name first, then its arguments in pieces."""
+    yield {
+        "index": index,
+        "id": f"chatcmpl-tool-{uuid.uuid4().hex}",
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+    }
+    arguments = json.dumps(call.arguments, ensure_ascii=False)
+    for start in range(0, len(arguments), ARGUMENT_PIECE_CHARS):
+        piece = arguments[start : start + ARGUMENT_PIECE_CHARS]
+        yield {"index": index, "id": "", "type": "", "function": {"name": "", "arguments": piece}}
 
 
 class _Handler(BaseHTTPRequestHandler):

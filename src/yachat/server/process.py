@@ -27,7 +27,9 @@ from pathlib import Path
 from types import TracebackType
 
 READY_PREFIX = "yachat serve: listening on "
-MODEL_LINE = re.compile(r"^yachat serve: model (?P<model>\S+), context (?P<context>\d+) tokens")
+MODEL_LINE = re.compile(
+    r"^yachat serve: model (?P<model>\S+), context (?P<context>\d+) tokens(?:, tool calls (?P<tools>on|off))?"
+)
 CHAT_API_PREFIX = "yachat serve: chat API on "
 PROMPT_LINE = re.compile(r"^yachat serve: prompt: (\d+) input tokens")
 LOG_PREFIX = "serve-"
@@ -49,6 +51,7 @@ class ServerProcess:
     model: str = ""  # what answers, e.g. "smollm2-135m-instruct"
     leases: Path | None = None  # where other yachats lease this server, when it has a runtime file
     http_url: str = ""  # the chat API's base URL (http://host:port/v1/), "" when not served
+    tool_calls: bool | None = None  # whether its model calls tools (None: it did not say)
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -173,6 +176,7 @@ def start_server_process(
         model=described["model"] if described else "",
         leases=leases,
         http_url=found.get("http", ""),
+        tool_calls=described["tools"] == "on" if described and described["tools"] else None,
     )
 
 

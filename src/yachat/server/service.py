@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 from yandex.cloud.ai.foundation_models.v1 import text_common_pb2 as common
 from yandex.cloud.ai.foundation_models.v1.embedding import embedding_service_pb2 as emb
 from yandex.cloud.ai.foundation_models.v1.embedding import embedding_service_pb2_grpc as emb_grpc
@@ -41,7 +42,19 @@ from yachat.server.embedder import (
     check_dimensions,
     model_name_of,
 )
-from yachat.server.engines.base import ChatMessage, Drop, Engine, Fault, GenerationRequest, Piece, Stall
+from yachat.server.engines.base import (
+    ChatMessage,
+    Drop,
+    Engine,
+    Fault,
+    GenerationRequest,
+    Piece,
+    Stall,
+    ToolCall,
+    ToolChoice,
+    ToolDef,
+    ToolResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +126,57 @@ def parse_request(request: Any) -> tuple[tuple[ChatMessage, ...], Any]:
     for i, m in enumerate(request.messages):
         if m.role not in ROLES:
             invalid(f"messages[{i}].role must be one of system, user, assistant; got {m.role!r}")
-        if m.WhichOneof("Content") not in (None, "text"):
-            invalid(f"messages[{i}]: only text messages are supported by the local server")
-        messages.append(ChatMessage(m.role, m.text))
+        content = m.WhichOneof("Content")
+        if content == "tool_call_list":
+            if m.role != "assistant":
+                invalid(f"messages[{i}]: only the assistant calls tools, not {m.role!r}")
+            calls = tuple(
+                ToolCall(c.function_call.name, json_format.MessageToDict(c.function_call.arguments))
+                for c in m.tool_call_list.tool_calls
+            )
+            messages.append(ChatMessage("assistant", "", tool_calls=calls))
+        elif content == "tool_result_list":
+            # The SDK sends results as the user's; the engines see one "tool" role for both APIs.
+            results = tuple(
+                ToolResult(r.function_result.name, r.function_result.content)
+                for r in m.tool_result_list.tool_results
+            )
+            called = {c.name for earlier in messages for c in earlier.tool_calls}
+            for r in results:
+                if r.name not in called:
+                    invalid(f"messages[{i}]: a result of {r.name!r}, which no earlier message calls")
+            messages.append(ChatMessage("tool", "", tool_results=results))
+        else:
+            messages.append(ChatMessage(m.role, m.text))
     options = request.completion_options
     if options.HasField("temperature") and not 0 <= options.temperature.value <= 2:
         invalid(f"completion_options.temperature must be between 0 and 2, got {options.temperature.value}")
     if options.HasField("max_tokens") and options.max_tokens.value < 0:
         invalid(f"completion_options.max_tokens must not be negative, got {options.max_tokens.value}")
     return tuple(messages), options
+
+
+def parse_tools(request: Any) -> tuple[tuple[ToolDef, ...], ToolChoice, bool]:
+    """The tools a CompletionRequest offers, how the answer may use them, and whether in parallel."""
+    tools = tuple(
+        ToolDef(
+            t.function.name,
+            t.function.description,
+            json_format.MessageToDict(t.function.parameters),
+        )
+        for t in request.tools
+        if t.WhichOneof("ToolType") == "function"
+    )
+    choice = ToolChoice()
+    if request.HasField("tool_choice"):
+        which = request.tool_choice.WhichOneof("ToolChoice")
+        if which == "function_name":
+            choice = ToolChoice("required", request.tool_choice.function_name)
+        elif which == "mode":
+            name = common.ToolChoice.ToolChoiceMode.Name(request.tool_choice.mode)
+            choice = ToolChoice({"NONE": "none", "REQUIRED": "required"}.get(name, "auto"))
+    parallel = request.parallel_tool_calls.value if request.HasField("parallel_tool_calls") else True
+    return tools, choice, parallel
 
 
 def refusal_for(exc: Exception) -> Refusal:
@@ -182,11 +237,15 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
         except ContextExceeded as exc:
             raise Refusal(grpc.StatusCode.INVALID_ARGUMENT, str(exc)) from None
         input_tokens = admitted.input_tokens
+        tools, choice, parallel = parse_tools(request)
         gen = GenerationRequest(
             messages=messages,
             temperature=options.temperature.value if options.HasField("temperature") else None,
             max_tokens=admitted.max_tokens,
             should_stop=lambda: not context.is_active(),
+            tools=tools if self.engine.tool_calls else (),
+            tool_choice=choice,
+            parallel_tool_calls=parallel,
         )
         chunks = self._chunks(gen, input_tokens, context)
         if options.stream:
@@ -202,10 +261,16 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
         self, gen: GenerationRequest, input_tokens: int, context: grpc.ServicerContext
     ) -> Iterator[Any]:
         text, tokens, reasoning, truncated, pending = "", 0, 0, False, None
+        calls: list[ToolCall] = []
         try:
             pieces = self.engine.generate(gen) if gen.max_tokens > 0 else iter([Piece("", 0, cut=True)])
             try:
                 for piece in pieces:
+                    if piece.call is not None:
+                        # gRPC has no partial calls: they come whole, in the answer's last chunk.
+                        calls.append(piece.call)
+                        tokens += max(1, piece.tokens)
+                        continue
                     if piece.reasoning:
                         # gRPC returns no reasoning text, only its count (ENABLED_HIDDEN).
                         reasoning += max(1, piece.tokens)
@@ -248,6 +313,13 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                     close()
             if not context.is_active():
                 return  # the client is gone; the finally below says so
+            if calls:
+                if pending is not None:
+                    yield pending
+                yield self._response(
+                    text, Alternative.ALTERNATIVE_STATUS_TOOL_CALLS, input_tokens, tokens, reasoning, calls
+                )
+                return
             status = (
                 Alternative.ALTERNATIVE_STATUS_TRUNCATED_FINAL
                 if truncated
@@ -278,11 +350,24 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
                     flush=True,
                 )
 
-    def _response(self, text: str, status: int, input_tokens: int, tokens: int, reasoning: int = 0) -> Any:
+    def _response(
+        self,
+        text: str,
+        status: int,
+        input_tokens: int,
+        tokens: int,
+        reasoning: int = 0,
+        calls: list[ToolCall] | None = None,
+    ) -> Any:
+        if calls:
+            # Text and calls are one oneof: an answer with calls carries only them, as the recordings show.
+            message = common.Message(role="assistant", tool_call_list=_tool_call_list(calls))
+        else:
+            message = common.Message(role="assistant", text=text)
         return tg.CompletionResponse(
             alternatives=[
                 common.Alternative(
-                    message=common.Message(role="assistant", text=text),
+                    message=message,
                     status=status,  # type: ignore[arg-type]
                 )
             ],
@@ -296,6 +381,15 @@ class TextGenerationService(tg_grpc.TextGenerationServiceServicer):
             ),
             model_version=self.engine.model_version,
         )
+
+
+def _tool_call_list(calls: list[ToolCall]) -> Any:
+    out = []
+    for call in calls:
+        arguments = struct_pb2.Struct()
+        arguments.update(call.arguments)  # numbers become floats, as the real server's do
+        out.append(common.ToolCall(function_call=common.FunctionCall(name=call.name, arguments=arguments)))
+    return common.ToolCallList(tool_calls=out)
 
 
 class TokenizerService(tg_grpc.TokenizerServiceServicer):

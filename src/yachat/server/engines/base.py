@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""  # the chat API's call id; gRPC calls have none
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    name: str  # the function that was called (over the chat API: found through its call's id)
+    content: str
+    call_id: str = ""
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    role: str  # system | user | assistant
+    role: str  # system | user | assistant | tool (either API's tool results, made one)
     text: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant's calls
+    tool_results: tuple[ToolResult, ...] = ()  # a "tool" message's results
+
+    @property
+    def prompt_text(self) -> str:
+        """The message as text, tool parts included: what a tokenizer counts and a model
+        without a tool format reads."""
+        parts = [self.text] if self.text else []
+        parts += [f"{c.name}({json.dumps(c.arguments, ensure_ascii=False)})" for c in self.tool_calls]
+        parts += [f"{r.name} returned {r.content}" for r in self.tool_results]
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class ToolDef:
+    name: str
+    description: str
+    parameters: dict[str, Any]  # a JSON schema (an "object")
+
+
+@dataclass(frozen=True)
+class ToolChoice:
+    mode: str = "auto"  # auto | none | required
+    function: str = ""  # a function the answer must call, if named
 
 
 @dataclass(frozen=True)
@@ -19,6 +58,9 @@ class GenerationRequest:
     temperature: float | None
     max_tokens: int  # the most tokens the answer may take: what was asked, capped by the room left
     should_stop: Callable[[], bool]  # true once the client has gone: stop at once
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: ToolChoice = field(default_factory=ToolChoice)
+    parallel_tool_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -30,6 +72,8 @@ class Piece:
     rewrite: bool = False  # a content-filter rewrite: `text` replaces the answer and ends it
     cut: bool = False  # the answer stops here because it reached `max_tokens`, not because it ended
     reasoning: bool = False  # the model's reasoning, before the answer: shown over HTTP, hidden over gRPC
+    # A whole call of a tool: the answer then ends with its calls (each API frames them its way).
+    call: ToolCall | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +107,8 @@ class Engine(Protocol):
     context: int  # tokens a prompt and its answer may take together
     max_answer_tokens: int | None  # the engine's own cap on an answer's length (None: none)
     parallel: bool  # whether several generations may run at once
+    # Whether it calls the tools a request offers; one that cannot answers such requests with text.
+    tool_calls: bool
 
     def tokenize(self, messages: tuple[ChatMessage, ...]) -> list[Token]: ...
 

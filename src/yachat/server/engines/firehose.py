@@ -73,6 +73,7 @@ class FirehoseEngine:
     model_version = "firehose"
     max_answer_tokens: int | None = None
     parallel = True
+    tool_calls = False
 
     def __init__(
         self, chunks: int | None = None, rate: float | None = None, context: int | None = None

@@ -69,6 +69,10 @@ def smollm2_path() -> Path:
 
 class LlamaEngine:
     parallel = False
+    # Tool calls would need the model's own call syntax parsed out of its text. SmolLM2-135M's
+    # template has no tool format, so this engine never claims to call tools: offered tools
+    # are ignored and the answer is text (clients read the flag and say so).
+    tool_calls = False
 
     def __init__(
         self,
@@ -118,11 +122,12 @@ class LlamaEngine:
         return self.llm.detokenize([token], special=True).decode("utf-8", "replace")
 
     def _messages(self, messages: tuple[ChatMessage, ...]) -> list[dict[str, Any]]:
-        return [{"role": m.role, "content": m.text} for m in messages]
+        # SmolLM2's template has no tool format: tool turns are read as text.
+        return [{"role": m.role, "content": m.prompt_text} for m in messages]
 
     def prompt_text(self, messages: tuple[ChatMessage, ...]) -> str:
         if self._formatter is None:
-            return "\n".join(f"{m.role}: {m.text}" for m in messages) + "\nassistant:"
+            return "\n".join(f"{m.role}: {m.prompt_text}" for m in messages) + "\nassistant:"
         return str(self._formatter(messages=self._messages(messages)).prompt)  # type: ignore[arg-type]
 
     def prompt_ids(self, messages: tuple[ChatMessage, ...]) -> list[int]:

@@ -10,6 +10,10 @@ behaviour without restarting the server:
                 "fault": {"kind": "status", "code": "UNAVAILABLE",
                           "message": "...", "after_chunks": 3}}]}
 
+Tools offered with a request are called by the rule in `tool_script` (calls
+come before any rule's answer; a rule's pacing and faults still apply), and
+the answer after their results says what each returned.
+
 The first rule whose `match` is in the last user message applies (`times`
 limits how often; counts reset when the file changes). Fault kinds: `status`
 (end with that gRPC code after N chunks), `stall` (go silent after N chunks
@@ -45,8 +49,10 @@ from yachat.server.engines.base import (
     Piece,
     Stall,
     Token,
+    ToolCall,
 )
 from yachat.server.engines.text_tokens import count_tokens, prompt_tokens, token_offsets, word_tokens
+from yachat.server.engines.tool_script import planned_calls, results_answer
 
 DEFAULT_CONTEXT = 32_768
 
@@ -67,6 +73,7 @@ class ScriptedEngine:
     model_version = "scripted"
     max_answer_tokens: int | None = None
     parallel = True
+    tool_calls = True
 
     def __init__(self, script_path: str | None, context: int | None = None) -> None:
         self.script_path = Path(script_path) if script_path else None
@@ -80,14 +87,18 @@ class ScriptedEngine:
     def generate(self, request: GenerationRequest) -> Iterator[Piece]:
         question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
         rule = self._rule_for(question)
-        if rule.get("echo"):  # the answer is the prompt: what tests read to see what was sent
-            answer = "\n".join(f"{m.role}: {m.text}" for m in request.messages)
-        else:
-            answer = rule.get("answer") or default_answer(question)
         chunk_chars = max(1, int(rule.get("chunk_chars", 8)))
         delay = float(rule.get("delay_ms", 0)) / 1000
         fault = rule.get("fault") or {}
         after = int(fault.get("after_chunks", 0))
+        calls = planned_calls(request)
+        if calls:
+            yield from _calls(calls, fault, delay, request)
+            return
+        if rule.get("echo"):  # the answer is the prompt: what tests read to see what was sent
+            answer = "\n".join(f"{m.role}: {m.prompt_text}" for m in request.messages)
+        else:
+            answer = results_answer(request.messages) or rule.get("answer") or default_answer(question)
 
         used = 0  # tokens of reasoning and answer: both count towards max_tokens
         thought = str(rule.get("reasoning") or "")
@@ -154,6 +165,21 @@ class ScriptedEngine:
         except OSError:
             return 0
         return hash((stat.st_mtime_ns, stat.st_size, stat.st_ino)) if stat else 0
+
+
+def _calls(
+    calls: list[ToolCall], fault: dict[str, Any], delay: float, request: GenerationRequest
+) -> Iterator[Piece]:
+    for index, call in enumerate(calls):
+        if fault and index == int(fault.get("after_chunks", 0)):
+            yield from _inject(fault)
+            return
+        if delay and _sleep_unless_stopped(delay, request):
+            return
+        cost = max(1, count_tokens(call.name + json.dumps(call.arguments)))
+        yield Piece("", tokens=cost, call=call)
+    if fault and int(fault.get("after_chunks", 0)) >= len(calls):
+        yield from _inject(fault)
 
 
 def _inject(fault: dict[str, Any]) -> Iterator[Piece]:

@@ -38,7 +38,7 @@ def prompt_tokens(messages: tuple[ChatMessage, ...]) -> list[Token]:
     out: list[Token] = [Token(1, "<s>", True)]
     for m in messages:
         out.append(Token(2, f"[{m.role}]", True))
-        out += [Token(_token_id(t.strip()), t, False) for t in split_tokens(m.text) if t.strip()]
+        out += [Token(_token_id(t.strip()), t, False) for t in split_tokens(m.prompt_text) if t.strip()]
     out.append(Token(3, "[/s]", True))
     return out
 
