@@ -114,7 +114,7 @@ def test_the_counts_are_kept_with_the_messages(core: ChatCore, script: Script, s
         anyio.run(one)
         # The instruction, the new messages (and the few that short prompts never needed
         # counted), a check, and one more once the framing is measured: not one per message.
-        calls = next(iter(fresh._counts.values())).calls
+        calls = next(iter(fresh.fitter._counts.values())).calls
         assert calls <= 8 < len(core.store.list_messages(thread_id))
     finally:
         fresh.store.close()

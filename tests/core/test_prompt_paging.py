@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from yachat.core import chat
+from yachat.core import prompt_fitting
 from yachat.core.chat import ChatCore
 from yachat.store.models import RunStatus
 
@@ -39,7 +39,7 @@ def test_a_long_thread_sends_its_newest_messages_and_reads_few_pages(
     final = anyio.run(core.send, thread_id, "And the last question?", Recorder())
 
     assert final.status is RunStatus.COMPLETED
-    assert 0 < len(pages) < 1001 // chat.PROMPT_PAGE  # not the whole thread
+    assert 0 < len(pages) < 1001 // prompt_fitting.PROMPT_PAGE  # not the whole thread
     run = core.store.list_runs(thread_id)[-1]
     history = [m for m in core.store.list_messages(thread_id) if m.role == "user" or m.id < final.message_id]
     sent = [m for m in history if m.id >= run.first_sent_message_id]

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from yachat.core.events import Usage
 from yachat.core.tools.spec import ToolSpec
 from yachat.core.tools.wire import arguments_text, sdk_messages, sdk_tool_choice, sdk_tools
-from yachat.core.events import Usage
 
 
 class Transport(StrEnum):

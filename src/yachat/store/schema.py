@@ -219,7 +219,8 @@ CREATE TABLE message_parts (
     tool TEXT,
     server TEXT,  -- the MCP server, or 'yachat' for built-in tools
     arguments TEXT,  -- tool_call: the arguments as JSON text
-    -- tool_call: streaming | awaiting_approval | running | done | failed | denied | timed_out | cancelled | skipped
+    -- tool_call: streaming | awaiting_approval | running | done | failed | denied | timed_out
+    -- | cancelled | skipped
     status TEXT,
     is_error INTEGER NOT NULL DEFAULT 0,  -- tool_result
     duration_s REAL,  -- tool_result: how long the tool ran

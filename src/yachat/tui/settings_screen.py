@@ -170,7 +170,7 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                     yield SelectionList[str](*tool_choices(self.tools, a.tools), id="tools", compact=True)
                 else:
                     yield Label(
-                        "  none yet: add MCP servers to config.toml ([mcp_servers.NAME]) or `yachat mcp import`",
+                        "  none yet: add [mcp_servers.NAME] to config.toml, or `yachat mcp import`",
                         classes="hint",
                     )
                 if self.thread is not None:
