@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from yachat.store import records
@@ -93,12 +94,13 @@ class AssistantStore:
         prompt_token_budget: int | None = None,
         transport: str | None = None,
         reasoning_mode: str | None = None,
+        tools: Sequence[str] | None = None,
     ) -> Assistant:
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO assistants (name, model, instruction, temperature, max_tokens,"
-                " keep_last_messages, prompt_token_budget, transport, reasoning_mode, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " keep_last_messages, prompt_token_budget, transport, reasoning_mode, tools, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     model,
@@ -109,6 +111,7 @@ class AssistantStore:
                     prompt_token_budget,
                     transport,
                     reasoning_mode,
+                    json.dumps(list(tools)) if tools is not None else None,
                     time.time(),
                 ),
             )
