@@ -89,6 +89,10 @@ def test_tool_output_is_not_in_the_message_search(tmp_path: Path) -> None:
     answer_with_a_call(store)
     assert store.search("sunny")
     assert not store.search("clear")  # only in the tool's result
+    (hit,) = store.search_tool_output("CLEAR")  # unless asked for
+    assert hit.role == "tool weather" and "\x02clear\x03" in hit.snippet
+    assert store.search_tool_output("Kazan")  # the arguments too
+    assert store.search_tool_output("100%") == []  # LIKE's wildcards are plain text
     store.close()
 
 

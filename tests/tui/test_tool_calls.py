@@ -116,7 +116,7 @@ async def test_allow_always_is_stored_and_not_asked_again(make_app, settings, sc
 async def test_esc_while_a_call_runs_stops_it_and_the_thread_reopens_with_it(  # type: ignore[no-untyped-def]
     make_app, settings, script: Script
 ) -> None:
-    core, pantry = tool_core(settings)
+    core, _ = tool_core(settings)
     core.store.set_tool_permission(core.store.default_assistant().id, "pantry/slowcount", "allow")
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:

@@ -48,6 +48,11 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     search = tsub.add_parser("search", parents=shared, help="full-text search over messages")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=int, default=20)
+    search.add_argument(
+        "--tools",
+        action="store_true",
+        help="also search tool calls' arguments and results (kept out by default)",
+    )
     export = tsub.add_parser("export", parents=shared, help="a thread as Markdown or JSON")
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=("md", "json"), default="md")

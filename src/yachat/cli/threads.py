@@ -67,7 +67,10 @@ def _show(store: Store, args: argparse.Namespace) -> int:
 
 
 def _search(store: Store, args: argparse.Namespace) -> int:
-    hits = store.search(" ".join(args.query), limit=args.limit)
+    query = " ".join(args.query)
+    hits = store.search(query, limit=args.limit)
+    if getattr(args, "tools", False):
+        hits += store.search_tool_output(query, limit=args.limit)
     if not hits:
         print("no matches", file=sys.stderr)
         return 1

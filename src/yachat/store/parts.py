@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from yachat.store import records
 from yachat.store.db import Database
-from yachat.store.models import Message, Part
+from yachat.store.models import Message, Part, SearchHit
 
 _COLUMNS = (
     "message_id, position, kind, text, call_id, tool, server, arguments, status,"
@@ -75,6 +75,48 @@ class PartStore:
             return list(messages)
         parts = self.parts_of(wanted)
         return [replace(m, parts=parts.get(m.id, ())) if m.part_count else m for m in messages]
+
+    def search_tool_output(self, query: str, limit: int = 20) -> list[SearchHit]:
+        """Calls whose arguments or results hold `query` (case-insensitive, as typed): tool
+        output is kept out of the message index, and searched only when asked for."""
+        needle = query.strip()
+        if not needle:
+            return []
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db.read(
+            "SELECT p.message_id, p.kind, p.tool, p.text, p.arguments, m.thread_id, m.created_at, t.name"
+            " FROM message_parts p JOIN messages m ON m.id = p.message_id"
+            " JOIN threads t ON t.id = m.thread_id"
+            " WHERE p.kind IN ('tool_call', 'tool_result')"
+            " AND (p.text LIKE ? ESCAPE '\\' OR p.arguments LIKE ? ESCAPE '\\')"
+            " ORDER BY p.message_id DESC LIMIT ?",
+            (pattern, pattern, limit),
+        )
+        hits = []
+        for r in rows:
+            source = r["text"] if r["kind"] == "tool_result" else (r["arguments"] or "")
+            at = source.lower().find(needle.lower())
+            start = max(0, at - 40)
+            snippet = (
+                source[start:at]
+                + "\x02"
+                + source[at : at + len(needle)]
+                + "\x03"
+                + source[at + len(needle) : at + len(needle) + 60]
+                if at >= 0
+                else source[:100]
+            )
+            hits.append(
+                SearchHit(
+                    message_id=r["message_id"],
+                    thread_id=r["thread_id"],
+                    thread_name=r["name"],
+                    role=f"tool {r['tool']}",
+                    snippet=snippet,
+                    created_at=r["created_at"],
+                )
+            )
+        return hits
 
     # -- what the user answered "always" to, per assistant ----------------------
 
