@@ -214,10 +214,14 @@ class ToolRound:
             outcome = await self.provider.call(call.spec, arguments, self.limits.timeout_s)
             if outcome.is_error:
                 status = ToolStatus.FAILED
-        except TimeoutError:
+        except TimeoutError as exc:
+            # The provider may keep a limit of its own (an MCP server's timeout_s): it says which.
             status = ToolStatus.TIMED_OUT
+            said = str(exc)
             outcome = ToolOutcome(
-                f"The tool did not answer within {self.limits.timeout_s:g} s; the call was cancelled.",
+                f"{said}; the call was cancelled."
+                if said
+                else f"The tool did not answer within {self.limits.timeout_s:g} s; the call was cancelled.",
                 is_error=True,
             )
         except anyio.get_cancelled_exc_class():
