@@ -20,7 +20,8 @@ from pathlib import Path
 import anyio
 from _common import percentile
 
-from yachat.core.tools.mcp_hub import LAUNCHER, McpHub
+from yachat.core.tools.mcp_connection import LAUNCHER
+from yachat.core.tools.mcp_hub import McpHub
 from yachat.mcp_config import parse_server
 
 SERVER = Path(__file__).resolve().parents[2] / "tests" / "mcp" / "server.py"

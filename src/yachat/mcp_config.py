@@ -133,14 +133,18 @@ def parse_server(name: str, table: Any) -> McpServerConfig:
     def string_table(key: str) -> dict[str, str]:
         value = table.get(key, {})
         if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
-            raise McpConfigError(f"{where}: {key} must be a table of strings, e.g. {key} = {{ NAME = \"value\" }}")
+            raise McpConfigError(
+                f'{where}: {key} must be a table of strings, e.g. {key} = {{ NAME = "value" }}'
+            )
         return dict(value)
 
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
         raise McpConfigError(f"{where}: enabled must be true or false")
     timeout = table.get("timeout_s")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
         raise McpConfigError(f"{where}: timeout_s must be a positive number of seconds")
     url = string("url")
     if url is not None and not url.startswith(("http://", "https://", "${")):

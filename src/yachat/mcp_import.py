@@ -68,7 +68,7 @@ def _table_of(name: str, entry: Any) -> tuple[dict[str, Any], set[str]]:
         raise McpConfigError(f"{where}: SSE servers are not supported (only stdio and streamable HTTP)")
     table: dict[str, Any] = {}
     if "command" in entry:
-        keys = ("command", "args", "env", "cwd")
+        keys: tuple[str, ...] = ("command", "args", "env", "cwd")
     elif url is not None:
         table["url"] = url
         keys = ("headers",)
@@ -133,7 +133,9 @@ def _servers_in(path: Path, text: str) -> set[str]:
 def _without_table(text: str, name: str) -> str:
     """`text` without the `[mcp_servers.NAME]` table (and its sub-tables); what follows stays."""
     quoted = re.escape(json.dumps(name))
-    header = re.compile(rf"^\s*\[\s*mcp_servers\s*\.\s*(?:{re.escape(name)}|{quoted})\s*(?:\.[^\]]*)?\]\s*(?:#.*)?$")
+    header = re.compile(
+        rf"^\s*\[\s*mcp_servers\s*\.\s*(?:{re.escape(name)}|{quoted})\s*(?:\.[^\]]*)?\]\s*(?:#.*)?$"
+    )
     out: list[str] = []
     skipping = False
     for line in text.splitlines(keepends=True):

@@ -39,7 +39,9 @@ headers = {{ Authorization = "Bearer hdr-secret" }}
 enabled = false
 """
     )
-    proc = yachat("mcp", "list", "--config", str(config), home=private_home, env={"YACHAT_TEST_TOKEN": "env-secret"})
+    proc = yachat(
+        "mcp", "list", "--config", str(config), home=private_home, env={"YACHAT_TEST_TOKEN": "env-secret"}
+    )
     assert proc.returncode == 1, proc.stderr  # one server failed
     python = f"{sys.executable} {SERVER} stdio"
     assert proc.stdout.splitlines() == [
@@ -83,7 +85,9 @@ CLAUDE = {
 
 def test_import_appends_tables_and_keeps_the_file(tmp_path: Path, private_home: Path) -> None:
     config = tmp_path / "config.toml"
-    original = '# my settings\nmodel = "yandexgpt/rc"  # the newest\n\n[keymap]\n"yachat.new_thread" = "ctrl+t"\n'
+    original = (
+        '# my settings\nmodel = "yandexgpt/rc"  # the newest\n\n[keymap]\n"yachat.new_thread" = "ctrl+t"\n'
+    )
     config.write_text(original)
     source = tmp_path / "claude_desktop_config.json"
     source.write_text(json.dumps(CLAUDE))
@@ -111,7 +115,10 @@ def test_import_appends_tables_and_keeps_the_file(tmp_path: Path, private_home: 
     # Again: the names exist now; nothing is written without --force.
     proc = yachat("mcp", "import", str(source), "--config", str(config), home=private_home)
     assert proc.returncode == 1
-    assert "already has mcp_servers.github, mcp_servers.remote, mcp_servers.quiet; --force replaces them" in proc.stderr
+    assert (
+        "already has mcp_servers.github, mcp_servers.remote, mcp_servers.quiet; --force replaces them"
+        in proc.stderr
+    )
     assert config.read_text() == text
 
     CLAUDE_2 = {"mcpServers": {"github": {"command": "github-mcp", "args": ["stdio"]}}}

@@ -20,7 +20,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_tool_settings_have_defaults_and_come_from_the_file(tmp_path: Path) -> None:
     defaults = load_settings(env={}, config_path=tmp_path / "none.toml")
-    assert (defaults.tool_rounds_at_most, defaults.tool_timeout_s, defaults.tool_output_tokens_at_most) == (8, 60.0, 4000)
+    assert (defaults.tool_rounds_at_most, defaults.tool_timeout_s, defaults.tool_output_tokens_at_most) == (
+        8,
+        60.0,
+        4000,
+    )
     assert defaults.mcp_servers == {}
     path = write(tmp_path, "tool_rounds_at_most = 3\ntool_timeout_s = 15\ntool_output_tokens_at_most = 500\n")
     s = load_settings(env={}, config_path=path)
@@ -85,7 +89,9 @@ timeout_s = 120
         ('url = "ws://h/mcp"', "url must start with http:// or https://"),
     ],
 )
-def test_a_bad_server_table_is_one_line_naming_file_line_and_server(tmp_path: Path, table: str, message: str) -> None:
+def test_a_bad_server_table_is_one_line_naming_file_line_and_server(
+    tmp_path: Path, table: str, message: str
+) -> None:
     path = write(tmp_path, f'model = "m"\n\n[mcp_servers.bad]\n{table}\n')
     with pytest.raises(ConfigError) as info:
         load_settings(env={}, config_path=path)
@@ -102,7 +108,10 @@ def test_a_bad_server_name_is_refused() -> None:
 def test_a_bad_table_stops_the_cli_with_exit_2(tmp_path: Path) -> None:
     path = write(tmp_path, '[mcp_servers.bad]\nurl = "ftp://x"\n')
     proc = subprocess.run(
-        [sys.executable, "-m", "yachat", "mcp", "list", "--config", str(path)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "yachat", "mcp", "list", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
@@ -128,7 +137,10 @@ def test_variables_are_expanded_when_resolved() -> None:
     assert resolved.cwd is not None and resolved.cwd.endswith("/work") and "~" not in resolved.cwd
     with pytest.raises(McpConfigError) as info:
         config.resolved({"TOOLS": "/opt/t"})
-    assert str(info.value) == "mcp_servers.gh: environment variable GH_TOKEN is not set (used in env.GITHUB_TOKEN)"
+    assert (
+        str(info.value)
+        == "mcp_servers.gh: environment variable GH_TOKEN is not set (used in env.GITHUB_TOKEN)"
+    )
 
 
 def test_summary_masks_env_and_header_values() -> None:

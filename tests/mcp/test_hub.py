@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from yachat.core.tools.spec import ToolSpec
 from yachat.mcp_config import McpServerConfig, parse_server
 
 from ..lifetimes import process_gone
-from .conftest import broken_config, events_of, stdio_config
+from .conftest import SERVER, broken_config, events_of, stdio_config
 
 
 def run(body: Callable[[], Awaitable[Any]]) -> Any:
@@ -113,7 +116,7 @@ def test_server_timeout_wins_over_the_callers(events: Path) -> None:
     async def body() -> None:
         async with McpHub([stdio_config(events=events, timeout_s=0.3)]) as hub:
             await hub.wait_started(30)
-            with pytest.raises(TimeoutError, match="within 0.3 s"):
+            with pytest.raises(TimeoutError, match=r"within 0\.3 s"):
                 await hub.call(tool(hub, "test", "sleep"), {"seconds": 30}, 60)
 
     run(body)
@@ -171,7 +174,10 @@ def test_a_server_dying_mid_call_fails_the_call_and_says_so(events: Path) -> Non
             await hub.wait_started(30)
             out = await hub.call(tool(hub, "test", "die"), {}, 10)
             assert out.is_error
-            assert out.content == "MCP server test exited (test server: dying on purpose) during the call"
+            assert (
+                out.content
+                == "MCP server test failed during the call: exited (test server: dying on purpose)"
+            )
             await wait_for(lambda: state(hub, "test").state == "failed")
             assert state(hub, "test").detail == "exited (test server: dying on purpose)"
             assert {t.server for t in hub.tools()} == {"other"}
@@ -180,23 +186,67 @@ def test_a_server_dying_mid_call_fails_the_call_and_says_so(events: Path) -> Non
     run(body)
 
 
+def test_an_http_server_dying_mid_call_fails_the_call_and_says_so() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "http"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+
+    async def body() -> None:
+        assert proc.stdout is not None
+        url = f"http://127.0.0.1:{proc.stdout.readline().split()[1]}/mcp"
+        async with McpHub([parse_server("web", {"url": url})]) as hub:
+            await hub.wait_started(30)
+            out = await hub.call(tool(hub, "web", "die"), {}, 10)
+            assert out.is_error
+            assert out.content.startswith(
+                f"MCP server web failed during the call: lost the connection to {url}: "
+            )
+            assert "\n" not in out.content
+            s = state(hub, "web")
+            assert s.state == "failed" and s.detail.startswith(f"lost the connection to {url}")
+
+    try:
+        run(body)
+        assert proc.wait(timeout=10) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_a_stdio_server_sees_only_path_home_lang_and_its_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YACHAT_TEST_SECRET", "s3cret-value")
     monkeypatch.setenv("YACHAT_TEST_SHARED", "shared-value")
     monkeypatch.setenv("LANG", "C.UTF-8")
-    config = stdio_config(env={"GIVEN": "${YACHAT_TEST_SHARED}", "DEFAULTED": "${YACHAT_TEST_NONE:-fallback}"})
+    config = stdio_config(
+        env={"GIVEN": "${YACHAT_TEST_SHARED}", "DEFAULTED": "${YACHAT_TEST_NONE:-fallback}"}
+    )
 
     async def body() -> dict[str, str]:
         async with McpHub([config]) as hub:
             await hub.wait_started(30)
             env = tool(hub, "test", "env")
-            names = ["YACHAT_TEST_SECRET", "GIVEN", "DEFAULTED", "LANG", "HOME", "PATH", "TERM", "SHELL", "USER"]
+            names = [
+                "YACHAT_TEST_SECRET",
+                "GIVEN",
+                "DEFAULTED",
+                "LANG",
+                "HOME",
+                "PATH",
+                "TERM",
+                "SHELL",
+                "USER",
+            ]
             return {n: (await hub.call(env, {"name": n}, 10)).content for n in names}
 
     seen = run(body)
     assert seen["YACHAT_TEST_SECRET"] == "<unset>"
     assert seen["GIVEN"] == "shared-value" and seen["DEFAULTED"] == "fallback"
-    assert seen["LANG"] == "C.UTF-8" and seen["HOME"] == os.environ["HOME"] and seen["PATH"] == os.environ["PATH"]
+    assert (
+        seen["LANG"] == "C.UTF-8"
+        and seen["HOME"] == os.environ["HOME"]
+        and seen["PATH"] == os.environ["PATH"]
+    )
     # The SDK's own defaults beyond those do not get through either.
     assert seen["TERM"] == seen["SHELL"] == seen["USER"] == "<unset>"
 
@@ -209,7 +259,10 @@ def test_a_missing_variable_fails_that_server_naming_it(monkeypatch: pytest.Monk
         async with McpHub([config]) as hub:
             await hub.wait_started(30)
             s = state(hub, "test")
-            assert (s.state, s.detail) == ("failed", "environment variable YACHAT_TEST_ABSENT is not set (used in env.TOKEN)")
+            assert (s.state, s.detail) == (
+                "failed",
+                "environment variable YACHAT_TEST_ABSENT is not set (used in env.TOKEN)",
+            )
 
     run(body)
 
@@ -221,12 +274,12 @@ def test_server_stderr_goes_to_the_log_with_env_values_masked(caplog: pytest.Log
     async def body() -> None:
         async with McpHub([config]) as hub:
             await hub.wait_started(30)
-            await hub.call(tool(hub, "loud", "fail"), {"reason": "with tok-abcdef inside"}, 10)
+            await hub.call(tool(hub, "loud", "fail"), {"reason": "tok-abcdef"}, 10)
 
     run(body)
     lines = [r.getMessage() for r in caplog.records if r.name == "yachat.mcp.loud"]
     assert any(line.startswith("stderr: test server starting, pid ") for line in lines)
-    assert any("with **** inside" in line for line in lines)
+    assert any("failed ****" in line for line in lines)
     assert not any("tok-abcdef" in r.getMessage() for r in caplog.records)
 
 
@@ -267,3 +320,40 @@ def test_disabled_servers_do_not_start() -> None:
             assert state(hub, "test").state == "disabled" and hub.tools() == []
 
     run(body)
+
+
+def test_on_plain_asyncio_as_textual_runs_it(events: Path) -> None:
+    """run() as a task of its own (a Textual worker), a call cancelled with Task.cancel(),
+    aclose() from yet another task."""
+
+    async def body() -> list[int]:
+        hub = McpHub([stdio_config(events=events)])
+        runner = asyncio.create_task(hub.run())
+        await hub.wait_started(30)
+        pid = int((await hub.call(tool(hub, "test", "pid"), {}, 10)).content)
+        call = asyncio.create_task(hub.call(tool(hub, "test", "sleep"), {"seconds": 30}, 60))
+        await wait_for(lambda: "sleep started" in events_of(events))
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await wait_for(lambda: "sleep cancelled" in events_of(events))
+        await asyncio.create_task(hub.aclose())
+        await asyncio.wait_for(runner, 10)
+        return [pid]
+
+    assert all(process_gone(p) for p in asyncio.run(body()))
+
+
+def test_cancelling_the_run_task_ends_the_servers_too() -> None:
+    async def body() -> int:
+        hub = McpHub([stdio_config()])
+        runner = asyncio.create_task(hub.run())
+        await hub.wait_started(30)
+        pid = int((await hub.call(tool(hub, "test", "pid"), {}, 10)).content)
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        assert state(hub, "test").state == "stopped"
+        return pid
+
+    assert process_gone(asyncio.run(body()))
