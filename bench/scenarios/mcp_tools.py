@@ -1,8 +1,12 @@
 """Scenario: one stdio MCP server (the test server of tests/mcp) through yachat's McpHub.
 
+(Not named mcp.py: the scenarios folder comes first on sys.path and would hide the package.)
+
+- mcp_client_import_s: importing the `mcp` package in yachat (McpHub.run does it in a
+  worker thread, once per process);
 - mcp_start_list_s: hub started until the server is ready with its tools listed
-  (process start, the launcher, `mcp` imports in the server, the handshake, tools/list);
-  the median of 3 starts;
+  (process start, the launcher, `mcp` imports in the server, the handshake, tools/list),
+  the client's import done; the median of 3 starts;
 - mcp_server_rss_mb: that server process's resident memory once ready;
 - mcp_launcher_ms: what the parent-death launcher adds to a start (`true` through it, minus `true`);
 - tool_call_echo_median_ms, tool_call_echo_p99_ms: an echo call's round trip through the hub, 200 calls.
@@ -10,6 +14,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import statistics
 import subprocess
@@ -20,7 +25,6 @@ from pathlib import Path
 import anyio
 from _common import percentile
 
-from yachat.core.tools.mcp_connection import LAUNCHER
 from yachat.core.tools.mcp_hub import McpHub
 from yachat.mcp_config import parse_server
 
@@ -64,10 +68,15 @@ def launcher_ms() -> float:
             runs.append(time.perf_counter() - t0)
         return statistics.median(runs) * 1000
 
+    from yachat.core.tools.mcp_connection import LAUNCHER
+
     return timed([sys.executable, "-I", "-S", str(LAUNCHER), "true"]) - timed(["true"])
 
 
 def main() -> dict[str, float]:
+    t0 = time.perf_counter()
+    importlib.import_module("yachat.core.tools.mcp_connection")
+    import_s = time.perf_counter() - t0
     starts, rss, latencies = [], [], []
     for _ in range(3):
         s, r, lat = anyio.run(one_start)
@@ -75,6 +84,7 @@ def main() -> dict[str, float]:
         rss.append(r)
         latencies = lat
     return {
+        "mcp_client_import_s": import_s,
         "mcp_start_list_s": statistics.median(starts),
         "mcp_server_rss_mb": statistics.median(rss),
         "mcp_launcher_ms": launcher_ms(),
