@@ -357,3 +357,41 @@ def test_cancelling_the_run_task_ends_the_servers_too() -> None:
         return pid
 
     assert process_gone(asyncio.run(body()))
+
+
+def test_http_servers_that_cannot_be_reached_fail_with_one_line(http_server: tuple[str, Path]) -> None:
+    url, _ = http_server
+    wrong = url.replace("/mcp", "/nope")
+
+    async def body() -> None:
+        configs = [
+            parse_server("refused", {"url": "http://127.0.0.1:9/mcp"}),
+            parse_server("wrong", {"url": wrong}),
+        ]
+        async with McpHub(configs) as hub:
+            await hub.wait_started(30)
+            assert (state(hub, "refused").state, state(hub, "refused").detail) == (
+                "failed",
+                "cannot connect to http://127.0.0.1:9/mcp: All connection attempts failed",
+            )
+            assert (state(hub, "wrong").state, state(hub, "wrong").detail) == (
+                "failed",
+                f"cannot connect to {wrong}: Not Found",
+            )
+
+    run(body)
+
+
+def test_aclose_while_a_server_is_still_starting_stops_it() -> None:
+    silent = parse_server("silent", {"command": "sleep", "args": ["60"]})
+
+    async def body() -> None:
+        hub = McpHub([silent], start_timeout_s=60)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(hub.run)
+            await wait_for(lambda: hub._servers["silent"].start_scope is not None)
+            with anyio.fail_after(10):  # stdin closed, 2 s, SIGTERM: `sleep` reads no stdin
+                await hub.aclose()
+        assert state(hub, "silent").state == "stopped"
+
+    run(body)

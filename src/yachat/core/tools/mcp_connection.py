@@ -60,7 +60,7 @@ class Connection:
             await self._own()
         except Exception as exc:  # the one line a front end shows
             self.slot.tools = ()
-            self.slot.set("failed", self._explain(exc))
+            self.slot.set("failed", _one_line(await self._explain(exc)))
         finally:
             self.slot.close_channel()
             if self._stderr is not None:
@@ -78,10 +78,12 @@ class Connection:
         # The start deadline is a scope around the whole connection, not inside it: the
         # transport's task groups must close inside every scope they opened in.
         with anyio.CancelScope(deadline=anyio.current_time() + self.start_timeout_s) as deadline:
+            self.slot.start_scope = deadline  # aclose() during the start cancels it
             async with AsyncExitStack() as stack:
                 client = await self._connect(stack, config)
                 self.slot.tools = await self._list_tools(client)
                 deadline.deadline = math.inf
+                self.slot.start_scope = None
                 info = client.server_info
                 self.slot.set("ready", f"{info.name} {info.version}".strip() if info else "")
                 async with anyio.create_task_group() as tg:
@@ -89,11 +91,11 @@ class Connection:
                     tg.start_soon(self._follow_tool_changes, client)
                     await self.slot.ending.wait()
                     tg.cancel_scope.cancel()
-        if deadline.cancelled_caught:
+        if deadline.cancelled_caught and not self.slot.ending.is_set():
             raise TimeoutError
         if self.exited:
             self.slot.tools = ()
-            self.slot.set("failed", await self.exit_detail())
+            self.slot.set("failed", _one_line(await self.exit_detail()))
 
     async def _connect(self, stack: AsyncExitStack, config: McpServerConfig) -> Client:
         transport: Any
@@ -203,10 +205,11 @@ class Connection:
                         call.timed_out = True
                     elif exc.error.code != types.CONNECTION_CLOSED:
                         call.outcome = ToolOutcome(
-                            f"MCP server {self.config.name}: {exc.error.message}", is_error=True
+                            f"MCP server {self.config.name}: {_one_line(exc.error.message)}", is_error=True
                         )
-                except Exception as exc:
-                    call.outcome = ToolOutcome(f"MCP server {self.config.name}: {_leaf(exc)}", is_error=True)
+                except Exception as exc:  # e.g. a result that is not what the protocol says
+                    text = _one_line(f"{type(_leaf(exc)).__name__}: {_leaf(exc)}")
+                    call.outcome = ToolOutcome(f"MCP server {self.config.name}: {text}", is_error=True)
         finally:
             call.done.set()
 
@@ -216,16 +219,17 @@ class Connection:
             self.exited = True
             self.slot.ending.set()
 
-    async def exit_detail(self) -> str:
+    async def exit_detail(self, what: str = "exited") -> str:
+        """`exited (its last line on stderr)`."""
         if self._stderr is not None:
             with anyio.move_on_after(0.5):  # the last lines may still be in the pipe
                 while not self._stderr.ended.is_set():
                     await anyio.sleep(0.01)
             if self._stderr.last:
-                return f"exited ({self._stderr.last})"
-        return "exited" if self.config.command is not None else "closed the connection"
+                return f"{what} ({self._stderr.last})"
+        return what if self.config.command is not None else "closed the connection"
 
-    def _explain(self, exc: BaseException) -> str:
+    async def _explain(self, exc: BaseException) -> str:
         exc = _leaf(exc)
         if isinstance(exc, TimeoutError):
             return f"did not start within {self.start_timeout_s:g} s"
@@ -237,8 +241,12 @@ class Connection:
             verb = "lost the connection to" if self.slot.was_ready else "cannot connect to"
             return f"{verb} {self.config.url}: {exc or type(exc).__name__}"
         if isinstance(exc, MCPError) and exc.error.code == types.CONNECTION_CLOSED:
-            last = self._stderr.last if self._stderr else ""
-            return f"exited while starting ({last})" if last else "exited while starting"
+            return await self.exit_detail("exited while starting")
+        if isinstance(exc, MCPError):
+            if self.config.url is not None:
+                verb = "lost the connection to" if self.slot.was_ready else "cannot connect to"
+                return f"{verb} {self.config.url}: {exc.error.message}"
+            return f"{'failed' if self.slot.was_ready else 'cannot start'}: {exc.error.message}"
         return f"{type(exc).__name__}: {exc}"
 
 
@@ -254,6 +262,11 @@ def _check_command(command: str, path: str, cwd: str | None) -> None:
             raise _CommandNotFound(f"command not found: {command}")
     elif shutil.which(command, path=path) is None:
         raise _CommandNotFound(f"command not found: {command} (not on PATH)")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    first = " ".join(text.split("\n", 1)[0].split())
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 def _leaf(exc: BaseException) -> BaseException:

@@ -115,7 +115,7 @@ class McpHub:
         closed, then SIGTERM, then SIGKILL: at most ~6 s for one that ignores all)."""
         self._stop.set()
         for server in self._servers.values():
-            server.ending.set()
+            server.stop()
         if self._started:
             with anyio.CancelScope(shield=True):
                 await self._finished.wait()
@@ -197,6 +197,7 @@ class ServerSlot:
         self.ending = anyio.Event()  # aclose(), or the transport ended
         self.was_ready = False
         self.settled = anyio.Event()  # failed or stopped: for good
+        self.start_scope: anyio.CancelScope | None = None  # the owner's, while it starts
         self._send, self._receive = anyio.create_memory_object_stream[Call](math.inf)
 
     def state(self) -> ServerState:
@@ -211,8 +212,19 @@ class ServerSlot:
     def calls(self) -> AsyncIterator[Call]:
         return self._receive
 
+    def stop(self) -> None:
+        self.ending.set()
+        if self.start_scope is not None:
+            self.start_scope.cancel()
+
     def close_channel(self) -> None:
+        """No more calls; those still queued are answered (with no outcome: the server went)."""
         self._send.close()
+        while True:
+            try:
+                self._receive.receive_nowait().done.set()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
         self._receive.close()
 
     def set(self, status: str, detail: str = "") -> None:
