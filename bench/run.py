@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [
     "stream", "stream_chat", "paint", "history", "history_5k", "history_stock", "sidebar", "startup",
-    "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui",
+    "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui", "mcp_tools",
 ]  # fmt: skip
 # The stock reference for a long thread takes ~15-45 s a run, a 500-answer session
 # ~5 minutes, indexing 200 MB in the TUI ~1-2 minutes: once is enough.
@@ -96,6 +96,12 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "index_files_per_s": (None, ""),
     "index_mb_per_s": (None, ""),
     "reindex_unchanged_s": (None, "kb add again, nothing changed: no file read"),
+    "mcp_client_import_s": (None, "importing the mcp package (once, in a worker thread)"),
+    "mcp_start_list_s": (None, "one stdio MCP server (Python, `mcp`): start -> tools listed"),
+    "mcp_server_rss_mb": (None, "that server's RSS once ready"),
+    "mcp_launcher_ms": (None, "the parent-death launcher's share of a start"),
+    "tool_call_echo_median_ms": (None, "stdio echo call through McpHub, 200 calls"),
+    "tool_call_echo_p99_ms": (None, ""),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from yachat import paths
+from yachat.mcp_config import McpConfigError, McpServerConfig, parse_servers
 
 BACKENDS = ("auto", "cloud", "local")
 CLOUD_ENDPOINT = "api.cloud.yandex.net:443"
@@ -55,6 +56,11 @@ class Settings:
     tool_output_tokens_at_most: int = 4000
     enable_server_data_logging: bool = False  # privacy: Yandex may log prompts only if asked
     theme: str | None = None
+    # Tools: the loop's limits, and the MCP servers that offer tools ([mcp_servers.NAME]).
+    tool_rounds_at_most: int = 8  # model -> calls -> results rounds in one answer
+    tool_timeout_s: float = 60.0  # per call, unless the server's own timeout_s says otherwise
+    tool_output_tokens_at_most: int = 4000  # a longer tool output is cut, with a marker
+    mcp_servers: Mapping[str, McpServerConfig] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
     store_path: Path = field(default_factory=paths.store_file)
     config_path: Path = field(default_factory=paths.config_file)
@@ -140,7 +146,19 @@ def _read_config(path: Path) -> dict[str, Any]:
         where = f", line {line}" if line else ""
         known = ", ".join(sorted(_CONFIG_KEYS - {"sources", "store_path"}))
         raise ConfigError(f"config file {path}{where}: unknown key {key!r} (known keys: {known})")
+    if "mcp_servers" in data:
+        data["mcp_servers"] = _mcp_servers(path, raw, data["mcp_servers"])
     return data
+
+
+def _mcp_servers(path: Path, raw: str, table: Any) -> dict[str, McpServerConfig]:
+    try:
+        return parse_servers(table)
+    except McpConfigError as exc:
+        key = str(exc).split(":")[0].split(" ")[0]  # "mcp_servers.NAME", the table at fault
+        line = _line_of(raw, key) or _line_of(raw, "mcp_servers")
+        where = f", line {line}" if line else ""
+        raise ConfigError(f"config file {path}{where}: {exc}") from exc
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -173,6 +191,9 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
                 raise ConfigError(
                     f"{key} must be a number (got {out[key]!r} from {sources.get(key)})"
                 ) from exc
+    for key in ("tool_rounds_at_most", "tool_timeout_s", "tool_output_tokens_at_most"):
+        if key in out and out[key] <= 0:
+            raise ConfigError(f"{key} must be above 0 (got {out[key]!r} from {sources.get(key)})")
     if "store_path" in out:
         out["store_path"] = Path(out["store_path"]).expanduser()
     if "enable_server_data_logging" in out and not isinstance(out["enable_server_data_logging"], bool):

@@ -63,6 +63,7 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     tsub.add_parser("delete", parents=shared, help="delete a thread").add_argument("id", type=int)
 
     _add_kb(sub, shared)
+    _add_mcp(sub, shared)
 
     sub.add_parser(
         "models", parents=shared, help="the models the backend offers: transport, context, reasoning"
@@ -105,6 +106,30 @@ def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
     words_only_flag(again)
 
 
+def _add_mcp(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
+    mcp = sub.add_parser(
+        "mcp",
+        parents=shared,
+        help="MCP servers: the tools the model may call",
+        description="MCP servers, from [mcp_servers.NAME] in config.toml: the tools the model may call.",
+    )
+    msub = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
+    listing = msub.add_parser(
+        "list",
+        parents=shared,
+        help="each server, its state and its tools (starts each one; exit 1 if one failed)",
+    )
+    listing.add_argument("names", nargs="*", metavar="NAME", help="only these servers")
+    listing.add_argument(
+        "--timeout", type=float, default=15.0, metavar="S", help="seconds each server has to start (15)"
+    )
+    imp = msub.add_parser(
+        "import", parents=shared, help='add the servers of a Claude Desktop style {"mcpServers": ...} file'
+    )
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--force", action="store_true", help="replace servers of the same name")
+
+
 def dispatch(args: argparse.Namespace) -> int:
     settings = load_or_fail(args)
     if settings is None:
@@ -128,6 +153,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from yachat.cli.kb import run_kb
 
         return run_kb(settings, args)
+    if command == "mcp":
+        from yachat.cli.mcp import run_mcp
+
+        return run_mcp(settings, args)
     if command == "models":
         from yachat.cli.models import run_models
 
