@@ -50,10 +50,6 @@ class Settings:
     request_timeout_s: float = 180.0
     # Each connection attempt to an endpoint (TCP and TLS); one that fails is not retried.
     connect_timeout_s: float = 5.0
-    # The tool loop's limits: model requests with calls per answer, a call's time, a result's size.
-    tool_rounds_at_most: int = 8
-    tool_timeout_s: float = 60.0
-    tool_output_tokens_at_most: int = 4000
     enable_server_data_logging: bool = False  # privacy: Yandex may log prompts only if asked
     theme: str | None = None
     # Tools: the loop's limits, and the MCP servers that offer tools ([mcp_servers.NAME]).

@@ -64,7 +64,9 @@ async def test_a_call_waits_for_approval_by_key_then_runs_and_the_answer_uses_it
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "check the stock: honey")
-        await wait_for(pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL)
+        await wait_for(
+            pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL
+        )
         entry = entries(app)[0]
         shown = flat(screen_text(app))
         assert "pantry/stock" in shown and "awaiting approval" in shown
@@ -88,7 +90,9 @@ async def test_deny_by_click_goes_back_to_the_model(make_app, settings, script: 
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "stock of jam?")
-        await wait_for(pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL)
+        await wait_for(
+            pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL
+        )
         entry = entries(app)[0]
         lines = [strip.text for strip in entry.render_lines(entry.region.reset_offset)]
         y = next(i for i, line in enumerate(lines) if "[d] deny" in line)
@@ -104,7 +108,9 @@ async def test_allow_always_is_stored_and_not_asked_again(make_app, settings, sc
     app = make_app(core=core)
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "stock of tea")
-        await wait_for(pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL)
+        await wait_for(
+            pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL
+        )
         await pilot.press("A")
         await wait_for(pilot, lambda: app.pane.live() is None)
         await type_and_send(pilot, "and the stock of rice")

@@ -8,6 +8,7 @@ import sys
 from yachat.cli.common import fail
 from yachat.cli.session import AnswerPrinter, run_with_core
 from yachat.cli.tool_approval import cli_policy
+from yachat.cli.tool_servers import tool_servers
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.events import RunFinished
@@ -41,7 +42,8 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         printer = AnswerPrinter()
         # The question came as arguments and a person is at the terminal: they are asked.
         can_ask = bool(args.question) and sys.stdin.isatty()
-        final = await core.send(thread_id, question, printer, cli_policy(args, can_ask))
+        async with tool_servers(core):
+            final = await core.send(thread_id, question, printer, cli_policy(args, can_ask))
         return _finish(printer, final)
 
     return run_with_core(settings, body)
@@ -72,6 +74,7 @@ def run_retry(settings: Settings, args: argparse.Namespace) -> int:
             )
         printer = AnswerPrinter()
         policy = cli_policy(args, sys.stdin.isatty())
-        return _finish(printer, await core.retry(thread_id, printer, policy))
+        async with tool_servers(core):
+            return _finish(printer, await core.retry(thread_id, printer, policy))
 
     return run_with_core(settings, body)

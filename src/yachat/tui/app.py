@@ -11,6 +11,7 @@ import gc
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from rich.console import Console
@@ -41,6 +42,9 @@ from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
 from yachat.tui.tool_calls import ToolCallView
+
+if TYPE_CHECKING:
+    from yachat.core.tools.mcp_hub import McpHub
 
 PURGE_EVERY_S = 600
 # Below this many columns the sidebar would leave the conversation too narrow: it
@@ -117,6 +121,8 @@ class YachatApp(MessageActions):
         self._backend_label = "connecting…"
         self._signals = contextlib.ExitStack()
         self.crashed = False  # an unexpected error ended the app: its traceback is in the log
+        self.mcp: McpHub | None = None  # the MCP servers, once started
+        self._told_failed: set[str] = set()
 
     # -- layout ----------------------------------------------------------------
 
@@ -169,6 +175,33 @@ class YachatApp(MessageActions):
         freeze_start_up()
         self.set_timer(FREEZE_AFTER_START_S, self._freeze_settled)
         self._connect()
+        self._start_tool_servers()
+
+    def _start_tool_servers(self) -> None:
+        """The configured MCP servers, in the background: their tools are offered once ready."""
+        servers = self.settings.mcp_servers
+        if not any(config.enabled for config in servers.values()):
+            return
+        from yachat.core.tools.mcp_hub import McpHub  # ~0.1 s, and `mcp` itself off the loop
+
+        self.mcp = McpHub(servers, on_change=self._tool_servers_changed)
+        self.core.tool_providers.append(self.mcp)
+        # On this loop, not in a thread: a stdio server is told to end when the thread that
+        # started it ends (the launcher's parent-death signal).
+        self.run_worker(self.mcp.run(), group="mcp", exit_on_error=False)
+
+    def _tool_servers_changed(self) -> None:
+        if self.mcp is None:
+            return
+        for state in self.mcp.states():
+            if state.state == "failed" and state.name not in self._told_failed:
+                self._told_failed.add(state.name)
+                self.notify(
+                    f"MCP server {state.name} failed: {state.detail}",
+                    severity="warning",
+                    markup=False,
+                    timeout=12,
+                )
 
     def _purge_expired(self) -> None:
         """Threads whose TTL passed while yachat runs go too, not only at start."""
@@ -251,6 +284,8 @@ class YachatApp(MessageActions):
         # is stopped and stored with what arrived, marked as stopped, before the store closes.
         await self.runs.settle()
         gc.enable()  # the run controller paused collection while answers streamed
+        if self.mcp is not None:
+            await self.mcp.aclose()
         await self.core.aclose()
 
     def _handle_exception(self, error: Exception) -> None:

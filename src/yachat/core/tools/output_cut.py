@@ -20,20 +20,30 @@ async def cut_output(text: str, limit: int, count: Callable[[str], Awaitable[int
     and about how many tokens were left out (0 when nothing was)."""
     if limit <= 0 or len(text.encode()) <= limit:
         return text, 0
-    head = text[: limit * PREFIX_CHARS_PER_TOKEN]
-    tokens = await count(head)
-    if tokens <= limit and len(head) == len(text):
+    size = min(len(text), limit * PREFIX_CHARS_PER_TOKEN)
+    tokens = await count(text[:size])
+    if size == len(text) and tokens <= limit:
         return text, 0
-    chars_per_token = max(len(head) / max(tokens, 1), 0.25)
+    best = 0  # the longest head known to fit
     for _ in range(TRIES):
         if tokens <= limit:
+            best = max(best, size)
+            if size == len(text) or tokens >= limit * 0.9:
+                break
+        # Scale the head by how far its count is from the limit, aiming a little under:
+        # tokens do not spread evenly over a text.
+        size = min(len(text), max(1, int(size * limit * 0.95 / max(tokens, 1))))
+        if size == best:
             break
-        # Aim a little under: tokens do not spread evenly over a text.
-        head = head[: max(1, int(len(head) * limit / tokens * 0.95))]
-        tokens = await count(head)
-    if tokens > limit:  # a tokenizer that did not shrink as the text did: cut by characters
-        head = head[: int(limit * min(chars_per_token, 1.0))]
-    rest = len(text) - len(head)
+        tokens = await count(text[:size])
+    if tokens <= limit:
+        best = max(best, size)
+    if best == len(text):
+        return text, 0
+    if best == 0:  # a tokenizer that never came under: cut to a character a token
+        best = limit
+    chars_per_token = max(size / max(tokens, 1), 0.25)
+    rest = len(text) - best
     left_out = max(1, round(rest / chars_per_token))
     marker = f"\n[… output cut: about {left_out:,} more tokens ({rest:,} characters) left out]"
-    return head + marker, left_out
+    return text[:best] + marker, left_out
