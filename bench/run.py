@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [
     "stream", "stream_chat", "paint", "history", "history_5k", "history_stock", "sidebar", "startup",
-    "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui", "mcp_tools",
+    "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui", "mcp_tools", "tool_roundtrip",
 ]  # fmt: skip
 # The stock reference for a long thread takes ~15-45 s a run, a 500-answer session
 # ~5 minutes, indexing 200 MB in the TUI ~1-2 minutes: once is enough.
@@ -101,6 +101,12 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "mcp_server_rss_mb": (None, "that server's RSS once ready"),
     "mcp_launcher_ms": (None, "the parent-death launcher's share of a start"),
     "tool_call_echo_median_ms": (None, "stdio echo call through McpHub, 200 calls"),
+    "tool_roundtrip_overhead_ms": (None, "<= 15 ms: a call's stream end -> the next request (stdio echo)"),
+    "tool_loop_overhead_ms": (None, "the same, less the MCP call: the loop's own share"),
+    "tool_roundtrip_overhead_p99_ms": (None, ""),
+    "tool_answer_s": (None, "a two-request answer with one stdio echo call, Enter -> finished"),
+    "startup_mcp_s": ("startup_bare_textual_s", "<= 1.75 x bare Textual, three MCP servers configured"),
+    "mcp_all_ready_s": (None, "the three servers ready, from process start"),
     "tool_call_echo_p99_ms": (None, ""),
 }
 

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from yachat import mcp_config  # noqa: E402
 from yachat.core.chat import ChatCore  # noqa: E402
 from yachat.core.knowledge.indexer import add_paths  # noqa: E402
 from yachat.server.engines.firehose import firehose_text  # noqa: E402
@@ -31,6 +32,7 @@ from yachat.server.process import start_server_process  # noqa: E402
 from yachat.settings import Settings  # noqa: E402
 from yachat.tui.app import YachatApp  # noqa: E402
 from yachat.tui.thinking import LiveThinking  # noqa: E402
+from yachat.tui.tool_calls import ToolCallView  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (120, 36)
@@ -194,6 +196,11 @@ async def shoot() -> None:
             + ' {"match": "Kremlin", "answer": "It opens at 8:00 [1]; take a rain jacket in October [2].",'
             + ' "chunk_chars": 6}]}'
         )
+        weather = {
+            "weather": mcp_config.parse_server(
+                "weather", {"command": sys.executable, "args": [str(ROOT / "scripts" / "demo_mcp_server.py")]}
+            )
+        }
         notes = Path(tmp) / "notes"
         for name, text in NOTES.items():
             (notes / name).parent.mkdir(parents=True, exist_ok=True)
@@ -208,6 +215,7 @@ async def shoot() -> None:
                 local_token=srv.token,
                 store_path=Path(tmp) / "yachat.db",
                 config_path=Path(tmp) / "config.toml",
+                mcp_servers=weather,
             )
             core = ChatCore.open_store(settings)
             seed(core)
@@ -277,6 +285,26 @@ async def shoot() -> None:
                 await pilot.press("f9")
                 await pilot.pause(0.5)
                 app.save_screenshot(str(OUT / "knowledge.svg"))
+                await pilot.press("escape")
+                await pilot.pause(0.2)
+
+                # A tool from an MCP server: the call waits for approval, then its result.
+                await wait(pilot, lambda: app.mcp is not None and bool(app.mcp.tools()), 60)
+                thread = store.create_thread("Weekend weather", store.default_assistant().id)
+                app.open_thread(thread.id)
+                app.composer.insert("What is the forecast for Kazan?")
+                await pilot.press("enter")
+                await wait(
+                    pilot,
+                    lambda: any(v.state.status == "awaiting_approval" for v in app.pane.query(ToolCallView)),
+                )
+                await pilot.pause(0.3)
+                app.save_screenshot(str(OUT / "tool-approval.svg"))
+                await pilot.press("a")
+                await wait(pilot, lambda: not app.runs.active, 20)
+                app.pane.query(ToolCallView).first().action_fold()
+                await pilot.pause(0.4)
+                app.save_screenshot(str(OUT / "tool-call.svg"))
 
             # The finished binary-search thread (the newest, so it opens) at 80x24.
             narrow = YachatApp(ChatCore.open_store(settings))

@@ -3,6 +3,8 @@
 - startup_s: process start until a frame shows the sidebar (store of scenario 3);
 - idle_rss_mb: that process's resident memory once idle;
 - startup_bare_textual_s, idle_bare_textual_rss_mb: the same for an empty Textual app;
+- startup_mcp_s: startup_s with three stdio MCP servers configured (they start after
+  the first frame); mcp_all_ready_s: until all three are ready with their tools;
 - local_ready_s: `yachat serve --engine smollm2` started until the SDK gets a first token.
 
 Both apps start from bytecode, as installed packages do (pip compiles them on
@@ -34,14 +36,18 @@ BYTECODE = CACHE.parent / "bytecode"
 
 
 def child(kind: str) -> tuple[float, float]:
+    result, started = _child(kind)
+    return result["painted"] - started, result["rss_mb"]
+
+
+def _child(kind: str) -> tuple[dict[str, float], float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.time()
     out = subprocess.run(
         [sys.executable, str(HERE / "_startup_child.py"), kind, str(CACHE)],
         capture_output=True, text=True, check=True, timeout=120, env=env | {"PYTHONPYCACHEPREFIX": str(BYTECODE)},
     )  # fmt: skip
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["painted"] - started, result["rss_mb"]
+    return json.loads(out.stdout.strip().splitlines()[-1]), started
 
 
 async def first_token(server: object) -> None:
@@ -65,7 +71,11 @@ def main() -> dict[str, float]:
     child("bare")
     startup, rss = child("yachat")
     bare_startup, bare_rss = child("bare")
+    child("yachat_mcp")  # the servers' own bytecode too
+    with_mcp, started = _child("yachat_mcp")
     return {
+        "startup_mcp_s": with_mcp["painted"] - started,
+        "mcp_all_ready_s": with_mcp["mcp_ready"] - started,
         "startup_s": startup,
         "idle_rss_mb": rss,
         "startup_bare_textual_s": bare_startup,
