@@ -130,7 +130,7 @@ class ToolCallView(Widget, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    ToolCallView { height: auto; padding: 0 1; margin: 0 0 0 0; color: $text; }
+    ToolCallView { height: auto; padding: 0 1; margin: 1 0 0 0; color: $text; }
     ToolCallView:focus { background: $boost; }
     ToolCallView.-asking { border-left: thick $warning; background: $warning 10%; }
     ToolCallView.-failed { color: $text; }
@@ -231,12 +231,14 @@ class ToolCallView(Widget, can_focus=True):
                 line.append(f"[{key}] {word}", style=action)
                 line.append("   ")
         if self.expanded:
+            line.append("\n  arguments", style="dim")
             line.append("\n")
             line.append(_indent(strip_controls(pretty_arguments(state.arguments)) or "{}"), style="italic")
         output = state.output
         if output is not None:
             lines = strip_controls(output).splitlines() or [""]
             shown = RESULT_LINES_OPEN if self.expanded else RESULT_LINES_FOLDED
+            line.append("\n  error" if state.is_error else "\n  result", style="dim")
             line.append("\n")
             line.append(_indent("\n".join(lines[:shown])), style="red" if state.is_error else "dim")
             more = len(lines) - shown
