@@ -144,3 +144,37 @@ async def test_esc_while_a_call_runs_stops_it_and_the_thread_reopens_with_it(  #
         assert message is not None and message.status == "cancelled"
         (stored,) = core.store.with_parts([message])
         assert stored.parts[0].kind is PartKind.TOOL_CALL
+
+
+async def test_an_assistant_picks_its_tools_in_the_settings(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import SelectionList
+
+    from yachat.tui.settings_screen import SettingsScreen
+
+    core, pantry = tool_core(settings)
+    app = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        tools = app.screen.query_one("#tools", SelectionList)
+        labels = [str(tools.get_option_at_index(i).prompt) for i in range(tools.option_count)]
+        assert labels == [
+            "pantry (every tool)", "  slowcount", "  stock", "yachat (every tool)", "  knowledge_search"
+        ]  # fmt: skip
+        assert len(tools.selected) == 5  # a new assistant may use every tool
+        tools.deselect("pantry")
+        tools.deselect("pantry/slowcount")
+        app.screen.query_one("#save").press()  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
+        assistant = core.store.default_assistant()
+        assert assistant.tools == ("pantry/stock", "yachat")
+        offered = [t.key for t in core.toolbox(assistant).tools()]
+        assert offered == ["pantry/stock"]  # knowledge_search only with knowledge
+        await type_and_send(pilot, "slowcount and stock: beans")
+        await wait_for(
+            pilot, lambda: entries(app) and entries(app)[0].state.status is ToolStatus.AWAITING_APPROVAL
+        )
+        assert [e.state.tool for e in entries(app)] == ["stock"]  # slowcount was not offered
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.pane.live() is None)
+        assert pantry.calls == []
