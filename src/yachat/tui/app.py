@@ -190,9 +190,24 @@ class YachatApp(MessageActions):
         # started it ends (the launcher's parent-death signal).
         self.run_worker(self.mcp.run(), group="mcp", exit_on_error=False)
 
+    def _tools_label(self) -> str:
+        """What the MCP servers offer now: their tools, or that they are starting."""
+        assert self.mcp is not None
+        states = self.mcp.states()
+        tools = len(self.mcp.tools())
+        starting = sum(s.state == "starting" for s in states)
+        failed = sum(s.state == "failed" for s in states)
+        label = f"{tools} tool{'s' if tools != 1 else ''}"
+        if starting:
+            label += f", {starting} MCP server{'s' if starting != 1 else ''} starting"
+        if failed:
+            label += f", {failed} failed"
+        return label
+
     def _tool_servers_changed(self) -> None:
         if self.mcp is None:
             return
+        self.update_topbar()
         for state in self.mcp.states():
             if state.state == "failed" and state.name not in self._told_failed:
                 self._told_failed.add(state.name)
@@ -256,6 +271,8 @@ class YachatApp(MessageActions):
             pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
+        if self.mcp is not None:
+            pieces.append(Text(f"  ·  {self._tools_label()}", style="dim"))
         room = (width or self.size.width) - 2  # the bar's padding
         for piece in pieces:
             if text.cell_len + piece.cell_len > room:
