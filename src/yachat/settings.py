@@ -56,6 +56,8 @@ class Settings:
     tool_rounds_at_most: int = 8  # model -> calls -> results rounds in one answer
     tool_timeout_s: float = 60.0  # per call, unless the server's own timeout_s says otherwise
     tool_output_tokens_at_most: int = 4000  # a longer tool output is cut, with a marker
+    # Several calls in one answer, run at once (false: one call per request, in turn).
+    parallel_tool_calls: bool = True
     mcp_servers: Mapping[str, McpServerConfig] = field(default_factory=dict)
     keymap: Mapping[str, str] = field(default_factory=dict)
     store_path: Path = field(default_factory=paths.store_file)
@@ -192,6 +194,10 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
             raise ConfigError(f"{key} must be above 0 (got {out[key]!r} from {sources.get(key)})")
     if "store_path" in out:
         out["store_path"] = Path(out["store_path"]).expanduser()
+    if "parallel_tool_calls" in out and not isinstance(out["parallel_tool_calls"], bool):
+        raise ConfigError(
+            f"parallel_tool_calls must be true or false (from {sources.get('parallel_tool_calls')})"
+        )
     if "enable_server_data_logging" in out and not isinstance(out["enable_server_data_logging"], bool):
         raise ConfigError(
             "enable_server_data_logging must be true or false "

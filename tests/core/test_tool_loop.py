@@ -182,6 +182,53 @@ def test_a_failing_tool_is_a_result_not_a_failed_answer(
     core.store.close()
 
 
+def test_calls_one_at_a_time_run_round_after_round_until_the_cap(
+    server: Any, tmp_path: Any, script: Script, kitchen: Kitchen
+) -> None:
+    """With parallel calls off the model calls one tool a request: two tools, two rounds;
+    with a cap of one round the second call is not run and the answer says why."""
+    core = core_with(server, tmp_path, script, kitchen, parallel_tool_calls=False)
+    final, events = ask(
+        core, "qwen3-235b-a22b-fp8", "add 1 and 2, then call broken", ToolPolicy(allow_all=True)
+    )
+    assert final.status is RunStatus.COMPLETED and final.tool_calls == 2
+    assert [name for name, _ in kitchen.calls] == ["add", "broken"]
+    core.store.close()
+
+    kitchen.calls.clear()
+    core = core_with(
+        server, tmp_path / "capped", script, kitchen, parallel_tool_calls=False, tool_rounds_at_most=1
+    )
+    final, _ = ask(core, "yandexgpt/latest", "add 1 and 2, then call broken", ToolPolicy(allow_all=True))
+    assert final.error is not None and "Stopped after 1 rounds" in final.error
+    assert [name for name, _ in kitchen.calls] == ["add"]
+    (message,) = core.store.with_parts([core.store.get_message(final.message_id)])  # type: ignore[list-item]
+    statuses = [p.status for p in message.parts if p.kind is PartKind.TOOL_CALL]
+    assert statuses == [ToolStatus.DONE, ToolStatus.SKIPPED]
+    core.store.close()
+
+
+def test_the_model_searches_the_assistants_knowledge_itself(
+    server: Any, tmp_path: Any, script: Script, kitchen: Kitchen
+) -> None:
+    from yachat.core.knowledge.indexer import add_paths
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kazan.md").write_text("# Kazan\n\nThe Kremlin opens at 8:00 every day.\n")
+    core = core_with(server, tmp_path, script, kitchen)
+    assistant = core.store.create_assistant("notes", "yandexgpt/latest")
+    add_paths(core.store, assistant.id, [notes])
+    thread = core.new_thread(assistant_id=assistant.id)
+    events: list[RunEvent] = []
+    # No approver and nothing allowed: yachat's own search of the user's files still runs.
+    final = anyio.run(core.send, thread.id, "knowledge_search: Kremlin", events.append)
+    assert final.status is RunStatus.COMPLETED, final.error
+    (done,) = [e for e in events if isinstance(e, ToolFinished)]
+    assert done.status is ToolStatus.DONE and "opens at 8:00" in done.output and "kazan.md" in done.output
+    core.store.close()
+
+
 def test_the_round_cap_stops_the_loop_with_a_notice(
     server: Any, tmp_path: Any, script: Script, kitchen: Kitchen
 ) -> None:

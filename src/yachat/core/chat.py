@@ -339,6 +339,8 @@ class ChatCore:
         options: dict[str, Any] = {}
         if tools:
             options["tools"] = tools
+            if not self.settings.parallel_tool_calls:
+                options["parallel_tool_calls"] = False
         return model_object(
             self.session.sdk,
             model.transport,
