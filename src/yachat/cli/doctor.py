@@ -97,6 +97,14 @@ def run_doctor(settings: Settings) -> int:
             if settings.local_model_path:
                 engine = f"{engine}, model {settings.local_model_path}"
             _line("local server", f"not running; yachat starts one ({engine}) when needed")
+    servers = settings.mcp_servers
+    if servers:
+        enabled = [name for name, c in servers.items() if c.enabled]
+        off = len(servers) - len(enabled)
+        names = ", ".join(enabled) or "none enabled"
+        _line("mcp servers", f"{names}{f' ({off} disabled)' if off else ''}; `yachat mcp list` starts them")
+    else:
+        _line("mcp servers", "none ([mcp_servers.NAME] in the config, or `yachat mcp import`)")
     config = settings.config_path
     _line("config", f"{config} ({'exists' if config.exists() else 'not created yet'})")
     _line("store", str(settings.store_path))
