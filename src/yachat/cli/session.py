@@ -14,7 +14,7 @@ import anyio
 from yachat.cli.common import fail, failed_answer_line
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
-from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
+from yachat.core.exit_signals import GUARD, SignalStop, exit_code, on_exit_signals, signal_name
 from yachat.core.knowledge.sources import sources_block
 from yachat.core.updates import RunUpdate, UpdateKind
 from yachat.logs import route_loop_errors, setup_logging
@@ -30,6 +30,7 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
         core = ChatCore.open_store(settings)
     except StoreError as exc:
         return fail(str(exc))
+    GUARD.enable(core.store)
 
     async def main() -> int:
         route_loop_errors()

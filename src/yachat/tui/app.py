@@ -19,11 +19,12 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.widgets import Button, Input, Static
 
 from yachat.core.chat import EMBED_INLINE_AT_MOST, ChatCore
 from yachat.core.errors import UserFacingError
-from yachat.core.exit_signals import exit_code, on_exit_signals
+from yachat.core.exit_signals import GUARD, QUIT_DEADLINE_S, exit_code, on_exit_signals
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import StoreError, ThreadSnapshot
@@ -243,12 +244,18 @@ class YachatApp(MessageActions):
         self.composer.fit_placeholder(event.size.width)
 
     async def on_unmount(self) -> None:
-        self._signals.close()
+        GUARD.begin(self.return_code or 0, within=QUIT_DEADLINE_S)  # however it hangs, it ends
         # Quitting mid-stream (or on a signal, or after an unexpected error): each answer
         # is stopped and stored with what arrived, marked as stopped, before the store closes.
         await self.runs.settle()
         gc.enable()  # the run controller paused collection while answers streamed
         await self.core.aclose()
+        self._signals.close()  # only now: a hangup's second SIGHUP must not kill mid-settle
+
+    def get_driver_class(self) -> type[Driver]:
+        from yachat.tui.terminal_driver import driver_for  # safe on a terminal that goes away
+
+        return driver_for(super().get_driver_class())
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's one entry point for an unhandled error (private; checked against
@@ -513,6 +520,7 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
     except StoreError as exc:
         print(f"yachat: {exc}", file=sys.stderr)
         return 1
+    GUARD.enable(core.store)
     app = YachatApp(core, thread_id)
     if log_path is not None:
         # Textual prints an unhandled error's traceback once the terminal is restored;
