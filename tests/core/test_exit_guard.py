@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from yachat.core.exit_signals import EXIT_DEADLINE_S, LAST_WORDS_S, REPEAT_AFTER_S
+from yachat.core.exit_signals import EXIT_DEADLINE_S, LAST_WORDS_S, REPEAT_AFTER_S, ExitGuard
 
 from ..lifetimes import wait_until
 
@@ -31,8 +31,6 @@ class Store:
     def close(self):
         (out / "store-closed").touch()
 
-GUARD.enable(Store())
-
 async def main():
     got = asyncio.Event()
     with on_exit_signals(lambda signum: got.set()):
@@ -44,7 +42,9 @@ async def main():
     (out / "settled").touch()
     return 129
 
-sys.exit(asyncio.run(main()))
+with GUARD.guarding(Store()):
+    code = asyncio.run(main())
+sys.exit(code)
 """
 
 
@@ -99,3 +99,15 @@ def test_a_hangup_told_twice_at_once_still_settles(start, tmp_path: Path) -> Non
     proc.wait(EXIT_DEADLINE_S)
     assert proc.returncode == 129  # its own exit, after settling; not the guard's
     assert (tmp_path / "settled").exists() and not (tmp_path / "store-closed").exists()
+
+
+def test_outside_a_front_end_the_guard_ends_nothing() -> None:
+    """In here (pytest's own process) an app's exit must never start the watchdog."""
+    guard = ExitGuard()
+    guard.begin(0, within=0.01)
+    assert not guard.began
+    with guard.guarding():
+        assert guard.enabled
+    assert not guard.enabled  # no exit began: the next front end in this process starts unguarded
+    guard.begin(0, within=0.01)
+    assert not guard.began

@@ -30,7 +30,6 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
         core = ChatCore.open_store(settings)
     except StoreError as exc:
         return fail(str(exc))
-    GUARD.enable(core.store)
 
     async def main() -> int:
         route_loop_errors()
@@ -52,7 +51,8 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
         finally:
             await core.aclose()
 
-    return anyio.run(main)
+    with GUARD.guarding(core.store):
+        return anyio.run(main)
 
 
 class AnswerPrinter:

@@ -61,8 +61,8 @@ class Closable(Protocol):
 class ExitGuard:
     """The last resort that ends the process once its exit has begun.
 
-    Off until a front end enables it for its process (`enable`); tests that run
-    an app inside pytest never do, so nothing there can end pytest."""
+    Off but while a front end runs in `guarding`; tests that run an app inside
+    pytest do not, so nothing there can end pytest."""
 
     def __init__(self) -> None:
         self.enabled = False
@@ -73,12 +73,19 @@ class ExitGuard:
         self._deadline = 0.0
         self._changed = threading.Event()
 
-    def enable(self, store: Closable | None = None) -> None:
-        """From now on an exit that hangs is ended; the writes queued for `store` land
-        and it closes first, in a thread of their own and LAST_WORDS_S at most (an
-        answer cut there is kept as far as it was written, and shown interrupted)."""
+    @contextlib.contextmanager
+    def guarding(self, store: Closable | None = None) -> Iterator[None]:
+        """While a front end runs, an exit that hangs is ended; the writes queued for
+        `store` land and it closes first, in a thread of their own and LAST_WORDS_S
+        at most (an answer cut there is kept as far as it was written, shown
+        interrupted). An exit begun stays guarded to the process's end."""
         self._store = store
         self.enabled = True
+        try:
+            yield
+        finally:
+            if not self.began:
+                self.enabled = False
 
     @property
     def began(self) -> bool:

@@ -520,13 +520,13 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
     except StoreError as exc:
         print(f"yachat: {exc}", file=sys.stderr)
         return 1
-    GUARD.enable(core.store)
     app = YachatApp(core, thread_id)
     if log_path is not None:
         # Textual prints an unhandled error's traceback once the terminal is restored;
         # it is in the log already, so the terminal gets one line instead (below).
         app.error_console = Console(file=io.StringIO())
-    app.run()
+    with GUARD.guarding(core.store):
+        app.run()
     if app.crashed:
         where = f"the details are in {log_path}" if log_path else "no log file could be written"
         print(f"yachat stopped on an unexpected error; your messages are saved; {where}", file=sys.stderr)
