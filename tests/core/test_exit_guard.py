@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,3 +112,5 @@ def test_outside_a_front_end_the_guard_ends_nothing() -> None:
     assert not guard.enabled  # no exit began: the next front end in this process starts unguarded
     guard.begin(0, within=0.01)
     assert not guard.began
+    # Its watchdog has stood down, its pipe closed.
+    assert wait_until(lambda: not any(t.name == "yachat-exit-guard" for t in threading.enumerate()), 2)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -62,16 +63,22 @@ class ExitGuard:
     """The last resort that ends the process once its exit has begun.
 
     Off but while a front end runs in `guarding`; tests that run an app inside
-    pytest do not, so nothing there can end pytest."""
+    pytest do not, so nothing there can end pytest.
+
+    `begin` runs on the main thread, often in a signal handler, which can
+    interrupt that thread anywhere, even inside `begin`: so it takes no lock and
+    starts no thread. It sets plain fields and wakes the watchdog, started
+    beforehand, through a pipe."""
 
     def __init__(self) -> None:
         self.enabled = False
         self._store: Closable | None = None
-        self._lock = threading.Lock()
         self._began_at: float | None = None
         self._code = 0
         self._deadline = 0.0
-        self._changed = threading.Event()
+        self._wake: int | None = None  # the watchdog's pipe, written to wake it
+        self._generation = 0  # which `guarding` the watchdog serves
+        self._reason = f"the exit did not finish within {EXIT_DEADLINE_S:g} s"
 
     @contextlib.contextmanager
     def guarding(self, store: Closable | None = None) -> Iterator[None]:
@@ -79,13 +86,20 @@ class ExitGuard:
         `store` land and it closes first, in a thread of their own and LAST_WORDS_S
         at most (an answer cut there is kept as far as it was written, shown
         interrupted). An exit begun stays guarded to the process's end."""
-        self._store = store
-        self.enabled = True
+        read, write = os.pipe()  # the watchdog's, closed by it when it stands down
+        self._generation += 1
+        self._store, self._wake, self.enabled = store, write, True
+        watch = threading.Thread(
+            target=self._watch, args=(read, write, self._generation), name="yachat-exit-guard", daemon=True
+        )
+        watch.start()
         try:
             yield
         finally:
             if not self.began:
                 self.enabled = False
+                self._poke()
+                self._wake = None
 
     @property
     def began(self) -> bool:
@@ -97,45 +111,51 @@ class ExitGuard:
         if not self.enabled:
             return
         now = time.monotonic()
-        with self._lock:
-            first = self._began_at is None
-            if first:
-                self._began_at, self._code, self._deadline = now, code, now + within
-            elif now + within < self._deadline:
-                self._deadline = now + within
-        if first:
-            threading.Thread(target=self._watch, name="yachat-exit-guard", daemon=True).start()
+        if self._began_at is None:
+            self._code, self._deadline, self._began_at = code, now + within, now
         else:
-            self._changed.set()
+            self._deadline = min(self._deadline, now + within)
+        self._poke()
 
     def signalled(self, signum: int) -> None:
         """An exit signal came (called from the signal handler, in the main thread)."""
         if not self.enabled:
             return
         if self._began_at is not None and time.monotonic() - self._began_at >= REPEAT_AFTER_S:
-            self.end_now()
-        self.begin(exit_code(signum))
+            self._reason = "the exit signal came again"
+            self.begin(exit_code(signum), within=0)  # the watchdog ends it now
+        else:
+            self.begin(exit_code(signum))
 
-    def end_now(self) -> None:
-        self._finish(reason="the exit signal came again")
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(wake, b".")
 
-    def _watch(self) -> None:
+    def _watch(self, read: int, write: int, generation: int) -> None:
         while True:
-            left = self._deadline - time.monotonic()
-            if left <= 0:
-                break
-            self._changed.wait(left)
-            self._changed.clear()
-        self._finish(reason=f"the exit did not finish within {EXIT_DEADLINE_S:g} s")
+            if self._began_at is None:
+                if not self.enabled or generation != self._generation:  # finished without an exit
+                    os.close(read)
+                    os.close(write)
+                    return
+                left: float | None = None
+            else:
+                left = self._deadline - time.monotonic()
+                if left <= 0:
+                    self._finish()
+            if select.select([read], [], [], left)[0]:
+                os.read(read, 512)
 
-    def _finish(self, reason: str) -> None:
+    def _finish(self) -> None:
         # Whatever holds the main thread may hold a lock the last words need (the
         # store's, logging's): they get a bounded time in a thread of their own.
         def last_words() -> None:
             if self._store is not None:
                 store_writes.drain(LAST_WORDS_S)
                 self._store.close()
-            log.warning("yachat ends at once: %s; where its threads were:\n%s", reason, _stacks())
+            log.warning("yachat ends at once: %s; where its threads were:\n%s", self._reason, _stacks())
 
         words = threading.Thread(target=last_words, name="yachat-last-words", daemon=True)
         words.start()
