@@ -188,9 +188,7 @@ def test_calls_one_at_a_time_run_round_after_round_until_the_cap(
     """With parallel calls off the model calls one tool a request: two tools, two rounds;
     with a cap of one round the second call is not run and the answer says why."""
     core = core_with(server, tmp_path, script, kitchen, parallel_tool_calls=False)
-    final, _ = ask(
-        core, "qwen3-235b-a22b-fp8", "add 1 and 2, then call broken", ToolPolicy(allow_all=True)
-    )
+    final, _ = ask(core, "qwen3-235b-a22b-fp8", "add 1 and 2, then call broken", ToolPolicy(allow_all=True))
     assert final.status is RunStatus.COMPLETED and final.tool_calls == 2
     assert [name for name, _ in kitchen.calls] == ["add", "broken"]
     core.store.close()

@@ -29,8 +29,12 @@ GONE_WITHIN = 5.0
 
 # A yachat in miniature: it resolves the local backend exactly as the chat core
 # does, says which server it uses, and then idles until stdin closes (or it is killed).
+# The signals it is killed by end it as they end a yachat, also when the suite runs
+# under nohup or as a background job (which would leave SIGHUP or SIGINT ignored).
 OWNER = """
-import sys, anyio
+import signal, sys, anyio
+for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, signal.SIG_DFL)
 from yachat.core.backend import resolve_backend
 from yachat.settings import Settings
 

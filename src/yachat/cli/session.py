@@ -27,7 +27,7 @@ from yachat.core.events import (
     ToolCallStarted,
     ToolFinished,
 )
-from yachat.core.exit_signals import SignalStop, exit_code, on_exit_signals, signal_name
+from yachat.core.exit_signals import GUARD, SignalStop, exit_code, on_exit_signals, signal_name
 from yachat.core.knowledge.sources import sources_block
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
@@ -63,7 +63,8 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
         finally:
             await core.aclose()
 
-    return anyio.run(main)
+    with GUARD.guarding(core.store):
+        return anyio.run(main)
 
 
 class AnswerPrinter:

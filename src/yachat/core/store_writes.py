@@ -54,3 +54,12 @@ async def write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     with anyio.CancelScope(shield=True):
         result = await asyncio.wrap_future(future)
     return result
+
+
+def drain(timeout: float) -> bool:
+    """Wait up to `timeout` s for the writes queued so far; whether they all landed."""
+    try:
+        write_later(lambda: None).result(timeout)
+    except (TimeoutError, RuntimeError):  # RuntimeError: the writer was shut down (the process exits)
+        return False
+    return True

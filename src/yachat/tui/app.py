@@ -20,12 +20,13 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
-from yachat.core.exit_signals import exit_code, on_exit_signals
+from yachat.core.exit_signals import GUARD, QUIT_DEADLINE_S, exit_code, on_exit_signals
 from yachat.core.retrieval import EMBED_INLINE_AT_MOST
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
@@ -296,7 +297,7 @@ class YachatApp(MessageActions):
         self.composer.fit_placeholder(event.size.width)
 
     async def on_unmount(self) -> None:
-        self._signals.close()
+        GUARD.begin(self.return_code or 0, within=QUIT_DEADLINE_S)  # however it hangs, it ends
         # Quitting mid-stream (or on a signal, or after an unexpected error): each answer
         # is stopped and stored with what arrived, marked as stopped, before the store closes.
         await self.runs.settle()
@@ -304,6 +305,12 @@ class YachatApp(MessageActions):
         if self.mcp is not None:
             await self.mcp.aclose()
         await self.core.aclose()
+        self._signals.close()  # only now: a hangup's second SIGHUP must not kill mid-settle
+
+    def get_driver_class(self) -> type[Driver]:
+        from yachat.tui.terminal_driver import driver_for  # safe on a terminal that goes away
+
+        return driver_for(super().get_driver_class())
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's one entry point for an unhandled error (private; checked against
@@ -597,7 +604,8 @@ def run_tui(settings: Settings, thread_id: int | None = None) -> int:
         # Textual prints an unhandled error's traceback once the terminal is restored;
         # it is in the log already, so the terminal gets one line instead (below).
         app.error_console = Console(file=io.StringIO())
-    app.run()
+    with GUARD.guarding(core.store):
+        app.run()
     if app.crashed:
         where = f"the details are in {log_path}" if log_path else "no log file could be written"
         print(f"yachat stopped on an unexpected error; your messages are saved; {where}", file=sys.stderr)

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import select
 import signal
 import struct
 import subprocess
@@ -74,6 +75,7 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         self.raw = bytearray()
         self._lock = threading.Lock()
+        self._stop_reading = threading.Event()
         self.last_output = time.monotonic()
         self.last_input = time.monotonic()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -85,8 +87,12 @@ class Terminal:
         fcntl.ioctl(self._slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def _read(self) -> None:
-        while True:
+        # Polled, so that hang_up can stop it before the fd is closed (a read blocked on
+        # a closed fd would keep the pty open; a later read could hit a reused fd number).
+        while not self._stop_reading.is_set():
             try:
+                if not select.select([self.master], [], [], 0.05)[0]:
+                    continue
                 data = os.read(self.master, 65536)
             except OSError:
                 return
@@ -114,6 +120,14 @@ class Terminal:
         self._write(f"\x1b[<0;{x + 1};{y + 1}M".encode())
         time.sleep(0.02)
         self._write(f"\x1b[<0;{x + 1};{y + 1}m".encode())
+
+    def hang_up(self) -> None:
+        """Close the terminal, as closing its window does: for a program started with
+        `on_its_own_terminal`, the kernel sends it SIGHUP and SIGCONT."""
+        self._stop_reading.set()
+        self._reader.join(2)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
 
     def resize(self, cols: int, rows: int) -> None:
         with self._lock:
@@ -242,10 +256,11 @@ class Terminal:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        self._stop_reading.set()
+        self._reader.join(2)
         for fd in (self.master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self._reader.join(2)
 
     def slave_attrs(self) -> list:  # type: ignore[type-arg]
         return termios.tcgetattr(self._slave)
@@ -253,3 +268,20 @@ class Terminal:
 
 def yachat_args() -> list[str]:
     return [sys.executable, "-m", "yachat"]
+
+
+# The pty becomes the controlling terminal of the new session (Terminal starts one),
+# and the exit signals have their default dispositions, also when the suite runs
+# under nohup or as a background job; then the program itself is exec'd (same pid).
+_OWN_TERMINAL = (
+    "import fcntl, os, signal, sys, termios\n"
+    "fcntl.ioctl(0, termios.TIOCSCTTY, 0)\n"
+    "for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):\n"
+    "    signal.signal(sig, signal.SIG_DFL)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
+
+
+def on_its_own_terminal(args: list[str]) -> list[str]:
+    """`args` run as a terminal window's program does: hanging up the pty signals it."""
+    return [sys.executable, "-c", _OWN_TERMINAL, *args]
