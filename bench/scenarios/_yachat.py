@@ -10,6 +10,7 @@ from typing import Any
 from _common import FrameLog, timed_app
 
 from yachat.core.chat import ChatCore
+from yachat.core.events import TextDelta
 from yachat.settings import Settings
 from yachat.tui.app import YachatApp
 
@@ -69,7 +70,7 @@ async def send_and_time(
 
         def record(run: Any, update: Any) -> None:
             original(run, update)
-            if update.kind == "append":
+            if isinstance(update, TextDelta):
                 arrivals.append((time.perf_counter(), len(run.answer)))
 
         app.runs._apply = record

@@ -7,6 +7,7 @@ server/engines/scripted.py); the tools here are a real in-process provider.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import anyio
@@ -16,6 +17,7 @@ from yachat.core.chat import ChatCore
 from yachat.core.events import (
     ApprovalRequest,
     Decision,
+    Notice,
     RunEvent,
     RunFinished,
     TextDelta,
@@ -326,3 +328,31 @@ def test_three_identical_calls_in_a_row_stop_the_loop(kitchen: Kitchen) -> None:
     assert stops[:2] == [None, None] and stops[2] is not None and "3 times in a row" in stops[2]
     assert len(kitchen.calls) == 2  # the third was not run
     assert recorder.ended[-1].status is ToolStatus.SKIPPED
+
+
+def test_a_model_that_cannot_call_tools_is_said_so_once(tmp_path: Any, kitchen: Kitchen) -> None:
+    """The firehose engine, like SmolLM2, has no tool format: no tools are offered to it,
+    and the first answer (only) says so; nothing pretends a tool ran."""
+    from yachat.server.process import start_server_process
+
+    # The client's own home: it learns what the server's model can do from its runtime file.
+    env = {"YACHAT_HOME": os.environ["YACHAT_HOME"], "YACHAT_FIREHOSE_CHUNKS": "20"}
+    with start_server_process("firehose", env=env, runtime_file=True) as firehose:
+        core = ChatCore.open_store(local_settings(firehose, tmp_path, stream_idle_timeout_s=10))
+        core.tool_providers.append(kitchen)
+        assistant = core.store.create_assistant("a", "yandexgpt/latest")
+
+        async def two() -> list[list[RunEvent]]:
+            runs: list[list[RunEvent]] = []
+            for _ in range(2):
+                events: list[RunEvent] = []
+                thread = core.new_thread(assistant_id=assistant.id)
+                await core.send(thread.id, "please add 1 and 2", events.append, ToolPolicy(allow_all=True))
+                runs.append(events)
+            return runs
+
+        first, second = anyio.run(two)
+        notices = [[e.text for e in run if isinstance(e, Notice)] for run in (first, second)]
+        assert any("does not call tools" in n for n in notices[0]) and notices[1] == []
+        assert kitchen.calls == [] and not any(isinstance(e, ToolCallStarted) for e in first + second)
+        core.store.close()
