@@ -227,8 +227,10 @@ class ChatCore:
                 write_soon(self.store.record_sources, run.id, fitted.passages)
                 streamer.emit(SourcesFound(thread.id, run.id, answer.id, sources=fitted.passages))
             toolbox = self.toolbox(assistant)
-            tools = await anyio.to_thread.run_sync(toolbox.tools) if model.calls_tools else []
-            if not model.calls_tools and model.uri not in self._told_no_tools and self._has_tools(toolbox):
+            # In memory, and one indexed query for the knowledge: not worth a thread hop.
+            offered = toolbox.tools()
+            tools = offered if model.calls_tools else []
+            if offered and not model.calls_tools and model.uri not in self._told_no_tools:
                 # Once a session: never pretend a model used a tool it cannot call.
                 self._told_no_tools.add(model.uri)
                 who = backend.model_name if model.local and backend.model_name else model.name
@@ -328,12 +330,6 @@ class ChatCore:
             if stop is not None:
                 streamer.notice(stop, kept=True)
                 return await streamer.stop(stop)
-
-    def _has_tools(self, toolbox: Toolbox) -> bool:
-        try:
-            return bool(toolbox.tools())
-        except Exception:
-            return False
 
     def _model_object(self, assistant: Assistant, model: ModelChoice, tools: Sequence[ToolSpec]) -> Any:
         options: dict[str, Any] = {}

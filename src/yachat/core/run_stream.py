@@ -65,6 +65,7 @@ class RunContext:
 class RunStreamer(CallReporter):
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
+        self.ids = (ctx.thread_id, ctx.run_id, ctx.message_id)  # what every event names, made once
         self.assembler = StreamAssembler()  # this round's text
         self.text_before = ""  # the text of the rounds before, joined
         self.reasoning = ""  # this round's reasoning
@@ -72,6 +73,7 @@ class RunStreamer(CallReporter):
         self.parts: list[Part] = []  # the rounds before, then the calls' results, in order
         self.round_calls: list[Part] = []  # this round's calls, as they stream
         self.call_ids: dict[int, str] = {}  # this round: a call's index -> its id in the answer
+        self.round_text = ""  # the text of the round that ended last, said beside its calls
         self.call_count = 0
         self.kept_parts = False  # the answer has parts beyond its text and reasoning
         self.usage_before: Usage | None = None  # the rounds before
@@ -89,10 +91,6 @@ class RunStreamer(CallReporter):
         except Exception:  # a front end's bug must not lose the answer
             log.exception("event sink failed on %s", type(event).__name__)
         return event
-
-    def _ids(self) -> tuple[int, int, int]:
-        ctx = self.ctx
-        return ctx.thread_id, ctx.run_id, ctx.message_id
 
     @property
     def text(self) -> str:
@@ -178,7 +176,7 @@ class RunStreamer(CallReporter):
         if kept:
             self.parts.append(Part(PartKind.NOTICE, text))
             self.kept_parts = True
-        self.emit(Notice(*self._ids(), text=text, kept=kept))
+        self.emit(Notice(*self.ids, text=text, kept=kept))
 
     async def consume_cancelled(self) -> RunFinished:
         return await self._finish(RunStatus.CANCELLED)
@@ -199,17 +197,17 @@ class RunStreamer(CallReporter):
             suffix = chunk.reasoning[len(self.reasoning) :]
             if not self.reasoning and self.reasoning_before:
                 suffix = ROUND_SEPARATOR + suffix
-            self.emit(ReasoningDelta(*self._ids(), text=suffix))
+            self.emit(ReasoningDelta(*self.ids, text=suffix))
             self.reasoning = chunk.reasoning
         change = self.assembler.feed(chunk.text)
         if change is not None:
             if change.replace:
-                self.emit(TextReplaced(*self._ids(), text=self.text))
+                self.emit(TextReplaced(*self.ids, text=self.text))
             else:
                 suffix = change.text
                 if self.text_before and len(self.assembler.text) == len(suffix):
                     suffix = ROUND_SEPARATOR + suffix  # this round's first text
-                self.emit(TextDelta(*self._ids(), text=suffix))
+                self.emit(TextDelta(*self.ids, text=suffix))
         if chunk.tool_calls:
             self._calls(chunk.tool_calls)
         self.round_usage = chunk.usage or self.round_usage
@@ -240,7 +238,7 @@ class RunStreamer(CallReporter):
     # -- tool calls --------------------------------------------------------------
 
     def _calls(self, calls: tuple[ToolCallChunk, ...]) -> None:
-        ids = self._ids()
+        ids = self.ids
         for chunk in calls:
             call_id = self.call_ids.get(chunk.index)
             if call_id is None:
@@ -281,8 +279,9 @@ class RunStreamer(CallReporter):
         """This round's text, reasoning and calls become parts; the calls go to the loop."""
         if self.reasoning:
             self.parts.append(Part(PartKind.REASONING, self.reasoning))
-        if self.assembler.text:
-            self.parts.append(Part(PartKind.TEXT, self.assembler.text))
+        self.round_text = self.assembler.text
+        if self.round_text:
+            self.parts.append(Part(PartKind.TEXT, self.round_text))
         calls = []
         for part in self.round_calls:
             self.parts.append(replace(part, status=ToolStatus.AWAITING_APPROVAL))
@@ -307,11 +306,10 @@ class RunStreamer(CallReporter):
 
     def round_prompt(self, calls: list[Call]) -> list[dict[str, Any]]:
         """What the next request adds to the prompt: the model's calls, and their results."""
-        spoken = self.parts_text_of_last_round()
         return [
             {
                 "role": "assistant",
-                "text": spoken,
+                "text": self.round_text,
                 "tool_calls": [
                     {"id": c.call_id, "name": c.name, "arguments": _arguments_object(c.arguments)}
                     for c in calls
@@ -326,16 +324,6 @@ class RunStreamer(CallReporter):
             },
         ]
 
-    def parts_text_of_last_round(self) -> str:
-        text = ""
-        for part in reversed(self.parts):
-            if part.kind is PartKind.TOOL_CALL or part.kind is PartKind.TOOL_RESULT:
-                continue
-            if part.kind is PartKind.TEXT:
-                text = part.text
-            break
-        return text
-
     def _set_call(self, call_id: str, **changes: Any) -> None:
         for i, part in enumerate(self.parts):
             if part.kind is PartKind.TOOL_CALL and part.call_id == call_id:
@@ -348,7 +336,7 @@ class RunStreamer(CallReporter):
         if call.status is ToolStatus.AWAITING_APPROVAL:
             self.emit(
                 ToolAwaitingApproval(
-                    *self._ids(),
+                    *self.ids,
                     call_id=call.call_id,
                     tool=call.name,
                     server=call.server,
@@ -359,7 +347,7 @@ class RunStreamer(CallReporter):
 
     def running(self, call: Call, started_at: float) -> None:
         self._set_call(call.call_id, status=ToolStatus.RUNNING)
-        self.emit(ToolRunning(*self._ids(), call_id=call.call_id, started_at=started_at))
+        self.emit(ToolRunning(*self.ids, call_id=call.call_id, started_at=started_at))
         self._persist()
 
     def finished(self, call: Call) -> None:
@@ -380,7 +368,7 @@ class RunStreamer(CallReporter):
         )
         self.emit(
             ToolFinished(
-                *self._ids(),
+                *self.ids,
                 call_id=call.call_id,
                 status=call.status,
                 output=outcome.content,
@@ -452,7 +440,7 @@ class RunStreamer(CallReporter):
             reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
         event = RunFinished(
-            *self._ids(),
+            *self.ids,
             status=status,
             text=text,
             error=error,

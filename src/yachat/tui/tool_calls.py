@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
@@ -72,7 +71,6 @@ class ToolCallState:
     output: str | None = None
     is_error: bool = False
     truncated_tokens: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def states_of(message: Message) -> list[ToolCallState]:
@@ -264,8 +262,3 @@ class ToolCallView(Widget, can_focus=True):
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
-
-
-def views_for(messages: Sequence[Message]) -> dict[int, list[ToolCallView]]:
-    """Entries for stored answers' calls, by answer."""
-    return {m.id: [ToolCallView(s) for s in states_of(m)] for m in messages if m.parts}
