@@ -15,6 +15,7 @@ from typing import Any
 
 from yachat import paths
 from yachat.mcp_config import McpConfigError, McpServerConfig, parse_servers
+from yachat.model_ref import model_ref_problem
 
 BACKENDS = ("auto", "cloud", "local")
 CLOUD_ENDPOINT = "api.cloud.yandex.net:443"
@@ -203,6 +204,10 @@ def _coerce(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any
             "enable_server_data_logging must be true or false "
             f"(from {sources.get('enable_server_data_logging')})"
         )
+    if "model" in out:
+        problem = model_ref_problem(str(out["model"]))
+        if problem:
+            raise ConfigError(f"model from {sources.get('model')}: {problem}")
     if "keymap" in out and not isinstance(out["keymap"], Mapping):
         raise ConfigError(f"keymap must be a table of binding id = keys ({sources.get('keymap')})")
     return out

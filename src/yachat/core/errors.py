@@ -11,6 +11,8 @@ import re
 import sys
 from typing import TYPE_CHECKING
 
+from yachat.model_ref import ModelRefError
+
 if TYPE_CHECKING:
     import grpc
 
@@ -59,6 +61,8 @@ def explain(exc: BaseException, *, backend_kind: str = "cloud") -> str:
     """One clear sentence, with what to do, for an exception raised by a run."""
     if isinstance(exc, UserFacingError):
         return exc.message
+    if isinstance(exc, ModelRefError):
+        return f"The assistant's model cannot be used: {exc}."
     if isinstance(exc, EndpointUnreachable):
         return _unreachable(exc.endpoint, exc.cause, backend_kind)
     if isinstance(exc, ServerGone):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from yachat.core.transport import Transport
+from yachat.model_ref import ModelRefError, parse_model_ref
 
 
 class Reasoning(StrEnum):
@@ -50,17 +51,13 @@ KNOWN_MODELS: dict[str, ModelInfo] = {
 }
 
 
-def model_name(model: str) -> str:
-    """'yandexgpt/rc' -> 'yandexgpt'; 'gpt://folder/yandexgpt-lite/latest' -> 'yandexgpt-lite'."""
-    model = model.strip()
-    if "://" in model:
-        path = model.split("://", 1)[1].split("/")
-        return path[1] if len(path) > 1 else path[0]
-    return model.partition("/")[0]
-
-
 def model_info(model: str) -> ModelInfo | None:
-    return KNOWN_MODELS.get(model_name(model).lower())
+    """The catalogue's entry for any form of reference; None for an unknown or malformed one
+    (a malformed one is refused where it is typed, and by the backend)."""
+    try:
+        return KNOWN_MODELS.get(parse_model_ref(model).name.lower())
+    except ModelRefError:
+        return None
 
 
 def context_tokens(model: str) -> int:
@@ -103,8 +100,10 @@ class ModelListing:
 
 def listing(uri: str, context: int | None = None) -> ModelListing:
     """What the catalogue says of a listed model; `context` overrides it (the local server's own)."""
-    path = uri.split("://", 1)[-1].split("/")
-    name = "/".join(path[1:]) if len(path) >= 3 else "/".join(path)
+    try:
+        name = parse_model_ref(uri).short
+    except ModelRefError:
+        name = uri  # listed as the backend names it
     info = model_info(uri)
     return ModelListing(
         uri=uri,

@@ -17,8 +17,8 @@ from yachat.core.model_catalog import (
     reasoning_mode_for,
     transport_for,
 )
-from yachat.core.sdk import split_model
 from yachat.core.transport import Transport
+from yachat.model_ref import parse_model_ref
 from yachat.settings import Settings
 from yachat.store.models import Assistant
 
@@ -42,7 +42,9 @@ def model_uri(settings: Settings, assistant: Assistant) -> str:
 
 def resolve_model(settings: Settings, assistant: Assistant, backend: Backend | None) -> ModelChoice:
     uri = model_uri(settings, assistant)
-    name, version = split_model(uri)
+    ref = parse_model_ref(uri)  # a malformed one stops here with one clear sentence
+    # The SDK takes a full URI whole (its own folder kept); a short reference in the session's folder.
+    name, version = (ref.uri(), ref.version_or_latest) if ref.folder else (ref.name, ref.version_or_latest)
     transport = transport_for(uri, assistant.transport)
     local = backend is not None and backend.kind == "local"
     if local:

@@ -145,12 +145,3 @@ def _bound_connect_time(client: Any, seconds: float) -> None:
         ("grpc.dns_ares_query_timeout", ms),
     )
     inner._get_options = lambda: (*options(), *extra)
-
-
-def split_model(model: str) -> tuple[str, str]:
-    """'yandexgpt/rc' -> ('yandexgpt', 'rc'); a full gpt:// URI passes whole."""
-    model = model.strip()
-    if "://" in model:
-        return model, "latest"
-    name, _, version = model.partition("/")
-    return name, version or "latest"

@@ -26,6 +26,7 @@ from typing import Any
 from yachat.core.events import Usage
 from yachat.core.tools.spec import ToolSpec
 from yachat.core.tools.wire import arguments_text, sdk_messages, sdk_tool_choice, sdk_tools
+from yachat.model_ref import ModelRefError, parse_model_ref
 
 
 class Transport(StrEnum):
@@ -281,7 +282,7 @@ _FINISH = {
 
 def model_label(uri: str) -> str:
     """`gpt://qwen3-235b-a22b-fp8/latest` (or with a folder) -> `qwen3-235b-a22b-fp8/latest`."""
-    parts = uri.removeprefix("gpt://").split("/")
-    if len(parts) >= 3:
-        parts = parts[1:]
-    return "/".join(parts)
+    try:
+        return parse_model_ref(uri).label
+    except ModelRefError:
+        return uri

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from yachat.model_ref import ModelRefError, parse_model_ref
+
 # The Yandex model names served, and whether each embeds a query (else a passage).
 MODELS = {"text-search-doc": False, "text-search-query": True}
 MODEL_NAME = "multilingual-e5-small"
@@ -56,13 +58,14 @@ class Embedding:
 
 def model_name_of(uri: str, bare_allowed: bool = False) -> str:
     """The served model a URI names: `emb://<folder>/<name>[/<version>]` (or, over HTTP, a bare name)."""
-    parts = uri.removeprefix("emb://").split("/") if uri.startswith("emb://") else None
-    if parts is not None and 2 <= len(parts) <= 3 and all(parts):
-        name = parts[1]
-    elif bare_allowed and "://" not in uri and 1 <= len(uri.split("/")) <= 2:
-        name = uri.split("/")[0]
-    else:
-        name = ""
+    try:
+        ref = parse_model_ref(uri)
+    except ModelRefError:
+        ref = None
+    # Over gRPC only the full URI; over HTTP a bare name (with its version) too.
+    full = ref is not None and ref.scheme == "emb" and ref.folder is not None
+    bare = ref is not None and bare_allowed and "://" not in uri
+    name = ref.name if ref is not None and (full or bare) else ""
     if name not in MODELS:
         raise EmbeddingRefused(
             "INVALID_ARGUMENT",

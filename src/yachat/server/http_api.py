@@ -32,6 +32,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from yachat.model_ref import model_ref_problem, parse_model_ref
 from yachat.server.admission import ContextExceeded, admit
 from yachat.server.embedder import MODELS as EMBEDDING_MODELS
 from yachat.server.embedder import (
@@ -125,7 +126,7 @@ def parse_chat_request(body: bytes) -> ChatRequest:
     """Validate a chat completion request; a bad one is INVALID_ARGUMENT, as Yandex answers."""
     data = _json_object(body)
     model = data.get("model")
-    if not isinstance(model, str) or not model.strip():
+    if not isinstance(model, str) or model_ref_problem(model):
         raise ApiError("INVALID_ARGUMENT", "invalid model_uri")
     raw = data.get("messages")
     if not isinstance(raw, list) or not raw:
@@ -238,13 +239,7 @@ def _tool_choice_of(raw: Any) -> ToolChoice:
 
 def public_model_name(uri: str) -> str:
     """`gpt://folder/name/version` -> `gpt://name/version`: the real server drops the folder."""
-    if uri.startswith("gpt://"):
-        parts = uri.removeprefix("gpt://").split("/")
-        if len(parts) >= 3:
-            return "gpt://" + "/".join(parts[1:])
-        if len(parts) == 2:
-            return f"gpt://{parts[1]}/latest" if "/" not in parts[0] else uri
-    return f"gpt://{uri}/latest"
+    return f"gpt://{parse_model_ref(uri).label}"
 
 
 class ChatApi:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from yandex.cloud.ai.foundation_models.v1.text_generation import (
 from yandex.cloud.endpoint import api_endpoint_pb2, api_endpoint_service_pb2
 from yandex.cloud.endpoint import api_endpoint_service_pb2_grpc as endpoint_grpc
 
+from yachat.model_ref import ModelRefError, parse_model_ref
 from yachat.server.admission import ContextExceeded, admit
 from yachat.server.embedder import (
     MODEL_VERSION,
@@ -59,7 +59,6 @@ from yachat.server.engines.base import (
 log = logging.getLogger(__name__)
 
 ROLES = {"system", "user", "assistant"}
-MODEL_URI = re.compile(r"^gpt://[^/\s]+/[^/\s]+(/[^/\s]+)?$")
 Alternative = common.Alternative
 
 
@@ -106,7 +105,11 @@ class EndpointService(endpoint_grpc.ApiEndpointServiceServicer):
 
 
 def check_model_uri(uri: str) -> None:
-    if not MODEL_URI.match(uri):
+    try:
+        ref = parse_model_ref(uri)
+    except ModelRefError:
+        ref = None
+    if ref is None or ref.scheme != "gpt" or ref.folder is None:
         raise Refusal(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"model_uri must look like gpt://<folder_id>/<model>/<version>, got {uri!r}",

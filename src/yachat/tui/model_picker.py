@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from yachat.core.errors import explain
 from yachat.core.model_catalog import KNOWN_MODELS, ModelListing, Reasoning, listing
+from yachat.model_ref import model_ref_problem
 from yachat.text import one_line
 from yachat.tui.dialogs import AnsweredOnce, guard_paging
 
@@ -37,11 +38,9 @@ def known_names() -> list[str]:
 
 def valid_model(text: str) -> str | None:
     """What is wrong with a typed model name, or None."""
-    if not text:
+    if not text.strip():
         return "type a model name, e.g. yandexgpt/rc, or pick one from the list"
-    if any(c.isspace() for c in text):
-        return "a model name has no spaces: yandexgpt-lite, qwen3-235b-a22b-fp8 or gpt://folder/name/version"
-    return None
+    return model_ref_problem(text)
 
 
 def row(model: ModelListing, name: str | None = None) -> Text:

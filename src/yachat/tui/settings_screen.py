@@ -20,7 +20,7 @@ from yachat.core.tools.spec import ToolSpec
 from yachat.core.transport import Transport
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
 from yachat.tui.dialogs import AnsweredOnce, guard_paging
-from yachat.tui.model_picker import ListModels, ModelPicker
+from yachat.tui.model_picker import ListModels, ModelPicker, valid_model
 
 TRANSPORTS = [("auto (the model decides)", "auto"), ("gRPC completions", "grpc"), ("chat API (http)", "http")]
 REASONING = [
@@ -272,8 +272,9 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         model = value("model").strip()
         if not name:
             raise ValueError("the assistant needs a name")
-        if not model or " " in model:
-            raise ValueError("model must look like yandexgpt/rc, yandexgpt-lite or gpt://folder/name/version")
+        problem = valid_model(model)
+        if problem:
+            raise ValueError(problem)
         transport, reasoning = self._transport_and_reasoning()
         problem = check_reasoning(model, transport, reasoning)
         if problem:
