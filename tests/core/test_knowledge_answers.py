@@ -53,9 +53,9 @@ def test_the_answer_is_given_the_passage_that_holds_the_fact_and_names_its_file(
     assert kinds.index(PromptFitted) < kinds.index(SourcesFound) < kinds.index(TextDelta)
     # Stored with the run, as sent: an export shows them.
     assert core.store.run_sources(final.run_id) == list(sources.sources)
-    md = core.export_thread(thread_id, "md")
+    md = core.threads.export(thread_id, "md")
     assert f"- [1] {notes / 'home' / 'vault.md'}:5 — Household › Safe" in md
-    exported = json.loads(core.export_thread(thread_id, "json"))
+    exported = json.loads(core.threads.export(thread_id, "json"))
     (answer,) = [m for m in exported["messages"] if m["role"] == "assistant"]
     assert answer["sources"][0]["where"] == f"{notes / 'home' / 'vault.md'}:5"
     assert PLANTED in answer["sources"][0]["text"]

@@ -82,8 +82,8 @@ def test_exports_never_carry_escapes_but_json_keeps_exact_text(core: ChatCore) -
     thread = core.new_thread("title \x1b]0;pwned\x07 [red]x[/]")
     hostile = "answer \x1b[2J\x1b]52;c;aGk=\x07 [@click=app.quit]y[/]"
     core.store.add_message(thread.id, "assistant", hostile)
-    md = core.export_thread(thread.id, "md")
+    md = core.threads.export(thread.id, "md")
     assert "\x1b" not in md and "\x07" not in md and "[@click=app.quit]y[/]" in md
-    data = json.loads(core.export_thread(thread.id, "json"))
+    data = json.loads(core.threads.export(thread.id, "json"))
     assert data["messages"][0]["text"] == hostile
-    assert "\x1b" not in core.export_thread(thread.id, "json")  # escaped as \u001b in the file
+    assert "\x1b" not in core.threads.export(thread.id, "json")  # escaped as \u001b in the file

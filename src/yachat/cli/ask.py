@@ -12,8 +12,8 @@ from yachat.cli.tool_servers import tool_servers
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.events import RunFinished
+from yachat.core.threads import LastAnswerComplete
 from yachat.settings import Settings
-from yachat.store.models import MessageStatus
 
 
 def read_question(args: argparse.Namespace) -> str:
@@ -33,12 +33,7 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
         return fail("no question: pass it as an argument or on stdin.", 2)
 
     async def body(core: ChatCore) -> int:
-        if args.thread is not None:
-            if core.store.get_thread(args.thread) is None:
-                raise UserFacingError(f"thread {args.thread} does not exist; see `yachat threads list`.")
-            thread_id = args.thread
-        else:
-            thread_id = core.new_thread().id
+        thread_id = core.threads.require(args.thread).id if args.thread is not None else core.new_thread().id
         printer = AnswerPrinter()
         # The question came as arguments and a person is at the terminal: they are asked.
         can_ask = bool(args.question) and sys.stdin.isatty()
@@ -65,13 +60,12 @@ def run_retry(settings: Settings, args: argparse.Namespace) -> int:
     thread_id = args.thread
 
     async def body(core: ChatCore) -> int:
-        if core.store.get_thread(thread_id) is None:
-            raise UserFacingError(f"thread {thread_id} does not exist; see `yachat threads list`.")
-        last = core.store.last_message(thread_id)
-        if last is not None and last.role == "assistant" and last.status == MessageStatus.COMPLETE:
+        try:  # before the tool servers start: the rule is the core's, checked again as it runs
+            core.threads.rerun_target(thread_id, "retry")
+        except LastAnswerComplete:
             raise UserFacingError(
                 f"the last answer in thread {thread_id} is complete; there is nothing to retry."
-            )
+            ) from None
         printer = AnswerPrinter()
         policy = cli_policy(args, sys.stdin.isatty())
         async with tool_servers(core):

@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from yachat.settings import BACKENDS, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from yachat.core.threads import NoSuchThread
 
 EXIT_CODES = """\
 exit status:
@@ -106,6 +109,10 @@ def failed_answer_line(error: str, thread_id: int) -> str:
     if phrased == error:  # no hint in the core's words: once the cause is fixed, it can still be retried
         phrased = f"{error.rstrip('. ')}; then {retry_command(thread_id)}."
     return phrased
+
+
+def no_such_thread(exc: NoSuchThread) -> str:
+    return f"thread {exc.thread_id} does not exist; see `yachat threads list`."
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -11,7 +11,6 @@ from yachat.cli.session import AnswerPrinter, run_with_core
 from yachat.cli.tool_approval import cli_policy
 from yachat.cli.tool_servers import tool_servers
 from yachat.core.chat import ChatCore
-from yachat.core.errors import UserFacingError
 from yachat.core.export import status_label
 from yachat.settings import Settings
 from yachat.text import strip_controls
@@ -19,8 +18,8 @@ from yachat.text import strip_controls
 
 def run_plain_chat(settings: Settings, thread_id: int | None, args: argparse.Namespace | None = None) -> int:
     async def body(core: ChatCore) -> int:
-        if thread_id is not None and core.store.get_thread(thread_id) is None:
-            raise UserFacingError(f"thread {thread_id} does not exist; see `yachat threads list`.")
+        if thread_id is not None:
+            core.threads.require(thread_id)
         backend = await core.connect(on_status=lambda line: print(f"yachat: {line}", file=sys.stderr))
         print(f"yachat: {backend.description} ({backend.reason}); type exit to end.", file=sys.stderr)
         tid = thread_id if thread_id is not None else core.new_thread().id

@@ -11,7 +11,7 @@ from typing import TextIO
 
 import anyio
 
-from yachat.cli.common import fail, failed_answer_line
+from yachat.cli.common import fail, failed_answer_line, no_such_thread
 from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.events import (
@@ -29,6 +29,7 @@ from yachat.core.events import (
 )
 from yachat.core.exit_signals import GUARD, SignalStop, exit_code, on_exit_signals, signal_name
 from yachat.core.knowledge.sources import sources_block
+from yachat.core.threads import NoSuchThread
 from yachat.logs import route_loop_errors, setup_logging
 from yachat.settings import Settings
 from yachat.store import StoreError
@@ -56,6 +57,8 @@ def run_with_core(settings: Settings, body: Callable[[ChatCore], Awaitable[int]]
             with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
                 print(f"\nyachat: stopped by {signal_name(stop.signum)}.", file=sys.stderr, flush=True)
             return exit_code(stop.signum)
+        except NoSuchThread as exc:
+            return fail(no_such_thread(exc))
         except UserFacingError as exc:
             return fail(exc.message)
         except StoreError as exc:

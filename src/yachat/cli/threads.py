@@ -7,9 +7,11 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from yachat.cli.common import fail, use_color
-from yachat.core.export import export_thread, status_label, tool_call_lines
+from yachat.cli.common import fail, no_such_thread, use_color
+from yachat.core.errors import UserFacingError
+from yachat.core.export import status_label, tool_call_lines
 from yachat.core.knowledge.sources import sources_block
+from yachat.core.threads import NoSuchThread, ThreadRules
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
 from yachat.store.models import Part
@@ -25,6 +27,10 @@ def run_threads(settings: Settings, args: argparse.Namespace) -> int:
         # Answers whose process died are shown as interrupted, never as streaming.
         store.settle_dead_runs()
         return _ACTIONS[args.threads_command](store, args)
+    except NoSuchThread as exc:
+        return fail(no_such_thread(exc))
+    except UserFacingError as exc:
+        return fail(exc.message)
     except StoreError as exc:
         return fail(str(exc))
     finally:
@@ -86,32 +92,25 @@ def _search(store: Store, args: argparse.Namespace) -> int:
 
 
 def _export(store: Store, args: argparse.Namespace) -> int:
-    try:
-        text = export_thread(store, args.id, args.format)
-    except LookupError:
-        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    threads = ThreadRules(store)
     if args.output:
         try:
-            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            path = threads.export_to_file(args.id, Path(args.output), args.format)
         except OSError as exc:
             return fail(f"cannot write {args.output}: {exc.strerror}")
-        print(f"exported thread {args.id} to {args.output}", file=sys.stderr)
+        print(f"exported thread {args.id} to {path}", file=sys.stderr)
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(threads.export(args.id, args.format) + "\n")
     return 0
 
 
 def _rename(store: Store, args: argparse.Namespace) -> int:
-    if store.get_thread(args.id) is None:
-        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
-    store.rename_thread(args.id, " ".join(args.name))
+    ThreadRules(store).rename(args.id, " ".join(args.name))
     return 0
 
 
 def _delete(store: Store, args: argparse.Namespace) -> int:
-    if store.get_thread(args.id) is None:
-        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
-    store.delete_thread(args.id)
+    ThreadRules(store).delete(args.id, undoable=False)
     print(f"deleted thread {args.id}", file=sys.stderr)
     return 0
 

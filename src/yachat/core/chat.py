@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from yachat.core.assistants import AssistantRules
 from yachat.core.backend import Backend, StatusSink
 from yachat.core.errors import UserFacingError
 from yachat.core.events import EventSink, PromptFitted, PromptInfo, RunFinished, RunStarted, SourcesFound
-from yachat.core.export import export_thread
 from yachat.core.model_catalog import ModelListing
 from yachat.core.model_choice import ModelChoice, model_uri, resolve_model
 from yachat.core.prompt import PromptMessage
@@ -26,6 +26,7 @@ from yachat.core.retrieval import Retrieval
 from yachat.core.run_stream import RunContext, RunStreamer
 from yachat.core.session import ModelSession
 from yachat.core.store_writes import write, write_soon
+from yachat.core.threads import Rerun, ThreadRules
 from yachat.core.tools.builtin import KNOWLEDGE_SEARCH, KnowledgeSearch, Toolbox, assistant_allows
 from yachat.core.tools.loop import RepeatWatch, ToolLimits, ToolPolicy, ToolRound
 from yachat.core.tools.spec import ToolOutcome, ToolProvider, ToolSpec
@@ -48,6 +49,8 @@ class ChatCore:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self.threads = ThreadRules(store)
+        self.assistants = AssistantRules(store)
         self.session = ModelSession(settings)
         self.retrieval = Retrieval(settings, store, self.session)
         self.fitter = PromptFitter(settings, store, self.session, self.retrieval)
@@ -102,14 +105,6 @@ class ChatCore:
         assistant = self._assistant(assistant_id)
         return self.store.create_thread(name or NEW_THREAD_NAME, assistant.id)
 
-    def fork_for_edit(self, thread_id: int, message_id: int) -> Thread:
-        """A new thread with the messages before `message_id`; the original stays."""
-        thread = self._thread(thread_id)
-        return self.store.fork_thread(thread.id, message_id, name=f"{thread.name} (edited)")
-
-    def export_thread(self, thread_id: int, fmt: str = "md") -> str:
-        return export_thread(self.store, thread_id, fmt)
-
     def assistant_for(self, thread_id: int | None) -> Assistant:
         thread = self.store.get_thread(thread_id) if thread_id is not None else None
         return self._assistant(thread.assistant_id if thread else None)
@@ -157,26 +152,21 @@ class ChatCore:
         self, thread_id: int, on_event: EventSink, policy: ToolPolicy | None = None
     ) -> RunFinished:
         """Run the last user message again, replacing an answer that did not complete."""
-        thread = self._thread(thread_id)
-        last = self.store.last_message(thread.id)
-        if last is None:
-            raise UserFacingError("This thread has no message to retry.")
-        if last.role == "assistant":
-            if last.status == MessageStatus.COMPLETE:
-                raise UserFacingError("The last answer is complete; use Regenerate to replace it.")
-            await write(self.store.delete_message, last.id)
-        return await self._run(thread, on_event, policy)
+        return await self._rerun(thread_id, "retry", on_event, policy)
 
     async def regenerate(
         self, thread_id: int, on_event: EventSink, policy: ToolPolicy | None = None
     ) -> RunFinished:
         """Replace the last answer with a new one (its tool calls and results go with it)."""
+        return await self._rerun(thread_id, "regenerate", on_event, policy)
+
+    async def _rerun(
+        self, thread_id: int, how: Rerun, on_event: EventSink, policy: ToolPolicy | None
+    ) -> RunFinished:
         thread = self._thread(thread_id)
-        last = self.store.last_message(thread.id)
-        if last is None:
-            raise UserFacingError("This thread has no message to answer.")
-        if last.role == "assistant":
-            await write(self.store.delete_message, last.id)
+        replaced = self.threads.rerun_target(thread.id, how)
+        if replaced is not None:
+            await write(self.store.delete_message, replaced.id)
         return await self._run(thread, on_event, policy)
 
     async def _run(

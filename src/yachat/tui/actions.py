@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 
-from yachat.core.model_catalog import REASONING_MODES, transport_for
+from yachat.core.errors import UserFacingError
 from yachat.text import one_line
 from yachat.tui.composer import Composer
 from yachat.tui.message_pane import MessagePane, MessageWidget
@@ -119,16 +119,14 @@ class MessageActions(App[None]):
             self._apply_settings(result)
 
     def _apply_settings(self, result: SettingsResult) -> None:
-        store = self.core.store
-        if result.assistant_id is None:
-            assistant = store.create_assistant(**result.fields)
-        else:
-            assistant = store.update_assistant(result.assistant_id, **result.fields)
-        if self.thread_id is not None:
-            store.set_thread_assistant(self.thread_id, assistant.id)
-            store.set_thread_ttl(self.thread_id, result.ttl_days, result.policy)
-        if result.make_default or self.thread_id is None:
-            store.set_default_assistant(assistant.id)
+        assistant = self.core.assistants.save(
+            result.assistant_id,
+            result.fields,
+            thread_id=self.thread_id,
+            ttl_days=result.ttl_days,
+            policy=result.policy,
+            make_default=result.make_default,
+        )
         self.update_topbar()
         self.notify(f"Assistant “{one_line(assistant.name, 40)}” saved.", markup=False)
 
@@ -153,14 +151,11 @@ class MessageActions(App[None]):
         if not model or model == assistant.model:
             return
         assistant = self.core.assistant_for(self.thread_id)  # it may have changed meanwhile
-        transport = transport_for(model)  # a transport chosen for the old model is not this one's
-        fields: dict[str, object] = {"model": model, "transport": None}
+        switch = self.core.assistants.switch_model(assistant.id, model)
+        transport = switch.transport
         note = ""
-        mode = assistant.reasoning_mode
-        if mode and mode not in REASONING_MODES[transport]:
-            fields["reasoning_mode"] = None
-            note = f"; reasoning {mode} does not apply to it, so it is off"
-        self.core.store.update_assistant(assistant.id, **fields)
+        if switch.reasoning_dropped:
+            note = f"; reasoning {switch.reasoning_dropped} does not apply to it, so it is off"
         self.update_topbar()
         if "model" in self.core.settings.sources:
             note += f"; this session still uses {self.core.settings.model}, named at start"
@@ -199,9 +194,11 @@ class MessageActions(App[None]):
         if not answer or not answer.strip():
             return
         path = Path(answer.strip()).expanduser()
-        fmt = "json" if path.suffix.lower() == ".json" else "md"
         try:
-            path.write_text(self.core.export_thread(self.thread_id, fmt) + "\n", encoding="utf-8")
+            path = self.core.threads.export_to_file(self.thread_id, path)
+        except UserFacingError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
             return

@@ -28,10 +28,10 @@ from yachat.core.chat import ChatCore
 from yachat.core.errors import UserFacingError
 from yachat.core.exit_signals import GUARD, QUIT_DEADLINE_S, exit_code, on_exit_signals
 from yachat.core.retrieval import EMBED_INLINE_AT_MOST
+from yachat.core.threads import LastAnswerComplete, NoSuchThread, Rerun
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import Store, StoreError, ThreadSnapshot
-from yachat.store.models import Message, Run
 from yachat.text import one_line
 from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
@@ -51,8 +51,6 @@ PURGE_EVERY_S = 600
 # Below this many columns the sidebar would leave the conversation too narrow: it
 # hides, and ctrl+b shows it over the conversation.
 NARROW_BELOW = 100
-# Messages read when a thread opens; older ones are read as the user scrolls up to them.
-THREAD_OPEN_MESSAGES = 200
 # The sidebar search looks in message text from this many characters (titles from one).
 SEARCH_MESSAGES_FROM = 2
 
@@ -221,9 +219,10 @@ class YachatApp(MessageActions):
 
     def _purge_expired(self) -> None:
         """Threads whose TTL passed while yachat runs go too, not only at start."""
-        if self.core.store.purge_expired():
-            if self.thread_id is not None and self.core.store.get_thread(self.thread_id) is None:
-                self.open_thread(None)
+        purged, open_one_gone = self.core.threads.purge_expired(self.thread_id)
+        if open_one_gone:
+            self.open_thread(None)
+        if purged:
             self.refresh_threads()
 
     @work(exit_on_error=False)
@@ -342,46 +341,31 @@ class YachatApp(MessageActions):
             self.composer.focus()
 
     def open_thread(self, thread_id: int | None, message_id: int | None = None) -> None:
-        store = self.core.store
-        if thread_id is not None and store.get_thread(thread_id) is None:
-            self.notify("That thread no longer exists.", severity="warning")
-            thread_id = None
-        self.thread_id = thread_id
-        if thread_id is None:
+        """Show the thread's newest messages (from `message_id`, if older); the pane
+        reads older ones from the store as the user scrolls up to them."""
+        opened = None
+        if thread_id is not None:
+            try:
+                opened = self.core.threads.open(thread_id, message_id)
+            except NoSuchThread:
+                self.notify("That thread no longer exists.", severity="warning")
+        if opened is None:
+            self.thread_id = None
             self.pane.show(None, [], [])
         else:
-            self._show_thread(thread_id, message_id)
+            self.thread_id = thread_id = opened.thread.id
+            self.pane.show(
+                thread_id,
+                opened.messages,
+                opened.runs,
+                message_id,
+                unread=opened.unread,
+                read_older=opened.read_older,
+                sources=opened.sources,
+            )
             self.runs.resume_on_screen(thread_id)
             self.sidebar.highlight(thread_id)
         self.update_topbar()
-
-    def _show_thread(self, thread_id: int, message_id: int | None) -> None:
-        """Show the thread's newest messages (from `message_id`, if older); the pane
-        reads older ones from the store as the user scrolls up to them."""
-        store = self.core.store
-        store.settle_dead_runs(thread_id)
-        messages = store.message_page(thread_id, THREAD_OPEN_MESSAGES)
-        if message_id is not None and messages and message_id < messages[0].id:
-            before = store.message_page(thread_id, 2, message_id)
-            messages = before + store.messages_since(thread_id, message_id)
-        messages = store.with_parts(messages)  # answers that called tools show their calls
-        unread = store.count_messages(thread_id, messages[0].id) if messages else 0
-        first_run = min((m.run_id for m in messages if m.run_id), default=None)
-        runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
-
-        def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
-            older = store.with_parts(store.message_page(thread_id, count, before_id))
-            return older, store.get_runs({m.run_id for m in older if m.run_id})
-
-        self.pane.show(
-            thread_id,
-            messages,
-            runs,
-            message_id,
-            unread=unread,
-            read_older=read_older,
-            sources=store.thread_sources(thread_id),
-        )
 
     def action_new_thread(self) -> None:
         self.open_thread(None)
@@ -395,7 +379,8 @@ class YachatApp(MessageActions):
             return
         name = await self.push_screen_wait(Ask("Rename thread", thread.name, ok="Rename"))
         if name and name.strip():
-            self.core.store.rename_thread(thread.id, name.strip())
+            with contextlib.suppress(NoSuchThread):  # deleted while the dialog was open
+                self.core.threads.rename(thread.id, name)
             self.refresh_threads()
 
     @work(exit_on_error=False)
@@ -410,8 +395,11 @@ class YachatApp(MessageActions):
         question = f"Delete “{one_line(thread.name, 50)}” and its messages?"
         if not await self.push_screen_wait(Confirm(question)):
             return
-        self._undo = self.core.store.snapshot_thread(thread.id)
-        self.core.store.delete_thread(thread.id)
+        try:
+            self._undo = self.core.threads.delete(thread.id)
+        except NoSuchThread:  # gone while the question was open (its TTL, another process)
+            self.refresh_threads()
+            return
         if self.thread_id == thread.id:
             self.open_thread(None)
         self.refresh_threads()
@@ -423,7 +411,7 @@ class YachatApp(MessageActions):
             return
         snapshot, self._undo = self._undo, None
         try:
-            thread = self.core.store.restore_thread(snapshot)
+            thread = self.core.threads.undo_delete(snapshot)
         except StoreError as exc:
             # E.g. a thread created since took the deleted one's id (found by the random walk).
             log.info("undo delete failed: %s", exc)
@@ -445,7 +433,7 @@ class YachatApp(MessageActions):
         editing = composer.editing_message_id
         thread_id = self.thread_id
         if editing is not None and thread_id is not None:
-            thread_id = self.core.fork_for_edit(thread_id, editing).id
+            thread_id = self.core.threads.fork_for_edit(thread_id, editing).id
             composer.editing_message_id = None
             self.notify("Edited message sent to a new thread; the original is kept.", markup=False)
         elif self.runs.streaming(thread_id):
@@ -479,18 +467,19 @@ class YachatApp(MessageActions):
             search.value = ""  # its watcher (run_search) shows the threads again
         self.composer.focus()
 
-    def _rerun(self, how: str) -> None:
+    def _rerun(self, how: Rerun) -> None:
         thread_id = self.thread_id
         if thread_id is None or self.runs.streaming(thread_id):
             return
-        last = self.core.store.last_message(thread_id)
-        if last is None:
-            return
-        if how == "retry" and last.role == "assistant" and last.status == "complete":
+        try:
+            replaced = self.core.threads.rerun_target(thread_id, how)
+        except LastAnswerComplete:
             self.notify("The last answer is complete: ctrl+g regenerates it.")
             return
-        if last.role == "assistant":
-            self.pane.remove_message(last.id)
+        except UserFacingError:  # no message to answer again
+            return
+        if replaced is not None:
+            self.pane.remove_message(replaced.id)
         method = self.core.retry if how == "retry" else self.core.regenerate
         self.runs.start(thread_id, lambda sink, policy: method(thread_id, sink, policy))
 

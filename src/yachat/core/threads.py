@@ -1,0 +1,149 @@
+"""The rules about threads that take more than one store call, shared by the TUI and the CLI.
+
+What a thread shows when opened, which answer a retry or a regenerate replaces,
+delete with undo, rename, fork on edit and export each live here once; the
+front ends phrase the outcome their own way (a notice, a line on stderr).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from yachat.core.errors import UserFacingError
+from yachat.core.export import export_thread
+from yachat.store import Store, ThreadSnapshot
+from yachat.store.knowledge import Passage
+from yachat.store.models import Message, MessageStatus, Run, Thread
+
+# Messages read when a thread opens; older ones are read as the user scrolls up to them.
+OPEN_MESSAGES = 200
+EXPORT_FORMATS = ("md", "json")
+
+Rerun = Literal["retry", "regenerate"]
+ReadOlder = Callable[[int, int], tuple[list[Message], list[Run]]]
+
+
+class NoSuchThread(UserFacingError):
+    def __init__(self, thread_id: int) -> None:
+        super().__init__(f"thread {thread_id} does not exist")
+        self.thread_id = thread_id
+
+
+class NothingToRerun(UserFacingError):
+    """The thread has no message to answer again."""
+
+
+class LastAnswerComplete(UserFacingError):
+    """A retry is for an answer that did not complete; a complete one is regenerated."""
+
+    def __init__(self, thread_id: int) -> None:
+        super().__init__("The last answer is complete; use Regenerate to replace it.")
+        self.thread_id = thread_id
+
+
+@dataclass
+class OpenedThread:
+    """What a thread shows when opened: its newest messages (from an older one, if asked),
+    their runs and sources, how many come before, and how to read those."""
+
+    thread: Thread
+    messages: list[Message]
+    runs: list[Run]
+    unread: int  # messages before the first one read
+    sources: dict[int, list[Passage]]
+    read_older: ReadOlder = field(repr=False)
+
+
+class ThreadRules:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def require(self, thread_id: int) -> Thread:
+        thread = self.store.get_thread(thread_id)
+        if thread is None:
+            raise NoSuchThread(thread_id)
+        return thread
+
+    def open(
+        self, thread_id: int, from_message: int | None = None, count: int = OPEN_MESSAGES
+    ) -> OpenedThread:
+        """The thread's newest `count` messages, or from `from_message` (with two before it) if older."""
+        store = self.store
+        thread = self.require(thread_id)
+        store.settle_dead_runs(thread_id)  # an answer whose process died shows as interrupted
+        messages = store.message_page(thread_id, count)
+        if from_message is not None and messages and from_message < messages[0].id:
+            messages = store.message_page(thread_id, 2, from_message) + store.messages_since(
+                thread_id, from_message
+            )
+        messages = store.with_parts(messages)  # answers that called tools show their calls
+        unread = store.count_messages(thread_id, messages[0].id) if messages else 0
+        first_run = min((m.run_id for m in messages if m.run_id), default=None)
+        runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
+
+        def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
+            older = store.with_parts(store.message_page(thread_id, count, before_id))
+            return older, store.get_runs({m.run_id for m in older if m.run_id})
+
+        return OpenedThread(thread, messages, runs, unread, store.thread_sources(thread_id), read_older)
+
+    def rerun_target(self, thread_id: int, how: Rerun) -> Message | None:
+        """The answer a retry or a regenerate replaces (None: the last message is the user's).
+
+        A retry replaces only an answer that did not complete; a regenerate any answer."""
+        last = self.store.last_message(self.require(thread_id).id)
+        if last is None:
+            raise NothingToRerun(f"This thread has no message to {'retry' if how == 'retry' else 'answer'}.")
+        if last.role != "assistant":
+            return None
+        if how == "retry" and last.status == MessageStatus.COMPLETE:
+            raise LastAnswerComplete(thread_id)
+        return last
+
+    def delete(self, thread_id: int, undoable: bool = True) -> ThreadSnapshot | None:
+        """Delete the thread; with `undoable`, what `undo_delete` puts back."""
+        thread = self.require(thread_id)
+        snapshot = self.store.snapshot_thread(thread.id) if undoable else None
+        self.store.delete_thread(thread.id)
+        return snapshot
+
+    def undo_delete(self, snapshot: ThreadSnapshot) -> Thread:
+        """Put a deleted thread back, with its messages, runs, parts and sources.
+        Raises StoreError if that cannot be (a thread made since took its id)."""
+        return self.store.restore_thread(snapshot)
+
+    def rename(self, thread_id: int, name: str) -> Thread:
+        name = name.strip()
+        if not name:
+            raise UserFacingError("A thread's name cannot be empty.")
+        return self.store.rename_thread(self.require(thread_id).id, name)
+
+    def fork_for_edit(self, thread_id: int, message_id: int) -> Thread:
+        """A new thread with the messages before `message_id`; the original stays."""
+        thread = self.require(thread_id)
+        return self.store.fork_thread(thread.id, message_id, name=f"{thread.name} (edited)")
+
+    def export(self, thread_id: int, fmt: str = "md") -> str:
+        self.require(thread_id)
+        return export_thread(self.store, thread_id, fmt)
+
+    def export_to_file(self, thread_id: int, path: Path, fmt: str | None = None) -> Path:
+        """Write the export; the format is `fmt`, else the file's extension (.json, else Markdown),
+        and the file always ends in its format's extension. Raises OSError if it cannot be written."""
+        fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
+        if fmt not in EXPORT_FORMATS:
+            raise UserFacingError(f"An export is md or json, not {fmt!r}.")
+        if path.suffix.lower() != f".{fmt}":
+            path = path.with_name(f"{path.name}.{fmt}")
+        text = self.export(thread_id, fmt)
+        path.write_text(text + "\n", encoding="utf-8")
+        return path
+
+    def purge_expired(self, open_thread: int | None) -> tuple[int, bool]:
+        """Delete the threads whose TTL passed: how many, and whether `open_thread` went with them."""
+        purged = self.store.purge_expired()
+        gone = bool(purged) and open_thread is not None and self.store.get_thread(open_thread) is None
+        return purged, gone
