@@ -176,7 +176,7 @@ def _described(info: ServerInfo | None) -> dict[str, Any]:
 
 
 def _start_server(settings: Settings) -> Any:
-    from yachat.server.process import start_server_process
+    from yachat.server_process import start_server_process
 
     args: list[str] = []
     if settings.local_model_path:
