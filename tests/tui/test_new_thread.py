@@ -75,7 +75,7 @@ async def test_undo_after_a_new_thread_took_the_deleted_id(make_app, script: Scr
     """Found by the random walk (seed 2095820331): delete the newest thread, start
     another (SQLite gives it the same id), ctrl+z. The app says so and goes on."""
     script.set({"match": "q", "answer": "a", "chunk_chars": 3})
-    caplog.set_level(logging.INFO, logger="yachat.tui.app")
+    caplog.set_level(logging.INFO, logger="yachat.tui.chat_screen")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await type_and_send(pilot, "q one")

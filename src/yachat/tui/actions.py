@@ -29,7 +29,11 @@ class MessageActions(App[None]):
     """The app's base: where the pane and composer are, and the actions above."""
 
     core: ChatCore
-    thread_id: int | None
+
+    @property
+    def thread_id(self) -> int | None:
+        """The open thread: the app reads it from its chat screen."""
+        raise NotImplementedError
 
     @property
     def pane(self) -> MessagePane:

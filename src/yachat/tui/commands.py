@@ -42,4 +42,6 @@ class YachatCommands(Provider):
                 yield Hit(score, matcher.highlight(name), partial(self._run, action), help=help_text)
 
     async def _run(self, action: str) -> None:
-        await self.app.run_action(action)
+        # The thread actions are the chat screen's, the rest the app's.
+        chat = getattr(self.app, "chat", None)
+        await self.app.run_action(action, chat if hasattr(chat, f"action_{action}") else self.app)

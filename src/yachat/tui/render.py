@@ -71,7 +71,7 @@ def run_line(message: Message, run: Run | None, model: str | None = None) -> Tex
         # The sentence's own "press Retry (ctrl+r)" is the link, else one follows it.
         at = shown.plain.rfind(RETRY_LABEL)
         if at >= 0:
-            shown.stylize(_link("app.retry", bold=True), at, at + len(RETRY_LABEL))
+            shown.stylize(_link("screen.retry", bold=True), at, at + len(RETRY_LABEL))
         line.append_text(shown)
         if at < 0:
             _retry_link(line)
@@ -96,7 +96,7 @@ def _link(action: str, bold: bool = False) -> Style:
 
 def _retry_link(line: Text) -> None:
     line.append("  ")
-    line.append(RETRY_LABEL, style=_link("app.retry", bold=True))
+    line.append(RETRY_LABEL, style=_link("screen.retry", bold=True))
 
 
 def message_header(message: Message) -> Text:

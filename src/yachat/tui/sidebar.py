@@ -60,8 +60,8 @@ def _hit_prompt(hit: SearchHit) -> Content:
 
 class ThreadList(OptionList):
     BINDINGS = [
-        Binding("delete,d", "app.delete_thread", "Delete", id="yachat.delete_thread"),
-        Binding("f2,r", "app.rename_thread", "Rename", id="yachat.rename_thread"),
+        Binding("delete,d", "screen.delete_thread", "Delete", id="yachat.delete_thread"),
+        Binding("f2,r", "screen.rename_thread", "Rename", id="yachat.rename_thread"),
     ]
 
     class Opened(TextualMessage):
