@@ -140,3 +140,16 @@ def test_purge_says_whether_the_open_thread_went(store: Store) -> None:
     store.set_thread_ttl(expiring.id, 0, expiring.expiration_policy)  # expires now
     assert rules.purge_expired(expiring.id) == (1, True)
     assert rules.purge_expired(None) == (0, False)
+
+
+def test_the_whole_thread_has_every_message_its_runs_and_sources(store: Store) -> None:
+    rules = ThreadRules(store)
+    thread = store.create_thread("whole")
+    answer = answered(store, thread.id, "q", "a", MessageStatus.COMPLETE)
+    whole = rules.whole(thread.id)
+    assert whole.thread.id == thread.id and [m.text for m in whole.messages] == ["q", "a"]
+    run_id = whole.messages[1].run_id
+    assert whole.messages[1].id == answer and run_id is not None and set(whole.runs) == {run_id}
+    assert whole.sources == {}
+    with pytest.raises(NoSuchThread):
+        rules.whole(thread.id + 1)

@@ -50,13 +50,12 @@ async def chat_lines(core: ChatCore, tid: int, args: argparse.Namespace | None) 
 
 
 def print_history(core: ChatCore, thread_id: int) -> None:
-    thread = core.store.get_thread(thread_id)
-    messages = core.store.list_messages(thread_id)
-    runs = {r.id: r for r in core.store.list_runs(thread_id)}
+    whole = core.threads.whole(thread_id)
+    runs = whole.runs
     out = sys.stdout
     safe = (lambda s: strip_controls(s)) if out.isatty() else (lambda s: s)
-    print(f"\n=== {safe(thread.name if thread else '')} (thread {thread_id}), newest first ===")
-    for m in reversed(messages):
+    print(f"\n=== {safe(whole.thread.name)} (thread {thread_id}), newest first ===")
+    for m in reversed(whole.messages):
         who = "you" if m.role == "user" else "assistant"
         label = status_label(m, runs.get(m.run_id) if m.run_id else None)
         print(f"{who}{f' [{label}]' if label else ''}: {safe(m.text)}")

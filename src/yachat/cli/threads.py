@@ -48,15 +48,11 @@ def _list(store: Store, args: argparse.Namespace) -> int:
 
 
 def _show(store: Store, args: argparse.Namespace) -> int:
-    thread = store.get_thread(args.id)
-    if thread is None:
-        return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
+    whole = ThreadRules(store).whole(args.id)
+    thread, runs, sources = whole.thread, whole.runs, whole.sources
     safe = strip_controls if sys.stdout.isatty() else (lambda s: s)
     print(f"# {one_line(thread.name, 200)}  (thread {thread.id})")
-    messages = store.with_parts(store.list_messages(thread.id))
-    runs = {r.id: r for r in store.list_runs(thread.id)}
-    sources = store.thread_sources(thread.id)
-    for m in messages:
+    for m in whole.messages:
         run = runs.get(m.run_id) if m.run_id else None
         label = status_label(m, run)
         state = f" [{label}]" if label else ""

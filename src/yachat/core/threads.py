@@ -57,6 +57,16 @@ class OpenedThread:
     read_older: ReadOlder = field(repr=False)
 
 
+@dataclass
+class WholeThread:
+    """Every message of a thread (with its parts), its runs by id and its sources by run id."""
+
+    thread: Thread
+    messages: list[Message]
+    runs: dict[int, Run]
+    sources: dict[int, list[Passage]]
+
+
 class ThreadRules:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -89,6 +99,14 @@ class ThreadRules:
             return older, store.get_runs({m.run_id for m in older if m.run_id})
 
         return OpenedThread(thread, messages, runs, unread, store.thread_sources(thread_id), read_older)
+
+    def whole(self, thread_id: int) -> WholeThread:
+        """The whole thread, as `threads show` and the plain chat's history print it."""
+        store = self.store
+        thread = self.require(thread_id)
+        messages = store.with_parts(store.list_messages(thread.id))
+        runs = {run.id: run for run in store.list_runs(thread.id)}
+        return WholeThread(thread, messages, runs, store.thread_sources(thread.id))
 
     def rerun_target(self, thread_id: int, how: Rerun) -> Message | None:
         """The answer a retry or a regenerate replaces (None: the last message is the user's).
