@@ -18,6 +18,7 @@ from yachat.mcp_config import McpConfigError, McpServerConfig, parse_servers
 
 BACKENDS = ("auto", "cloud", "local")
 CLOUD_ENDPOINT = "api.cloud.yandex.net:443"
+RESPONSES_ENDPOINT = "https://ai.api.cloud.yandex.net/v1"
 
 
 class ConfigError(Exception):
@@ -33,6 +34,8 @@ class Settings:
     iam_token: str | None = field(default=None, repr=False)
     oauth_token: str | None = field(default=None, repr=False)
     endpoint: str = CLOUD_ENDPOINT
+    # The OpenAI-compatible Responses API (the `responses` transport); the local backend uses its own.
+    responses_endpoint: str = RESPONSES_ENDPOINT
     # Local backend: a running server to use, or the engine to start one with.
     local_address: str | None = None
     local_http_url: str | None = None  # the chat API of the server at local_address, when it serves one
@@ -79,6 +82,7 @@ _ENV = {
     "YC_OAUTH_TOKEN": "oauth_token",
     "YC_FOLDER_ID": "folder_id",
     "YC_API_ENDPOINT": "endpoint",
+    "YACHAT_RESPONSES_ENDPOINT": "responses_endpoint",
     "YACHAT_BACKEND": "backend",
     "YACHAT_LOCAL_ADDRESS": "local_address",
     "YACHAT_LOCAL_HTTP_URL": "local_http_url",
