@@ -20,7 +20,7 @@ from yachat.core.events import EventSink, PromptFitted, PromptInfo, RunFinished,
 from yachat.core.export import export_thread
 from yachat.core.model_catalog import ModelListing
 from yachat.core.model_choice import ModelChoice, model_uri, resolve_model
-from yachat.core.prompt import PromptMessage
+from yachat.core.prompt import FittedPrompt, PromptMessage
 from yachat.core.prompt_fitting import PromptFitter
 from yachat.core.retrieval import Retrieval
 from yachat.core.run_stream import RunContext, RunStreamer
@@ -37,6 +37,7 @@ from yachat.text import one_line
 
 if TYPE_CHECKING:
     from yachat.core.knowledge.embeddings import Embedder, EmbedProgress
+    from yachat.core.responses_context import ResponsesAnswer
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class ChatCore:
         else:
 
             async def answer_it() -> RunFinished:
-                return await self._rounds(assistant, model, fitted.messages, tools, toolbox, streamer, policy)
+                return await self._rounds(assistant, model, fitted, tools, toolbox, streamer, policy)
 
             if fitted.tokens is None:
                 final = await self.fitter.count_meanwhile(model, run.id, fitted, answer_it)
@@ -259,7 +260,7 @@ class ChatCore:
         self,
         assistant: Assistant,
         model: ModelChoice,
-        messages: list[PromptMessage],
+        fitted: FittedPrompt,
         tools: list[ToolSpec],
         toolbox: Toolbox,
         streamer: RunStreamer,
@@ -288,11 +289,22 @@ class ChatCore:
             return await counts.whole([{"role": "user", "text": text}])
 
         rounds = 0
-        sdk_model = self._model_object(assistant, model, tools)
+        messages = fitted.messages
+        over_responses = None
+        if model.transport is Transport.RESPONSES:
+            over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer, policy)
+            next_results: Any = over_responses.rounds
+        else:
+            sdk_model = self._model_object(assistant, model, tools)
+
+            def next_results(messages: list[PromptMessage]) -> Any:
+                return stream(sdk_model, model.transport, messages, timeout=settings.request_timeout_s)
+
         while True:
-            results = stream(sdk_model, model.transport, messages, timeout=settings.request_timeout_s)
-            outcome = await streamer.consume(results)
+            outcome = await streamer.consume(next_results(messages))
             if isinstance(outcome, RunFinished):
+                if over_responses is not None:
+                    await over_responses.finished(outcome)
                 return outcome
             calls = outcome
             for call in calls:
@@ -330,6 +342,31 @@ class ChatCore:
             if stop is not None:
                 streamer.notice(stop, kept=True)
                 return await streamer.stop(stop)
+
+    async def _responses_answer(
+        self,
+        assistant: Assistant,
+        model: ModelChoice,
+        fitted: FittedPrompt,
+        tools: list[ToolSpec],
+        streamer: RunStreamer,
+        policy: ToolPolicy,
+    ) -> ResponsesAnswer:
+        from yachat.core.responses_context import responses_answer
+
+        backend = await self.connect()
+        return await responses_answer(
+            settings=self.settings,
+            store=self.store,
+            session=self.session,
+            backend=backend,
+            assistant=assistant,
+            model=model,
+            fitted=fitted,
+            tools=tools,
+            streamer=streamer,
+            policy=policy,
+        )
 
     def _model_object(self, assistant: Assistant, model: ModelChoice, tools: Sequence[ToolSpec]) -> Any:
         options: dict[str, Any] = {}

@@ -74,7 +74,7 @@ class Assistant:
     keep_last_messages: int | None  # prompt truncation: last N messages
     prompt_token_budget: int | None  # prompt truncation: token budget (measured by tokenize)
     created_at: float
-    transport: str | None = None  # "grpc" | "http"; None: the model catalogue decides
+    transport: str | None = None  # "grpc" | "http" | "responses"; None: the model catalogue decides
     reasoning_mode: str | None = None  # "low"|"medium"|"high" (http), "enabled_hidden" (grpc); None: off
     tools: tuple[str, ...] | None = None  # "server" or "server/tool" it may use; None: every one
 
@@ -139,7 +139,7 @@ class Run:
     omitted_messages: int | None = None  # older messages of the thread not sent to the model
     first_sent_message_id: int | None = None
     reasoning_tokens: int | None = None
-    transport: str | None = None  # how the model was reached: "grpc" | "http"
+    transport: str | None = None  # how the model was reached: "grpc" | "http" | "responses"
 
     @property
     def truncated(self) -> bool:

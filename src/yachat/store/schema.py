@@ -237,7 +237,26 @@ CREATE TABLE tool_permissions (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+# The Responses API keeps each response (30 days) for `previous_response_id`: a run
+# over it records the response its answer ended with, where that response lives
+# (API base and folder), what the assistant's instruction and tools were, and how much
+# of the thread it covered, so the next run can send only what is new, or see that it
+# cannot (another endpoint, a changed assistant, an edited thread) and send it all.
+V7 = """
+CREATE TABLE run_responses (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    response_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,  -- the API base and the folder: 'https://…/v1|b1g…'
+    fingerprint TEXT NOT NULL,  -- the model, the instruction and the tools, hashed
+    answer_id INTEGER NOT NULL,  -- the answer message the response ends with
+    covered INTEGER NOT NULL,  -- the thread's messages up to the answer, when it was stored
+    context_tokens INTEGER  -- what the chain holds: the response's input and output tokens
+);
+CREATE INDEX run_responses_by_thread ON run_responses(thread_id, run_id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
 
 # Run on the reading connection once the schema is current. In `temp`, so nothing is
 # written to the store: the terms of the message index, one row per occurrence, read

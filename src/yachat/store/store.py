@@ -27,6 +27,7 @@ from yachat.store.models import (
     Thread,
 )
 from yachat.store.parts import PartStore, insert_parts
+from yachat.store.responses import ResponseStore
 from yachat.store.runs import RunStore
 from yachat.store.search import search
 
@@ -56,7 +57,7 @@ def _insert_records(conn: sqlite3.Connection, table: str, rows: Sequence[Thread 
     )
 
 
-class Store(AssistantStore, RunStore, KnowledgeStore, PartStore):
+class Store(AssistantStore, RunStore, KnowledgeStore, PartStore, ResponseStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path

@@ -1,0 +1,495 @@
+"""An answer over the Responses API: `responses.create(stream=True)`, read as yachat's parts.
+
+`ResponsesRounds` is what the run asks for each round's results, like
+`transport.stream` for gRPC and the chat API: it yields `StreamChunk`s (the text and
+reasoning so far, the function calls as their arguments grow, how the answer ended),
+so the run's streamer, the tool loop and every front end work unchanged. What the
+Responses API adds is told to the run beside the chunks (`ResponsesSide`):
+
+- web and file search calls and remote MCP calls, which Yandex runs itself, become
+  entries of the answer (already run, never sent back as input);
+- `url_citation`s become web sources under the answer, `file_citation`s sources too;
+- an `mcp_approval_request` is put to the user through the tool loop's approval, and
+  answered with `mcp_approval_response` in a follow-up request of the same round.
+
+The first request of an answer chains on the thread's last stored response when the
+run's plan says it may (`previous_response_id`, only the new messages); if the server
+no longer knows that response (400/404) it is sent again, once, with the whole fitted
+history. Later rounds (function results, approvals) always chain on the round before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from yachat.core.errors import UserFacingError
+from yachat.core.events import ApprovalRequest, Decision, SourcesFound, Usage
+from yachat.core.responses_errors import ResponseFailed, explain_openai, failed
+from yachat.core.responses_wire import HOSTED_PREFIX, HOSTED_SEARCH
+from yachat.core.run_stream import RunStreamer
+from yachat.core.store_writes import write_soon
+from yachat.core.tools.loop import ToolPolicy
+from yachat.core.tools.spec import ToolSpec
+from yachat.core.transport import StreamChunk, ToolCallChunk, model_label
+from yachat.store.knowledge import WEB_SOURCE, Passage
+from yachat.store.models import ToolStatus
+
+log = logging.getLogger(__name__)
+
+# How long a hosted call's result is kept in the answer's entry.
+HOSTED_OUTPUT_CHARS = 4000
+_INCOMPLETE = {"max_output_tokens": "TRUNCATED_FINAL", "content_filter": "CONTENT_FILTER"}
+_HOSTED_TOOLS = {
+    "web_search_call": "web_search",
+    "file_search_call": "file_search",
+    "mcp_call": "",  # named by the item
+    "mcp_list_tools": "list_tools",
+    "code_interpreter_call": "code_interpreter",
+}
+
+
+@dataclass
+class ChainPlan:
+    """What the first request of an answer sends."""
+
+    items: list[dict[str, Any]]  # the input: only the new messages when chained, else all
+    previous_response_id: str | None = None
+    full_items: list[dict[str, Any]] = field(default_factory=list)  # the fallback's input
+    reason: str = ""  # why it does (not) chain, for the log
+
+
+class ResponsesSide:
+    """What a response tells beside its text: hosted calls, citations. Applied to the run."""
+
+    def __init__(self, streamer: RunStreamer | None, given: Sequence[Passage] = ()) -> None:
+        self.streamer = streamer
+        self.given = tuple(given)  # the knowledge passages the prompt holds, numbered [1..n]
+        self.sources: list[Passage] = []
+        self._seen: set[str] = set()
+        self._open: dict[str, str] = {}  # an item's id -> its entry's call id
+
+    def hosted_started(self, item: Any) -> None:
+        if self.streamer is None or item.id in self._open:
+            return
+        tool, server = _hosted_name(item)
+        self._open[item.id] = item.id
+        self.streamer.hosted_started(item.id, tool, server)
+
+    def hosted_done(self, item: Any) -> None:
+        self.hosted_started(item)
+        if self.streamer is None:
+            return
+        arguments, output, is_error = _hosted_outcome(item)
+        self.streamer.hosted_finished(
+            item.id, arguments, output, is_error, ToolStatus.FAILED if is_error else ToolStatus.DONE
+        )
+
+    def citation(self, annotation: Any) -> None:
+        kind = _field(annotation, "type")
+        if kind == "url_citation":
+            self.web_source(str(_field(annotation, "url") or ""), str(_field(annotation, "title") or ""))
+        elif kind == "file_citation":
+            name = str(_field(annotation, "filename") or _field(annotation, "file_id") or "")
+            self._source(name, "file", "")
+
+    def web_source(self, url: str, title: str) -> None:
+        if url:
+            self._source(url, WEB_SOURCE, title)
+
+    def _source(self, path: str, kind: str, heading: str) -> None:
+        if not path or path in self._seen:
+            return
+        self._seen.add(path)
+        number = len(self.given) + len(self.sources) + 1
+        self.sources.append(Passage(path, kind, heading, 0, 0, "", None, number))
+
+    def publish(self) -> None:
+        """Store the sources found and show them under the answer, the knowledge's first."""
+        streamer = self.streamer
+        if streamer is None or not self.sources:
+            return
+        ctx = streamer.ctx
+        write_soon(ctx.store.record_sources, ctx.run_id, list(self.sources))
+        streamer.emit(SourcesFound(*streamer.ids, sources=(*self.given, *self.sources)))
+
+
+class ResponseEvents:
+    """A round's stream events as StreamChunks. One per round: the text and reasoning grow
+    over the round's requests (an approval's follow-up goes on the same answer)."""
+
+    def __init__(self, side: ResponsesSide) -> None:
+        self.side = side
+        self.text = ""
+        self.reasoning = ""
+        self.calls: list[ToolCallChunk] = []
+        self.wire_ids: list[str] = []  # each call's call_id as the server named it, in order
+        self.approvals: list[Any] = []
+        self.begin()
+
+    def begin(self) -> None:
+        """A new request of the round: its own response, calls and approvals."""
+        self.response_id: str | None = None
+        self.usage: Usage | None = None
+        self.context_tokens: int | None = None
+        self.status: str | None = None
+        self.model: str | None = None
+        self._by_item: dict[str, int] = {}  # a function_call item's id -> its index in `calls`
+        self._text_items: set[str] = set()  # message items whose text streamed as deltas
+        self._reasoning_items: set[str] = set()
+        self._gap = False  # a new message item after text: a paragraph between them
+        self.approvals = []
+
+    def __call__(self, event: Any) -> StreamChunk | None:
+        kind = event.type
+        if kind == "response.output_text.delta" or kind == "response.refusal.delta":
+            self._text_items.add(event.item_id)
+            return self._more_text(event.delta)
+        if kind in ("response.reasoning_text.delta", "response.reasoning_summary_text.delta"):
+            self._reasoning_items.add(event.item_id)
+            self.reasoning += event.delta
+            return self._chunk()
+        if kind == "response.function_call_arguments.delta":
+            return self._grow(event.item_id, event.output_index, event.delta, whole=False)
+        if kind == "response.function_call_arguments.done":
+            return self._grow(event.item_id, event.output_index, event.arguments or "", whole=True)
+        if kind == "response.output_text.annotation.added":
+            self.side.citation(event.annotation)
+            return None
+        if kind == "response.output_text.done":
+            if event.item_id not in self._text_items and event.text:
+                self._text_items.add(event.item_id)
+                return self._more_text(event.text)
+            return None
+        if kind == "response.output_item.added":
+            return self._item_added(event.item, event.output_index)
+        if kind == "response.output_item.done":
+            return self._item_done(event.item, event.output_index)
+        if kind in ("response.created", "response.in_progress", "response.queued"):
+            self._response(event.response)
+            return None
+        if kind == "response.completed":
+            self._response(event.response)
+            if self.approvals:
+                return None  # the round goes on once they are answered
+            self.status = "TOOL_CALLS" if self.calls else "FINAL"
+            return self._chunk(done=True)
+        if kind == "response.incomplete":
+            self._response(event.response)
+            details = getattr(event.response, "incomplete_details", None)
+            self.status = _INCOMPLETE.get(str(_field(details, "reason") or ""), "TRUNCATED_FINAL")
+            return self._chunk(done=True)
+        if kind == "response.failed":
+            self._response(event.response)
+            raise failed(getattr(event.response, "error", None) or {"message": "the response failed"})
+        if kind == "error":
+            raise failed(event, "The server stopped the answer")
+        return None
+
+    # -- items -------------------------------------------------------------------
+
+    def _item_added(self, item: Any, output_index: int) -> StreamChunk | None:
+        kind = item.type
+        if kind == "function_call":
+            self._by_item[item.id or f"#{output_index}"] = len(self.calls)
+            self.calls.append(ToolCallChunk(len(self.calls), item.call_id or "", item.name or "", ""))
+            self.wire_ids.append(item.call_id or item.id or "")
+            if item.arguments:
+                return self._grow(item.id, output_index, item.arguments, whole=True)
+            return self._chunk()
+        if kind == "message":
+            self._gap = bool(self.text)
+        elif kind in _HOSTED_TOOLS:
+            self.side.hosted_started(item)
+        return None
+
+    def _item_done(self, item: Any, output_index: int) -> StreamChunk | None:
+        kind = item.type
+        if kind == "function_call":
+            if (item.id or f"#{output_index}") not in self._by_item:
+                self._item_added(item, output_index)
+            return self._grow(item.id, output_index, item.arguments or "", whole=True)
+        if kind in _HOSTED_TOOLS:
+            self.side.hosted_done(item)
+        elif kind == "mcp_approval_request":
+            self.approvals.append(item)
+        elif kind == "message":
+            text = ""
+            for part in item.content or ():
+                for annotation in getattr(part, "annotations", None) or ():
+                    self.side.citation(annotation)
+                if item.id not in self._text_items:
+                    text += getattr(part, "text", None) or getattr(part, "refusal", None) or ""
+            if text:
+                self._text_items.add(item.id)
+                return self._more_text(text)
+        elif kind == "reasoning" and item.id not in self._reasoning_items:
+            said = [getattr(p, "text", "") for p in (item.content or item.summary or ())]
+            if any(said):
+                self._reasoning_items.add(item.id)
+                self.reasoning += "\n\n".join(s for s in said if s)
+                return self._chunk()
+        return None
+
+    def _more_text(self, delta: str) -> StreamChunk:
+        if self._gap:
+            self._gap = False
+            delta = "\n\n" + delta
+        self.text += delta
+        return self._chunk()
+
+    def _grow(self, item_id: str | None, output_index: int, text: str, whole: bool) -> StreamChunk | None:
+        index = self._by_item.get(item_id or f"#{output_index}")
+        if index is None:
+            return None
+        old = self.calls[index]
+        arguments = text if whole else old.arguments + text
+        if arguments == old.arguments:
+            return None
+        # A new object per change: chunks already handed out keep the state they had.
+        self.calls[index] = ToolCallChunk(index, old.call_id, old.name, arguments)
+        return self._chunk()
+
+    def _response(self, response: Any) -> None:
+        if response is None:
+            return
+        self.response_id = response.id or self.response_id
+        if response.model:
+            self.model = model_label(str(response.model))
+        usage = response.usage
+        if usage is not None:
+            details = getattr(usage, "output_tokens_details", None)
+            self.usage = Usage(
+                usage.input_tokens or 0,
+                usage.output_tokens or 0,
+                usage.total_tokens or 0,
+                getattr(details, "reasoning_tokens", None),
+            )
+            self.context_tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+
+    def _chunk(self, done: bool = False) -> StreamChunk:
+        return StreamChunk(
+            text=self.text,
+            reasoning=self.reasoning,
+            status=self.status if done else None,
+            usage=self.usage if done else None,
+            model_version=self.model,
+            tool_calls=tuple(self.calls),
+        )
+
+
+class ResponsesRounds:
+    """The rounds of one answer over the Responses API; called like `transport.stream`."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        body: Mapping[str, Any],
+        plan: ChainPlan,
+        side: ResponsesSide,
+        policy: ToolPolicy | None = None,
+        backend_kind: str = "cloud",
+    ) -> None:
+        self.client = client
+        self.body = dict(body)  # model, instructions, tools, options: the same every request
+        self.plan = plan
+        self.side = side
+        self.policy = policy
+        self.backend_kind = backend_kind
+        self.response_id: str | None = None  # the last response of the answer so far
+        self.context_tokens: int | None = None
+        self.chained: bool | None = None  # whether the first request went out chained
+        self._events: ResponseEvents | None = None
+
+    def __call__(self, messages: Sequence[Mapping[str, Any]]) -> AsyncIterator[StreamChunk]:
+        return self._round(messages)
+
+    async def _round(self, messages: Sequence[Mapping[str, Any]]) -> AsyncIterator[StreamChunk]:
+        before = self._events
+        if before is None or self.response_id is None:
+            previous, items = self.plan.previous_response_id, self.plan.items
+        else:
+            # After the loop's calls: their results, on the response that asked for them.
+            previous, items = self.response_id, self._results(messages, before.wire_ids)
+        events = self._events = ResponseEvents(self.side)
+        while True:
+            async for chunk in self._request(previous, items, events):
+                yield chunk
+            if events.response_id:
+                self.response_id = events.response_id
+                self.context_tokens = events.context_tokens
+            if not events.approvals:
+                return
+            items = [await self._approval(request) for request in events.approvals]
+            previous = self.response_id
+            events.begin()
+
+    async def _request(
+        self, previous: str | None, items: list[dict[str, Any]], events: ResponseEvents
+    ) -> AsyncIterator[StreamChunk]:
+        first = self.chained is None
+        stream = await self._open(previous, items, first)
+        yielded = False
+        try:
+            async for event in stream:
+                chunk = events(event)
+                if chunk is not None:
+                    yielded = True
+                    yield chunk
+        except ResponseFailed as exc:
+            if not (first and self.chained and not yielded):
+                raise
+            # The chained request failed before it said anything: the same answer, unchained.
+            log.info("chained response failed (%s); sending the whole history", exc.message)
+            await _close(stream)
+            stream = await self._open(None, self.plan.full_items, False)
+            self.chained = False
+            async for event in stream:
+                chunk = events(event)
+                if chunk is not None:
+                    yield chunk
+        except Exception as exc:
+            raise self._explained(exc) from exc
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _close(stream)
+
+    async def _open(self, previous: str | None, items: list[dict[str, Any]], first: bool) -> Any:
+        import openai
+
+        body = {**self.body, "input": items, "store": True, "stream": True}
+        if previous:
+            body["previous_response_id"] = previous
+        try:
+            stream = await self.client.responses.create(**body)
+        except (openai.BadRequestError, openai.NotFoundError) as exc:
+            if not (first and previous):
+                raise self._explained(exc) from exc
+            # Expired (30 days), deleted, or never known here: say nothing, send it all.
+            log.info(
+                "previous response %s refused (%s); sending the whole history", previous, exc.status_code
+            )
+            self.chained = False
+            return await self._open(None, self.plan.full_items, False)
+        except Exception as exc:
+            raise self._explained(exc) from exc
+        if first:
+            self.chained = bool(previous)
+        return stream
+
+    def _explained(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, UserFacingError):
+            return exc
+        said = explain_openai(exc, backend_kind=self.backend_kind, base_url=str(self.client.base_url))
+        return said if said is not None else exc
+
+    @staticmethod
+    def _results(messages: Sequence[Mapping[str, Any]], wire_ids: list[str]) -> list[dict[str, Any]]:
+        """The last tool turn's results as `function_call_output`s, under the call ids the
+        server gave (the run may have renamed a repeated one)."""
+        results = messages[-1].get("tool_results") or [] if messages else []
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": wire_ids[i] if i < len(wire_ids) and wire_ids[i] else r["id"],
+                "output": str(r.get("content") or ""),
+            }
+            for i, r in enumerate(results)
+        ]
+
+    async def _approval(self, request: Any) -> dict[str, Any]:
+        """An `mcp_approval_request` put to the user the way the tool loop asks, answered."""
+        spec = ToolSpec(
+            name=str(request.name or ""),
+            description="",
+            parameters={},
+            server=HOSTED_PREFIX + str(request.server_label or "mcp"),
+        )
+        streamer = self.side.streamer
+        decision = self.policy.preset(spec) if self.policy is not None else Decision.DENY_ONCE
+        if decision is None and self.policy is not None and self.policy.approver is not None:
+            call_id = str(request.id)
+            if streamer is not None:
+                streamer.hosted_started(call_id, spec.name, spec.server)
+            decision = await self.policy.approver(
+                ApprovalRequest(
+                    thread_id=streamer.ctx.thread_id if streamer else 0,
+                    message_id=streamer.ctx.message_id if streamer else 0,
+                    call_id=call_id,
+                    tool=spec,
+                    arguments=str(request.arguments or "{}"),
+                )
+            )
+            if decision.always:
+                verdict = "allow" if decision.allows else "deny"
+                self.policy.remembered[spec.key] = verdict
+                if self.policy.remember is not None:
+                    await self.policy.remember(spec.key, verdict)
+            if streamer is not None:
+                status = ToolStatus.DONE if decision.allows else ToolStatus.DENIED
+                said = "approved" if decision.allows else "declined by the user"
+                streamer.hosted_finished(
+                    call_id, str(request.arguments or ""), said, not decision.allows, status
+                )
+        allows = decision is not None and decision.allows
+        return {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": allows}
+
+
+def _hosted_name(item: Any) -> tuple[str, str]:
+    kind = item.type
+    if kind in ("mcp_call", "mcp_list_tools", "mcp_approval_request"):
+        label = str(getattr(item, "server_label", None) or "mcp")
+        tool = str(getattr(item, "name", None) or _HOSTED_TOOLS.get(kind) or "list_tools")
+        return tool, HOSTED_PREFIX + label
+    return _HOSTED_TOOLS.get(kind, kind), HOSTED_SEARCH
+
+
+def _hosted_outcome(item: Any) -> tuple[str, str, bool]:
+    """(arguments, output, is_error) of a hosted call, as its entry shows them."""
+    kind = item.type
+    error = getattr(item, "error", None)
+    status = str(getattr(item, "status", "") or "")
+    if kind == "web_search_call":
+        action = getattr(item, "action", None)
+        query = _field(action, "query") or ""
+        urls = [u for u, _ in _searched(item)]
+        return json.dumps({"query": query}, ensure_ascii=False), "\n".join(urls), status == "failed"
+    if kind == "file_search_call":
+        queries = list(getattr(item, "queries", None) or [])
+        results = getattr(item, "results", None) or []
+        found = [str(_field(r, "filename") or _field(r, "file_id") or "") for r in results]
+        return json.dumps({"queries": queries}, ensure_ascii=False), "\n".join(found), status == "failed"
+    if kind == "mcp_list_tools":
+        names = [str(_field(t, "name") or "") for t in getattr(item, "tools", None) or ()]
+        return "", str(error) if error else ", ".join(names), bool(error)
+    arguments = str(getattr(item, "arguments", None) or "")
+    output = str(error if error else getattr(item, "output", None) or "")
+    return arguments, output[:HOSTED_OUTPUT_CHARS], bool(error) or status == "failed"
+
+
+def _searched(item: Any) -> list[tuple[str, str]]:
+    """The pages a web search call names: its action's sources."""
+    if item.type != "web_search_call":
+        return []
+    action = getattr(item, "action", None)
+    sources = _field(action, "sources") or ()
+    return [(str(_field(s, "url") or ""), str(_field(s, "title") or "")) for s in sources if _field(s, "url")]
+
+
+def _field(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+async def _close(stream: Any) -> None:
+    try:
+        await stream.close()
+    except Exception:
+        log.debug("closing the Responses stream failed", exc_info=True)
