@@ -17,6 +17,9 @@ from yachat import paths
 from yachat.mcp_config import McpConfigError, McpServerConfig, parse_servers
 
 BACKENDS = ("auto", "cloud", "local")
+# How the model is reached, for this session (else the assistant's choice, else the catalogue's):
+# gRPC completions, the OpenAI-compatible chat API ("http" is its old name), the Responses API.
+TRANSPORTS = ("grpc", "chat", "http", "responses")
 CLOUD_ENDPOINT = "api.cloud.yandex.net:443"
 RESPONSES_ENDPOINT = "https://ai.api.cloud.yandex.net/v1"
 
@@ -45,6 +48,7 @@ class Settings:
     local_script: str | None = None
     # Defaults for the first assistant.
     model: str = "yandexgpt/latest"
+    transport: str | None = None  # one of TRANSPORTS; None: the assistant's (or the catalogue's)
     instruction: str = "You are a helpful assistant."
     temperature: float | None = 0.3
     max_tokens: int | None = 2000
@@ -91,6 +95,7 @@ _ENV = {
     "YACHAT_LOCAL_MODEL": "local_model_path",
     "YACHAT_LOCAL_SCRIPT": "local_script",
     "YACHAT_MODEL": "model",
+    "YACHAT_TRANSPORT": "transport",
     "YACHAT_STORE": "store_path",
 }
 
@@ -125,6 +130,11 @@ def load_settings(
         raise ConfigError(
             f"backend must be one of {', '.join(BACKENDS)} "
             f"(got {values['backend']!r} from {sources.get('backend')})"
+        )
+    if values.get("transport") is not None and values["transport"] not in TRANSPORTS:
+        raise ConfigError(
+            f"transport must be one of grpc, chat, responses "
+            f"(got {values['transport']!r} from {sources.get('transport')})"
         )
     return Settings(**values, config_path=config_path, sources=sources)
 

@@ -22,12 +22,17 @@ from yachat.store.models import Assistant, ExpirationPolicy, Thread
 from yachat.tui.dialogs import AnsweredOnce, guard_paging
 from yachat.tui.model_picker import ListModels, ModelPicker
 
-TRANSPORTS = [("auto (the model decides)", "auto"), ("gRPC completions", "grpc"), ("chat API (http)", "http")]
+TRANSPORTS = [
+    ("auto (the model decides)", "auto"),
+    ("gRPC completions", "grpc"),
+    ("chat API (http)", "http"),
+    ("Responses API", "responses"),
+]
 REASONING = [
     ("off", "off"),
-    ("low (chat API)", "low"),
-    ("medium (chat API)", "medium"),
-    ("high (chat API)", "high"),
+    ("low (chat API, Responses)", "low"),
+    ("medium (chat API, Responses)", "medium"),
+    ("high (chat API, Responses)", "high"),
     ("hidden (gRPC: only counted)", "enabled_hidden"),
 ]
 
@@ -40,7 +45,7 @@ def check_reasoning(model: str, transport: str | None, mode: str | None) -> str 
     allowed = REASONING_MODES[way]
     if mode in allowed:
         return None
-    via = "the chat API (http)" if way is Transport.HTTP else "gRPC"
+    via = {Transport.HTTP: "the chat API (http)", Transport.RESPONSES: "the Responses API"}.get(way, "gRPC")
     return f"{model} goes over {via}, which takes reasoning {' / '.join(allowed)} or off, not {mode}"
 
 
