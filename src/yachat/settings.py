@@ -49,6 +49,7 @@ class Settings:
     # Defaults for the first assistant.
     model: str = "yandexgpt/latest"
     transport: str | None = None  # one of TRANSPORTS; None: the assistant's (or the catalogue's)
+    web_search: bool = False  # `ask --web-search`: this question searches the web (Responses API)
     instruction: str = "You are a helpful assistant."
     temperature: float | None = 0.3
     max_tokens: int | None = 2000
@@ -99,7 +100,14 @@ _ENV = {
     "YACHAT_STORE": "store_path",
 }
 
-_CONFIG_KEYS = _FIELD_NAMES - {"api_key", "iam_token", "oauth_token", "local_token", "config_path"}
+_CONFIG_KEYS = _FIELD_NAMES - {
+    "api_key",
+    "iam_token",
+    "oauth_token",
+    "local_token",
+    "config_path",
+    "web_search",
+}
 
 
 def load_settings(

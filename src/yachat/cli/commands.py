@@ -30,6 +30,12 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="with --thread: answer the thread's last message again (after a failed or stopped answer)",
     )
     add_tool_flags(ask)
+    ask.add_argument(
+        "--web-search",
+        action="store_true",
+        default=None,
+        help="search the web for this question (over the Responses API); the pages used go to stderr",
+    )
     ask.add_argument("question", nargs="*", help="the question (else read from stdin)")
 
     chat = sub.add_parser("chat", parents=shared, help="chat in the terminal; --plain for a line chat")

@@ -31,6 +31,7 @@ _SETTINGS_FLAGS = (
     "endpoint",
     "local_engine",
     "local_model_path",
+    "web_search",
 )
 
 

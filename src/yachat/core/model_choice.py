@@ -43,6 +43,8 @@ def model_uri(settings: Settings, assistant: Assistant) -> str:
 def session_transport(settings: Settings) -> str | None:
     """The transport named for this session (command line, environment, config), as stored."""
     chosen = settings.transport
+    if settings.web_search and chosen is None:
+        return "responses"  # only the Responses API searches the web
     return "http" if chosen == "chat" else chosen
 
 

@@ -28,7 +28,14 @@ from yachat.core.events import RunFinished
 from yachat.core.prompt import FittedPrompt, prompt_messages
 from yachat.core.responses_client import endpoint_key, responses_client
 from yachat.core.responses_stream import ChainPlan, ResponsesRounds, ResponsesSide
-from yachat.core.responses_wire import fingerprint, function_tools, input_items, model_uri, split_prompt
+from yachat.core.responses_wire import (
+    fingerprint,
+    function_tools,
+    hosted_tools,
+    input_items,
+    model_uri,
+    split_prompt,
+)
 from yachat.core.run_stream import RunStreamer
 from yachat.core.session import ModelSession
 from yachat.core.store_writes import write
@@ -87,7 +94,7 @@ async def responses_answer(
 ) -> ResponsesAnswer:
     client = await responses_client(session)
     instructions, full_items = split_prompt(fitted.messages)
-    offered = function_tools(tools)
+    offered = function_tools(tools) + hosted_tools(assistant, settings.web_search)
     body: dict[str, Any] = {"model": model_uri(backend.folder_id, model.name, model.version)}
     if instructions:
         body["instructions"] = instructions

@@ -20,6 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from yachat.core.tools.spec import ToolSpec
+from yachat.store.models import Assistant, RemoteMcp, WebSearch
+
+WEB_SEARCH_DOMAINS_AT_MOST = 5  # Yandex's limit
 
 # The `server` of an answer's entries for the tools Yandex runs itself (web and file search);
 # a remote MCP server's entries are `HOSTED_PREFIX + label`. Prompts leave them out.
@@ -87,6 +90,41 @@ def function_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
         }
         for tool in tools
     ]
+
+
+def hosted_tools(assistant: Assistant, web_search: bool = False) -> list[dict[str, Any]]:
+    """The tools Yandex runs for `assistant`: its web search (on for this question when
+    `web_search`), its remote MCP servers."""
+    tools: list[dict[str, Any]] = []
+    search = assistant.web_search
+    if web_search or (search is not None and search.enabled):
+        tools.append(web_search_tool(search or WebSearch()))
+    tools += [mcp_tool(server) for server in assistant.remote_mcp]
+    return tools
+
+
+def web_search_tool(search: WebSearch) -> dict[str, Any]:
+    tool: dict[str, Any] = {"type": "web_search"}
+    if search.domains:
+        tool["filters"] = {"allowed_domains": list(search.domains[:WEB_SEARCH_DOMAINS_AT_MOST])}
+    if search.region:
+        # Yandex's schema has it at the top of the tool (one page of its docs, in `filters`).
+        tool["user_location"] = {"region": search.region}
+    if search.context_size:
+        tool["search_context_size"] = search.context_size
+    return tool
+
+
+def mcp_tool(server: RemoteMcp) -> dict[str, Any]:
+    tool: dict[str, Any] = {
+        "type": "mcp",
+        "server_label": server.label,
+        "server_url": server.url,
+        "require_approval": server.require_approval,
+    }
+    if server.headers:
+        tool["headers"] = dict(server.headers)
+    return tool
 
 
 def fingerprint(model: str, instruction: str, tools: Sequence[Mapping[str, Any]]) -> str:

@@ -64,6 +64,26 @@ class Part:
 
 
 @dataclass(frozen=True)
+class WebSearch:
+    """An assistant's web search over the Responses API (Yandex runs it)."""
+
+    enabled: bool = True
+    domains: tuple[str, ...] = ()  # search only these sites (Yandex takes at most 5)
+    region: str | None = None  # a Yandex region code, e.g. "213" (Moscow)
+    context_size: str | None = None  # low | medium | high; None: Yandex's default (medium)
+
+
+@dataclass(frozen=True)
+class RemoteMcp:
+    """A remote MCP server Yandex calls for the assistant over the Responses API."""
+
+    label: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    require_approval: str = "always"  # always | never
+
+
+@dataclass(frozen=True)
 class Assistant:
     id: int
     name: str
@@ -77,6 +97,8 @@ class Assistant:
     transport: str | None = None  # "grpc" | "http" | "responses"; None: the model catalogue decides
     reasoning_mode: str | None = None  # "low"|"medium"|"high" (http), "enabled_hidden" (grpc); None: off
     tools: tuple[str, ...] | None = None  # "server" or "server/tool" it may use; None: every one
+    web_search: WebSearch | None = None  # the Responses API's web search; None: off
+    remote_mcp: tuple[RemoteMcp, ...] = ()  # remote MCP servers, over the Responses API
 
 
 @dataclass(frozen=True)

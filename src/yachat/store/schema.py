@@ -254,6 +254,11 @@ CREATE TABLE run_responses (
     context_tokens INTEGER  -- what the chain holds: the response's input and output tokens
 );
 CREATE INDEX run_responses_by_thread ON run_responses(thread_id, run_id);
+-- Tools Yandex runs for an assistant over the Responses API, JSON: its web search
+-- ({enabled, domains, region, context_size}) and its remote MCP servers
+-- ([{label, url, headers, require_approval}]). NULL: none.
+ALTER TABLE assistants ADD COLUMN web_search TEXT;
+ALTER TABLE assistants ADD COLUMN remote_mcp TEXT;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
