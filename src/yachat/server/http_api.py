@@ -54,6 +54,8 @@ from yachat.server.engines.base import (
     ToolDef,
     ToolResult,
 )
+from yachat.server.files_api import serve_files
+from yachat.server.vector_stores import VectorStores
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,7 @@ class ChatApi:
     def __init__(self, engine: Engine, token: str, token_hint: str, embedder: Embedder | None = None) -> None:
         self.engine = engine
         self.embedder = embedder
+        self.vector_stores = VectorStores(embedder)  # /v1/files, /v1/vector_stores and file_search
         self._token = token.encode()
         self._hint = token_hint
 
@@ -428,6 +431,8 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routes --------------------------------------------------------------
 
     def do_GET(self) -> None:
+        if serve_files(self, "GET", self.server.api):
+            return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
             if path != "/v1/models":
@@ -437,7 +442,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send_error(error)
 
+    def do_DELETE(self) -> None:
+        if not serve_files(self, "DELETE", self.server.api):
+            self._send_error(ApiError("NOT_FOUND", f"no such route: DELETE {self.path.split('?', 1)[0]}"))
+
     def do_POST(self) -> None:
+        if serve_files(self, "POST", self.server.api):
+            return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
             length = int(self.headers.get("Content-Length") or 0)
