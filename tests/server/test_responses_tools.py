@@ -15,7 +15,7 @@ import pytest
 
 from yachat.server.responses.web_search import corpus
 
-from .responses_support import MODEL, Served, serve
+from .responses_support import MODEL, Served, serve, wait_for
 
 MCP_SERVER = Path(__file__).parents[1] / "mcp" / "server.py"
 
@@ -170,3 +170,57 @@ def test_an_unreachable_mcp_server_is_a_424(served: Served) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         served.client(max_retries=0).responses.create(model=MODEL, input="echo x", tools=[tool])  # type: ignore[list-item]
     assert caught.value.status_code == 424 and "Error retrieving tool list" in caught.value.message
+
+
+def _store(client: openai.OpenAI, files: dict[str, str]) -> tuple[str, dict[str, str]]:
+    ids = {
+        name: client.files.create(file=(name, text.encode()), purpose="assistants").id
+        for name, text in files.items()
+    }
+    store = client.vector_stores.create(name="notes", file_ids=list(ids.values()))
+    wait_for(lambda: client.vector_stores.retrieve(store.id).status == "completed", timeout=30)
+    return store.id, ids
+
+
+def test_file_search_finds_the_store_s_files_and_cites_them(served: Served) -> None:
+    served.script.set()
+    client = served.client()
+    store, ids = _store(
+        client,
+        {
+            "bali.txt": "Bali is an Indonesian island with surf at Uluwatu and temples in Ubud.",
+            "kazan.txt": "Kazan is the capital of Tatarstan on the Volga, with a white kremlin.",
+        },
+    )
+    tool = {"type": "file_search", "vector_store_ids": [store], "max_num_results": 1}
+    with client.responses.stream(
+        model=MODEL,
+        input="Where is the surf at Uluwatu?",
+        tools=[tool],
+        include=["file_search_call.results"],  # type: ignore[list-item]
+    ) as stream:
+        kinds = [e.type for e in stream]
+        response = stream.get_final_response()
+    assert "response.file_search_call.searching" in kinds and "response.file_search_call.completed" in kinds
+    call, message = response.output
+    assert call.type == "file_search_call" and call.queries == ["Where is the surf at Uluwatu?"]
+    assert call.results is not None and [r.filename for r in call.results] == ["bali.txt"]
+    assert "Uluwatu" in (call.results[0].text or "")
+    annotations = message.content[0].annotations  # type: ignore[union-attr]
+    assert [(a.type, a.file_id, a.filename) for a in annotations] == [
+        ("file_citation", ids["bali.txt"], "bali.txt")
+    ]
+    # Without the include, the results stay out of the item; the citations do not.
+    plain = client.responses.create(model=MODEL, input="Uluwatu surf", tools=[tool])  # type: ignore[list-item]
+    assert plain.output[0].results is None  # type: ignore[union-attr]
+    assert plain.output[1].content[0].annotations  # type: ignore[union-attr]
+
+
+def test_file_search_takes_one_known_store(served: Served) -> None:
+    client = served.client()
+    two = {"type": "file_search", "vector_store_ids": ["fvtaaaaaaaaaaaaaaaaa", "fvtbbbbbbbbbbbbbbbbb"]}
+    with pytest.raises(openai.BadRequestError, match="only one search index"):
+        client.responses.create(model=MODEL, input="x", tools=[two])  # type: ignore[list-item]
+    unknown = {"type": "file_search", "vector_store_ids": ["fvtaaaaaaaaaaaaaaaaa"]}
+    with pytest.raises(openai.NotFoundError, match="Vector store with id 'fvtaaaaaaaaaaaaaaaaa' not found"):
+        client.responses.create(model=MODEL, input="x", tools=[unknown])  # type: ignore[list-item]
