@@ -39,7 +39,7 @@ class SearchStep(HostedStep):
         self.digest = digest
         self.citations = citations
 
-    def run(self, writer: EventWriter, question: str) -> Iterator[Event]:
+    def run(self, writer: EventWriter) -> Iterator[Event]:
         item: dict[str, Any] = {"id": new_id(), "type": self.kind, "status": "in_progress", "valid": True}
         if self.kind == "web_search_call":
             item["action"] = {"type": "search", "query": "", "sources": None, "valid": True}
@@ -63,7 +63,7 @@ class ListToolsStep(HostedStep):
         self.label = label
         self.tools = tools
 
-    def run(self, writer: EventWriter, question: str) -> Iterator[Event]:
+    def run(self, writer: EventWriter) -> Iterator[Event]:
         item: dict[str, Any] = {
             "id": new_id(),
             "type": "mcp_list_tools",
@@ -88,7 +88,7 @@ class ApprovedCallsStep(HostedStep):
         self.answered = answered
         self.declined: list[ChatMessage] = []
 
-    def run(self, writer: EventWriter, question: str) -> Iterator[Event]:
+    def run(self, writer: EventWriter) -> Iterator[Event]:
         for request, answer in self.answered:
             call = ToolCall(request["name"], _arguments(request.get("arguments")), request["id"])
             if answer["approve"]:
