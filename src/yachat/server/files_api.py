@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from email import policy
 from email.feedparser import BytesFeedParser
@@ -450,7 +451,7 @@ class _Request:
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(data)))
-        h.send_header("x-request-id", h.headers.get("x-client-request-id") or "")
+        h.send_header("x-request-id", str(uuid.uuid4()))
         h.end_headers()
         h.wfile.write(data)
 
