@@ -48,6 +48,7 @@ def test_push_uploads_only_what_changed_and_remove_removes_it_there(
     assert first.returncode == 0, first.stderr
     assert "yachat: uploading 4 files…" in first.stderr  # progress, on stderr
     assert " 4 files uploaded (0.0 MB), 0 unchanged, 0 removed there; completed in " in first.stdout
+    assert " to a new vector store fvt" in first.stdout
     store_id = store_id_in(first.stdout)
     remote = client.vector_stores.retrieve(store_id)
     assert (remote.status, remote.file_counts.completed, remote.file_counts.total) == ("completed", 4, 4)
@@ -111,6 +112,25 @@ def test_push_uploads_only_what_changed_and_remove_removes_it_there(
         pass
     assert not set(now.values()) & {f.id for f in client.files.list()}
     assert "cloud:" not in yachat("kb", "list").stdout
+
+
+def test_a_copy_deleted_there_is_made_again(yachat: Yachat, server: ServerProcess, tmp_path: Path) -> None:
+    notes = notes_in(tmp_path)
+    assert yachat("kb", "add", str(notes), "--words-only").returncode == 0
+    first = yachat("kb", "push")
+    assert first.returncode == 0, first.stderr
+    old = store_id_in(first.stdout)
+    client = client_for(server)
+    client.vector_stores.delete(old)
+
+    listed = yachat("kb", "list")
+    assert f"  cloud: vector store {old}, 3 files pushed " in listed.stdout
+    assert listed.stdout.rstrip().endswith(": deleted or expired there; `yachat kb push` makes a new one")
+    again = yachat("kb", "push")
+    assert again.returncode == 0, again.stderr
+    assert " to a new vector store " in again.stdout and " 3 files uploaded " in again.stdout
+    new = store_id_in(again.stdout)
+    assert new != old and client.vector_stores.retrieve(new).file_counts.completed == 3
 
 
 def test_push_mistakes_are_one_line(yachat: Yachat, server: ServerProcess, tmp_path: Path) -> None:

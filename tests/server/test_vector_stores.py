@@ -3,9 +3,12 @@ against a real `yachat serve`: upload, index (polled), search, delete, and the e
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 import pytest
@@ -203,3 +206,25 @@ def test_a_big_upload_comes_back_whole(server: ServerProcess) -> None:
     assert client.files.content(uploaded.id).read() == data
     client.files.delete(uploaded.id)
     assert seconds < 30
+
+
+def test_an_upload_over_128_mb_is_refused_before_it_is_read(server: ServerProcess) -> None:
+    url = urlsplit(server.http_url)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    try:
+        conn.putrequest("POST", "/v1/files")
+        conn.putheader("Authorization", f"Bearer {server.token}")
+        conn.putheader("Content-Type", "multipart/form-data; boundary=x")
+        conn.putheader("Content-Length", str(200 * 2**20))
+        conn.endheaders()  # and not a byte of the 200 MB: the answer comes first
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 413
+    assert body == {
+        "code": None,
+        "message": "a file may hold at most 134217728 bytes",
+        "param": "file",
+        "type": "invalid_request_error",
+    }

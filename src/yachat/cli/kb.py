@@ -217,7 +217,7 @@ def _push(settings: Settings, args: argparse.Namespace) -> int:
         where = f" at {backend.description}" if backend is not None else ""
         print(
             f"pushed {one_line(assistant.name, 40)}'s knowledge"
-            f" to vector store {report.vector_store_id}{where}:"
+            f" to {'a new ' if report.new_store else ''}vector store {report.vector_store_id}{where}:"
             f" {_n(report.uploaded, 'file')} uploaded ({report.uploaded_bytes / 2**20:.1f} MB),"
             f" {report.unchanged} unchanged, {report.removed} removed there;"
             f" {report.status} in {time.monotonic() - started:.1f} s"

@@ -13,9 +13,11 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from email import policy
-from email.parser import BytesParser
+from email.feedparser import BytesFeedParser
+from email.message import EmailMessage
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol, TypeVar
@@ -36,6 +38,7 @@ MAX_FILE_BYTES = 128 * 2**20
 # The multipart framing around the file: its headers, the purpose field, the boundaries.
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 2**16
 MAX_JSON_BYTES = 2**20
+READ_BYTES = 2**20
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 FILE_EXPIRY_SECONDS = (3600, 2592000)
 PREFIXES = ("/v1/files", "/v1/vector_stores")
@@ -172,10 +175,25 @@ class _Request:
         ctype = self.handler.headers.get("Content-Type") or ""
         if not ctype.startswith("multipart/form-data"):
             raise Problem(HTTPStatus.BAD_REQUEST, "a file is uploaded as multipart/form-data", "file")
-        body = self._body(MAX_UPLOAD_BYTES)
-        message = BytesParser(policy=policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
-        )
+        length = self._length()
+        if length > MAX_UPLOAD_BYTES:
+            self.handler.close_connection = True  # the body is not read: the connection cannot go on
+            raise Problem(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a file may hold at most {MAX_FILE_BYTES} bytes", "file"
+            )
+        # Fed as it arrives: the body is never held whole beside the parser's own copy.
+        parser = BytesFeedParser(EmailMessage, policy=policy.HTTP)
+        parser.feed(b"Content-Type: " + ctype.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n")
+        self.consumed = True
+        remaining = length
+        while remaining > 0:
+            piece = self.handler.rfile.read(min(READ_BYTES, remaining))
+            if not piece:
+                self.handler.close_connection = True
+                raise Problem(HTTPStatus.BAD_REQUEST, "the upload ended before its Content-Length", "file")
+            parser.feed(piece)
+            remaining -= len(piece)
+        message = parser.close()
         if not message.is_multipart():
             raise Problem(HTTPStatus.BAD_REQUEST, "the multipart body could not be read", "file")
         fields: dict[str, Any] = {}
@@ -433,7 +451,7 @@ class _Request:
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(data)))
-        h.send_header("x-request-id", h.headers.get("x-client-request-id") or "")
+        h.send_header("x-request-id", str(uuid.uuid4()))
         h.end_headers()
         h.wfile.write(data)
 
