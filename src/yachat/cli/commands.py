@@ -104,9 +104,22 @@ def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
     listing = ksub.add_parser("list", parents=shared, help="what each assistant knows")
     listing.add_argument("--files", action="store_true", help="every file, with why one was skipped")
     assistant_flag(listing, "default: all")
-    remove = ksub.add_parser("remove", parents=shared, help="forget an added file or folder")
-    remove.add_argument("path", metavar="PATH")
+    remove = ksub.add_parser(
+        "remove",
+        parents=shared,
+        help="forget an added file or folder (in the cloud copy too), or the cloud copy",
+    )
+    remove.add_argument("path", metavar="PATH", nargs="?")
+    remove.add_argument(
+        "--cloud", action="store_true", help="remove the whole cloud copy (the local knowledge stays)"
+    )
     assistant_flag(remove, "default: the default assistant")
+    push = ksub.add_parser(
+        "push",
+        parents=shared,
+        help="copy the knowledge to a vector store for the Responses API's file search",
+    )
+    assistant_flag(push, "default: the default assistant")
     again = ksub.add_parser("reindex", parents=shared, help="bring the index up to date with the disk")
     assistant_flag(again, "default: all")
     words_only_flag(again)

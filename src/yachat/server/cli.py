@@ -181,7 +181,12 @@ def run(args: argparse.Namespace) -> int:
             from yachat.server.responses import responses_api
 
             chat = ChatApi(engine, token, hint, embedder)
-            responses = responses_api(engine, chat.authorize, ttl_s=args.responses_ttl)
+            responses = responses_api(
+                engine,
+                chat.authorize,
+                ttl_s=args.responses_ttl,
+                vector_stores=getattr(chat, "vector_stores", None),
+            )
             http = start_http_server(chat, args.host, args.http_port, routes=[responses])
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)

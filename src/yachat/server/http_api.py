@@ -54,6 +54,8 @@ from yachat.server.engines.base import (
     ToolDef,
     ToolResult,
 )
+from yachat.server.files_api import serve_files
+from yachat.server.vector_stores import VectorStores
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,7 @@ class ChatApi:
     def __init__(self, engine: Engine, token: str, token_hint: str, embedder: Embedder | None = None) -> None:
         self.engine = engine
         self.embedder = embedder
+        self.vector_stores = VectorStores(embedder)  # /v1/files, /v1/vector_stores and file_search
         self._token = token.encode()
         self._hint = token_hint
 
@@ -444,13 +447,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return True
         return False
 
-    def do_DELETE(self) -> None:
-        if not self._routed("DELETE"):
-            path = self.path.split("?", 1)[0].rstrip("/")
-            self._send_error(ApiError("NOT_FOUND", f"no such route: DELETE {path}"))
-
     def do_GET(self) -> None:
-        if self._routed("GET"):
+        if self._routed("GET") or serve_files(self, "GET", self.server.api):
             return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
@@ -461,8 +459,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send_error(error)
 
+    def do_DELETE(self) -> None:
+        if not (self._routed("DELETE") or serve_files(self, "DELETE", self.server.api)):
+            self._send_error(ApiError("NOT_FOUND", f"no such route: DELETE {self.path.split('?', 1)[0]}"))
+
     def do_POST(self) -> None:
-        if self._routed("POST"):
+        if self._routed("POST") or serve_files(self, "POST", self.server.api):
             return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:

@@ -261,7 +261,31 @@ ALTER TABLE assistants ADD COLUMN web_search TEXT;
 ALTER TABLE assistants ADD COLUMN remote_mcp TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
+# An assistant's knowledge copied to a vector store of Yandex's cloud (or a local server's), for
+# the Responses API's file_search: where the store lives, and each file as uploaded (its bytes' hash,
+# so a push sends only what changed; its file id, so a citation maps back to the local path).
+V8 = """
+CREATE TABLE cloud_copies (
+    assistant_id INTEGER PRIMARY KEY REFERENCES assistants(id) ON DELETE CASCADE,
+    vector_store_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,  -- the API's base URL the store lives at
+    folder_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    pushed_at REAL  -- when the last push finished; NULL while the first is under way
+);
+CREATE TABLE cloud_copy_files (
+    assistant_id INTEGER NOT NULL REFERENCES cloud_copies(assistant_id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (assistant_id, path)
+) WITHOUT ROWID;
+CREATE INDEX cloud_copy_files_by_file_id ON cloud_copy_files(file_id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 
 # Run on the reading connection once the schema is current. In `temp`, so nothing is
 # written to the store: the terms of the message index, one row per occurrence, read

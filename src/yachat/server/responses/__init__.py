@@ -22,4 +22,4 @@ def responses_api(
     from yachat.server.responses.state import State
     from yachat.server.responses.tools import HostedTools
 
-    return ResponsesApi(engine, authorize, State(ttl_s), HostedTools())
+    return ResponsesApi(engine, authorize, State(ttl_s), HostedTools(vector_stores))

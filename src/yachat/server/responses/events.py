@@ -131,27 +131,26 @@ class EventWriter:
         }
         index, added = self.add(item)
         events.append(added)
-        for start in range(0, len(text), ARGUMENT_PIECE_CHARS):
-            piece = text[start : start + ARGUMENT_PIECE_CHARS]
-            item["arguments"] += piece
-            events.append(
-                self._event(
-                    "response.function_call_arguments.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    delta=piece,
-                )
-            )
-        events.append(
-            self._event(
-                "response.function_call_arguments.done",
-                item_id=item["id"],
-                output_index=index,
-                name=name,
-                arguments=text,
-            )
-        )
+        item["arguments"] = text
+        events += self.argument_events(index, "response.function_call_arguments", text, name=name)
         events.append(self.done(index))
+        return events
+
+    def argument_events(self, index: int, prefix: str, text: str, **done: Any) -> list[Event]:
+        """A call's arguments in pieces (`<prefix>.delta`), then whole (`<prefix>.done`)."""
+        item_id = self.output[index]["id"]
+        events = [
+            self._event(
+                f"{prefix}.delta",
+                item_id=item_id,
+                output_index=index,
+                delta=text[i : i + ARGUMENT_PIECE_CHARS],
+            )
+            for i in range(0, len(text), ARGUMENT_PIECE_CHARS)
+        ]
+        events.append(
+            self._event(f"{prefix}.done", item_id=item_id, output_index=index, **done, arguments=text)
+        )
         return events
 
     def close_open(self, incomplete: bool = False) -> list[Event]:

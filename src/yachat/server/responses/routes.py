@@ -8,9 +8,11 @@ started, a failure is `error` and `response.failed` events.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
@@ -364,6 +366,10 @@ class Exchange:
     def __init__(self, handler: BaseHTTPRequestHandler) -> None:
         self.handler = handler
         self.request_id = str(uuid.uuid4())
+        # Headers, body and each event are separate small writes: without this, Nagle's
+        # algorithm holds each until the client's delayed ACK, some 40 ms a request.
+        with contextlib.suppress(OSError):
+            handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def folder(self) -> str | None:
         headers = self.handler.headers

@@ -50,7 +50,7 @@ class Turn:
 class HostedStep:
     """A hosted tool's part in a response: its events, and what the engine then reads."""
 
-    def run(self, writer: EventWriter, question: str) -> Iterator[Event]:
+    def run(self, writer: EventWriter) -> Iterator[Event]:
         raise NotImplementedError
 
     def context(self) -> list[ChatMessage]:
@@ -74,18 +74,16 @@ class Run:
 
     def messages(self, extra: list[ChatMessage]) -> tuple[ChatMessage, ...]:
         items = self.context + self.request.input_items + self.writer.output
-        messages = list(messages_of(items, self.request.instructions))
-        # What hosted tools found goes just before the newest user message's answer: at the end.
-        return tuple(messages + extra)
+        # What hosted tools found comes last: the model reads it right before it answers.
+        return (*messages_of(items, self.request.instructions), *extra)
 
     def events(self) -> Iterator[Event]:
         writer = self.writer
         yield from writer.start()
         try:
-            question = _last_user_text(self.context + self.request.input_items)
             extra: list[ChatMessage] = []
             for step in self.steps:
-                yield from step.run(writer, question)
+                yield from step.run(writer)
                 extra += step.context()
             for _ in range(MAX_ROUNDS):
                 turn = Turn()
@@ -162,15 +160,6 @@ class Run:
             if close:
                 close()
         yield from self.writer.close_open(incomplete=turn.cut)
-
-
-def _last_user_text(items: list[dict[str, Any]]) -> str:
-    from yachat.server.responses.items import text_of
-
-    for item in reversed(items):
-        if item.get("type") == "message" and item.get("role") == "user":
-            return text_of(item)
-    return ""
 
 
 def _error(code: str, message: str) -> dict[str, Any]:
