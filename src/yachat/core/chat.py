@@ -292,7 +292,7 @@ class ChatCore:
         messages = fitted.messages
         over_responses = None
         if model.transport is Transport.RESPONSES:
-            over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer, policy)
+            over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer)
             next_results: Any = over_responses.rounds
         else:
             sdk_model = self._model_object(assistant, model, tools)
@@ -309,6 +309,8 @@ class ChatCore:
             calls = outcome
             for call in calls:
                 call.spec = by_name.get(call.name)
+            if over_responses is not None:
+                over_responses.rounds.name_hosted(calls)  # remote MCP calls awaiting approval
             rounds += 1
             if rounds > limits.rounds_at_most:
                 capped = (
@@ -322,7 +324,7 @@ class ChatCore:
                 streamer.notice(capped, kept=True)
                 return await streamer.stop(capped)
             tool_round = ToolRound(
-                provider=toolbox,
+                provider=toolbox if over_responses is None else over_responses.rounds.provider(toolbox),
                 tools=tools,
                 policy=policy,
                 limits=limits,
@@ -350,7 +352,6 @@ class ChatCore:
         fitted: FittedPrompt,
         tools: list[ToolSpec],
         streamer: RunStreamer,
-        policy: ToolPolicy,
     ) -> ResponsesAnswer:
         from yachat.core.responses_context import responses_answer
 
@@ -365,7 +366,6 @@ class ChatCore:
             fitted=fitted,
             tools=tools,
             streamer=streamer,
-            policy=policy,
         )
 
     def _model_object(self, assistant: Assistant, model: ModelChoice, tools: Sequence[ToolSpec]) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 from yachat.core.backend import Backend
 from yachat.core.events import RunFinished
 from yachat.core.prompt import FittedPrompt, prompt_messages
-from yachat.core.responses_client import endpoint_key, responses_client
+from yachat.core.responses_client import endpoint_key, responses_base_url, responses_client
 from yachat.core.responses_stream import ChainPlan, ResponsesRounds, ResponsesSide
 from yachat.core.responses_wire import (
     fingerprint,
@@ -39,7 +39,6 @@ from yachat.core.responses_wire import (
 from yachat.core.run_stream import RunStreamer
 from yachat.core.session import ModelSession
 from yachat.core.store_writes import write
-from yachat.core.tools.loop import ToolPolicy
 from yachat.core.tools.spec import ToolSpec
 from yachat.settings import Settings
 from yachat.store import Store
@@ -90,11 +89,17 @@ async def responses_answer(
     fitted: FittedPrompt,
     tools: Sequence[ToolSpec],
     streamer: RunStreamer,
-    policy: ToolPolicy | None,
 ) -> ResponsesAnswer:
     client = await responses_client(session)
     instructions, full_items = split_prompt(fitted.messages)
     offered = function_tools(tools) + hosted_tools(assistant, settings.web_search)
+    copy = await write(store.cloud_copy, assistant.id)
+    here = responses_base_url(settings, backend)
+    if copy is not None and copy.pushed_at and copy.lives_at(here, backend.folder_id):
+        # The knowledge `kb push` copied here: Yandex takes one store per request.
+        offered.append({"type": "file_search", "vector_store_ids": [copy.vector_store_id]})
+    else:
+        copy = None
     body: dict[str, Any] = {"model": model_uri(backend.folder_id, model.name, model.version)}
     if instructions:
         body["instructions"] = instructions
@@ -127,8 +132,7 @@ async def responses_answer(
         client,
         body=body,
         plan=plan,
-        side=ResponsesSide(streamer, fitted.passages),
-        policy=policy,
+        side=ResponsesSide(streamer, fitted.passages, copy.path_of if copy is not None else None),
         backend_kind=backend.kind,
     )
     return ResponsesAnswer(rounds, store, ctx.run_id, ctx.message_id, endpoint, print_)

@@ -10,33 +10,34 @@ Responses API adds is told to the run beside the chunks (`ResponsesSide`):
 - web and file search calls and remote MCP calls, which Yandex runs itself, become
   entries of the answer (already run, never sent back as input);
 - `url_citation`s become web sources under the answer, `file_citation`s sources too;
-- an `mcp_approval_request` is put to the user through the tool loop's approval, and
-  answered with `mcp_approval_response` in a follow-up request of the same round.
+- an `mcp_approval_request` ends the round like a function call: the tool loop asks the
+  user (its approval, its "always" answers), and the next round answers it with an
+  `mcp_approval_response` (Yandex then runs the call, or not).
 
 The first request of an answer chains on the thread's last stored response when the
 run's plan says it may (`previous_response_id`, only the new messages); if the server
 no longer knows that response (400/404) it is sent again, once, with the whole fitted
-history. Later rounds (function results, approvals) always chain on the round before.
+history. Later rounds (function results, approval answers) chain on the round before.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
 from yachat.core.errors import UserFacingError
-from yachat.core.events import ApprovalRequest, Decision, SourcesFound, Usage
+from yachat.core.events import SourcesFound, Usage
 from yachat.core.responses_errors import ResponseFailed, explain_openai, failed
-from yachat.core.responses_wire import HOSTED_PREFIX, HOSTED_SEARCH
+from yachat.core.responses_wire import HOSTED_PREFIX, HOSTED_SEARCH, is_hosted
 from yachat.core.run_stream import RunStreamer
 from yachat.core.store_writes import write_soon
-from yachat.core.tools.loop import ToolPolicy
-from yachat.core.tools.spec import ToolSpec
+from yachat.core.tools.loop import Call
+from yachat.core.tools.spec import ToolOutcome, ToolProvider, ToolSpec
 from yachat.core.transport import StreamChunk, ToolCallChunk, model_label
 from yachat.store.knowledge import WEB_SOURCE, Passage
 from yachat.store.models import ToolStatus
@@ -71,9 +72,16 @@ Json = dict[str, Any]  # an event, an item, a response: the stream's JSON as par
 class ResponsesSide:
     """What a response tells beside its text: hosted calls, citations. Applied to the run."""
 
-    def __init__(self, streamer: RunStreamer | None, given: Sequence[Passage] = ()) -> None:
+    def __init__(
+        self,
+        streamer: RunStreamer | None,
+        given: Sequence[Passage] = (),
+        local_path: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.streamer = streamer
         self.given = tuple(given)  # the knowledge passages the prompt holds, numbered [1..n]
+        # A cloud file id -> the local file it is a copy of (`kb push`), for file citations.
+        self.local_path = local_path or (lambda _file_id: None)
         self.sources: list[Passage] = []
         self._seen: set[str] = set()
         self._open: set[str] = set()  # hosted items shown as entries
@@ -99,9 +107,9 @@ class ResponsesSide:
         if kind == "url_citation":
             self.web_source(str(_field(annotation, "url") or ""), str(_field(annotation, "title") or ""))
         elif kind == "file_citation":
-            self._source(
-                str(_field(annotation, "filename") or _field(annotation, "file_id") or ""), "file", ""
-            )
+            file_id = str(_field(annotation, "file_id") or "")
+            name = self.local_path(file_id) or _field(annotation, "filename") or file_id
+            self._source(str(name or ""), "file", "")
 
     def web_source(self, url: str, title: str) -> None:
         if url:
@@ -125,8 +133,7 @@ class ResponsesSide:
 
 
 class ResponseEvents:
-    """A round's stream events as StreamChunks. One per round: the text and reasoning grow
-    over the round's requests (an approval's follow-up goes on the same answer)."""
+    """A round's stream events as StreamChunks."""
 
     def __init__(self, side: ResponsesSide) -> None:
         self.side = side
@@ -134,11 +141,7 @@ class ResponseEvents:
         self.reasoning = ""
         self.calls: list[ToolCallChunk] = []
         self.wire_ids: list[str] = []  # each call's call_id as the server named it, in order
-        self.approvals: list[Json] = []
-        self.begin()
-
-    def begin(self) -> None:
-        """A new request of the round: its own response, calls and approvals."""
+        self.approvals: dict[int, Json] = {}  # a call's index -> the approval request it stands for
         self.response_id: str | None = None
         self.usage: Usage | None = None
         self.context_tokens: int | None = None
@@ -148,7 +151,6 @@ class ResponseEvents:
         self._text_items: set[str] = set()  # message items whose text streamed as deltas
         self._reasoning_items: set[str] = set()
         self._gap = False  # a new message item after text: a paragraph between them
-        self.approvals = []
 
     def __call__(self, event: Json) -> StreamChunk | None:
         kind = event.get("type")
@@ -182,8 +184,6 @@ class ResponseEvents:
             return None
         if kind == "response.completed":
             self._response(response)
-            if self.approvals:
-                return None  # the round goes on once they are answered
             self.status = "TOOL_CALLS" if self.calls else "FINAL"
             return self._chunk(done=True)
         if kind == "response.incomplete":
@@ -226,7 +226,7 @@ class ResponseEvents:
         if kind in _HOSTED_TOOLS:
             self.side.hosted_done(item)
         elif kind == "mcp_approval_request":
-            self.approvals.append(item)
+            return self._approval(item)
         elif kind == "message":
             text = ""
             for part in item.get("content") or ():
@@ -244,6 +244,18 @@ class ResponseEvents:
                 self.reasoning += "\n\n".join(s for s in said if s)
                 return self._chunk()
         return None
+
+    def _approval(self, item: Json) -> StreamChunk:
+        """A remote MCP call waiting for the user: a call of the round, for the tool loop."""
+        index = len(self.calls)
+        request_id = str(item.get("id") or "")
+        name, server = _hosted_name(item)
+        self.approvals[index] = item
+        self.wire_ids.append(request_id)
+        if self.side.streamer is not None:
+            self.side.streamer.ctx.tool_servers.setdefault(name, server)
+        self.calls.append(ToolCallChunk(index, request_id, name, str(item.get("arguments") or "{}")))
+        return self._chunk()
 
     def _more_text(self, delta: str) -> StreamChunk:
         if self._gap:
@@ -301,14 +313,12 @@ class ResponsesRounds:
         body: Mapping[str, Any],
         plan: ChainPlan,
         side: ResponsesSide,
-        policy: ToolPolicy | None = None,
         backend_kind: str = "cloud",
     ) -> None:
         self.client = client
         self.body = dict(body)  # model, instructions, tools, options: the same every request
         self.plan = plan
         self.side = side
-        self.policy = policy
         self.backend_kind = backend_kind
         self.response_id: str | None = None  # the last response of the answer so far
         self.context_tokens: int | None = None
@@ -323,20 +333,34 @@ class ResponsesRounds:
         if before is None or self.response_id is None:
             previous, items = self.plan.previous_response_id, self.plan.items
         else:
-            # After the loop's calls: their results, on the response that asked for them.
-            previous, items = self.response_id, self._results(messages, before.wire_ids)
+            # After the loop's calls: their results (or approval answers), on the response
+            # that asked for them.
+            previous, items = self.response_id, self._results(messages, before)
         events = self._events = ResponseEvents(self.side)
-        while True:
-            async for chunk in self._request(previous, items, events):
-                yield chunk
-            if events.response_id:
-                self.response_id = events.response_id
-                self.context_tokens = events.context_tokens
-            if not events.approvals:
-                return
-            items = [await self._approval(request) for request in events.approvals]
-            previous = self.response_id
-            events.begin()
+        async for chunk in self._request(previous, items, events):
+            yield chunk
+        if events.response_id:
+            self.response_id = events.response_id
+            self.context_tokens = events.context_tokens
+
+    def name_hosted(self, calls: Sequence[Call]) -> None:
+        """Give the round's approval requests their tools (the loop knows only its own)."""
+        events = self._events
+        if events is None:
+            return
+        for index, call in enumerate(calls):
+            request = events.approvals.get(index)
+            if request is not None and call.spec is None:
+                call.spec = ToolSpec(
+                    name=call.name,
+                    description=f"a tool of the remote MCP server {request.get('server_label') or ''}",
+                    parameters={},
+                    server=_hosted_name(request)[1],
+                )
+
+    def provider(self, tools: ToolProvider) -> ToolProvider:
+        """The loop's tools, and the remote MCP calls the user approves (Yandex runs them)."""
+        return _ApprovedRemotely(tools)
 
     async def _request(
         self, previous: str | None, items: list[dict[str, Any]], events: ResponseEvents
@@ -403,59 +427,43 @@ class ResponsesRounds:
         return said if said is not None else exc
 
     @staticmethod
-    def _results(messages: Sequence[Mapping[str, Any]], wire_ids: list[str]) -> list[dict[str, Any]]:
-        """The last tool turn's results as `function_call_output`s, under the call ids the
-        server gave (the run may have renamed a repeated one)."""
+    def _results(messages: Sequence[Mapping[str, Any]], events: ResponseEvents) -> list[dict[str, Any]]:
+        """The last tool turn's results as `function_call_output`s under the call ids the
+        server gave (the run may have renamed a repeated one), and the approval requests'
+        answers as `mcp_approval_response`s."""
         results = messages[-1].get("tool_results") or [] if messages else []
-        return [
-            {
-                "type": "function_call_output",
-                "call_id": wire_ids[i] if i < len(wire_ids) and wire_ids[i] else r["id"],
-                "output": str(r.get("content") or ""),
-            }
-            for i, r in enumerate(results)
-        ]
+        items: list[dict[str, Any]] = []
+        for index, result in enumerate(results):
+            wire_id = events.wire_ids[index] if index < len(events.wire_ids) else ""
+            if index in events.approvals:
+                approve = result.get("content") == APPROVED
+                items.append(
+                    {"type": "mcp_approval_response", "approval_request_id": wire_id, "approve": approve}
+                )
+            else:
+                output = str(result.get("content") or "")
+                items.append(
+                    {"type": "function_call_output", "call_id": wire_id or result["id"], "output": output}
+                )
+        return items
 
-    async def _approval(self, request: Any) -> dict[str, Any]:
-        """An `mcp_approval_request` put to the user the way the tool loop asks, answered."""
-        spec = ToolSpec(
-            name=str(_field(request, "name") or ""),
-            description="",
-            parameters={},
-            server=HOSTED_PREFIX + str(_field(request, "server_label") or "mcp"),
-        )
-        streamer = self.side.streamer
-        decision = self.policy.preset(spec) if self.policy is not None else Decision.DENY_ONCE
-        if decision is None and self.policy is not None and self.policy.approver is not None:
-            call_id = str(_field(request, "id"))
-            if streamer is not None:
-                streamer.hosted_started(call_id, spec.name, spec.server)
-            decision = await self.policy.approver(
-                ApprovalRequest(
-                    thread_id=streamer.ctx.thread_id if streamer else 0,
-                    message_id=streamer.ctx.message_id if streamer else 0,
-                    call_id=call_id,
-                    tool=spec,
-                    arguments=str(_field(request, "arguments") or "{}"),
-                )
-            )
-            if decision.always:
-                verdict = "allow" if decision.allows else "deny"
-                self.policy.remembered[spec.key] = verdict
-                if self.policy.remember is not None:
-                    await self.policy.remember(spec.key, verdict)
-            if streamer is not None:
-                status = ToolStatus.DONE if decision.allows else ToolStatus.DENIED
-                said = "approved" if decision.allows else "declined by the user"
-                streamer.hosted_finished(
-                    call_id, str(_field(request, "arguments") or ""), said, not decision.allows, status
-                )
-        allows = decision is not None and decision.allows
-        return {
-            "type": "mcp_approval_response",
-            "approval_request_id": _field(request, "id"),
-            "approve": allows,
-        }
+
+# What the loop's entry for an approved remote MCP call says; Yandex's own entry for the
+# call (its output) follows in the next round.
+APPROVED = "Approved: Yandex runs the call on the remote MCP server."
+
+
+class _ApprovedRemotely:
+    def __init__(self, tools: ToolProvider) -> None:
+        self._tools = tools
+
+    def tools(self) -> list[ToolSpec]:
+        return self._tools.tools()
+
+    async def call(self, tool: ToolSpec, arguments: dict[str, Any], timeout_s: float) -> ToolOutcome:
+        if is_hosted(tool.server):
+            return ToolOutcome(APPROVED)
+        return await self._tools.call(tool, arguments, timeout_s)
 
 
 def _hosted_name(item: Any) -> tuple[str, str]:

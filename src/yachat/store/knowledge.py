@@ -68,7 +68,7 @@ class Passage:
     @property
     def where(self) -> str:
         """file:line, file:12-20, or file:p3 for a PDF's pages; a web page's URL."""
-        if self.kind == WEB_SOURCE:
+        if self.kind == WEB_SOURCE or self.line_start == 0:  # a page, or a whole file (file_search)
             return self.path
         if self.kind == "pdf":
             span = f"p{self.line_start}" + (f"-{self.line_end}" if self.line_end != self.line_start else "")
