@@ -43,3 +43,11 @@ def test_ask_over_responses_continues_a_thread_by_chaining(
 def test_a_bad_transport_is_a_one_line_usage_error(yachat: Yachat) -> None:
     result = yachat("ask", "--transport", "carrier-pigeon", "hi")
     assert result.returncode == 2 and "--transport" in result.stderr
+
+
+def test_ask_web_search_prints_the_pages_to_stderr(yachat: Yachat, script: Script) -> None:
+    script.set()
+    result = yachat("ask", "--web-search", "How deep is Lake Baikal?")
+    assert result.returncode == 0, result.stderr
+    assert "https://en.wikipedia.org/wiki/Lake_Baikal" in result.stderr
+    assert "https://en.wikipedia.org/wiki/Lake_Baikal" not in result.stdout
