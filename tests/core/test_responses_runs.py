@@ -11,7 +11,15 @@ import anyio
 import pytest
 
 from yachat.core.chat import ChatCore
-from yachat.core.events import Notice, RunEvent, RunFinished, TextDelta, ToolCallStarted, ToolFinished
+from yachat.core.events import (
+    Notice,
+    ReasoningDelta,
+    RunEvent,
+    RunFinished,
+    TextDelta,
+    ToolCallStarted,
+    ToolFinished,
+)
 from yachat.core.responses_client import responses_client
 from yachat.core.tools.loop import ToolPolicy
 from yachat.core.tools.spec import ToolOutcome, ToolSpec
@@ -216,3 +224,16 @@ def test_a_failed_response_is_one_line(core: ChatCore, script: Script) -> None:
     assert "\n" not in final.error and "the model broke" in final.error, final.error
     assert [e for _, e in events if isinstance(e, TextDelta)]  # what came before is kept
     assert core.store.list_messages(thread_id)[-1].text.startswith("a long answer")
+
+
+def test_reasoning_goes_to_thinking_and_a_cut_answer_says_so(core: ChatCore, script: Script) -> None:
+    script.set({"match": "think", "reasoning": "Weigh it twice.", "answer": "word " * 60, "chunk_chars": 5})
+    thread_id = thread_on_responses(core, max_tokens=12)
+    final, events = send(core, thread_id, "think about it")
+    assert final.status is RunStatus.COMPLETED, final.error
+    assert final.reasoning.startswith("Weigh")
+    kinds = [type(e) for _, e in events]
+    assert ReasoningDelta in kinds and kinds.index(ReasoningDelta) < kinds.index(TextDelta)
+    assert final.truncated  # "cut off" under the answer
+    run = core.store.get_run(final.run_id)
+    assert run is not None and run.finish_reason == "TRUNCATED_FINAL"
