@@ -84,6 +84,7 @@ def test_web_search_pages_are_sources_under_the_answer(core: ChatCore, script: S
     assert final.status is RunStatus.COMPLETED, final.error
     found = [e for e in events if isinstance(e, SourcesFound)]
     assert found, "no sources were shown"
+    assert events.index(found[-1]) < next(i for i, e in enumerate(events) if isinstance(e, RunFinished))
     urls = [p.path for p in found[-1].sources if p.kind == WEB_SOURCE]
     assert "https://en.wikipedia.org/wiki/Lake_Baikal" in urls
     # The search is an entry of the answer, run by Yandex, never sent back as a call.

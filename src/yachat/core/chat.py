@@ -292,7 +292,10 @@ class ChatCore:
         messages = fitted.messages
         over_responses = None
         if model.transport is Transport.RESPONSES:
-            over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer)
+            try:
+                over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer)
+            except Exception as exc:  # no HTTP API on the local server, a store that fails
+                return await streamer.fail(exc)
             next_results: Any = over_responses.rounds
         else:
             sdk_model = self._model_object(assistant, model, tools)

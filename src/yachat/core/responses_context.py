@@ -63,7 +63,6 @@ class ResponsesAnswer:
         self._endpoint, self._fingerprint = endpoint, print_
 
     async def finished(self, final: RunFinished) -> None:
-        self.rounds.side.publish()
         response_id = self.rounds.response_id
         if final.status is not RunStatus.COMPLETED or not response_id:
             return

@@ -85,6 +85,7 @@ class ResponsesSide:
         self.sources: list[Passage] = []
         self._seen: set[str] = set()
         self._open: set[str] = set()  # hosted items shown as entries
+        self._published = 0  # sources already told
 
     def hosted_started(self, item: Json) -> None:
         item_id = str(item.get("id") or "")
@@ -123,10 +124,11 @@ class ResponsesSide:
         self.sources.append(Passage(path, kind, heading, 0, 0, "", None, number))
 
     def publish(self) -> None:
-        """Store the sources found and show them under the answer, the knowledge's first."""
+        """Store the sources found so far and show them under the answer, the knowledge's first."""
         streamer = self.streamer
-        if streamer is None or not self.sources:
+        if streamer is None or len(self.sources) == self._published:
             return
+        self._published = len(self.sources)
         ctx = streamer.ctx
         write_soon(ctx.store.record_sources, ctx.run_id, list(self.sources))
         streamer.emit(SourcesFound(*streamer.ids, sources=(*self.given, *self.sources)))
@@ -298,6 +300,13 @@ class ResponseEvents:
         )
 
 
+async def _chunks(stream: Any, events: ResponseEvents) -> AsyncIterator[StreamChunk]:
+    async for event in stream:
+        chunk = events(event)
+        if chunk is not None:
+            yield chunk
+
+
 def _key(event: Json) -> str:
     """The function call an arguments event is about: its item id, else its place."""
     return str(event.get("item_id") or f"#{event.get('output_index')}")
@@ -342,6 +351,8 @@ class ResponsesRounds:
         if events.response_id:
             self.response_id = events.response_id
             self.context_tokens = events.context_tokens
+        # Before the run's end is told: a front end lists them under the answer it finishes.
+        self.side.publish()
 
     def name_hosted(self, calls: Sequence[Call]) -> None:
         """Give the round's approval requests their tools (the loop knows only its own)."""
@@ -369,22 +380,20 @@ class ResponsesRounds:
         stream = await self._open(previous, items, first)
         yielded = False
         try:
-            async for event in stream:
-                chunk = events(event)
-                if chunk is not None:
+            try:
+                async for chunk in _chunks(stream, events):
                     yielded = True
                     yield chunk
-        except ResponseFailed as exc:
-            if not (first and self.chained and not yielded):
-                raise
-            # The chained request failed before it said anything: the same answer, unchained.
-            log.info("chained response failed (%s); sending the whole history", exc.message)
-            await _close(stream)
-            stream = await self._open(None, self.plan.full_items, False)
-            self.chained = False
-            async for event in stream:
-                chunk = events(event)
-                if chunk is not None:
+            except ResponseFailed as exc:
+                if not (first and self.chained and not yielded):
+                    raise
+                # The chained request failed before it said anything (a server that tells an
+                # unknown previous response in the stream): the same answer, unchained.
+                log.info("chained response failed (%s); sending the whole history", exc.message)
+                await _close(stream)
+                stream = await self._open(None, self.plan.full_items, False)
+                self.chained = False
+                async for chunk in _chunks(stream, events):
                     yield chunk
         except Exception as exc:
             raise self._explained(exc) from exc
