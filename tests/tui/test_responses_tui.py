@@ -9,7 +9,7 @@ from textual.widgets import Label, Select, TextArea
 
 from yachat.core.chat import ChatCore
 from yachat.settings import Settings
-from yachat.store.models import RemoteMcp, WebSearch
+from yachat.store.models import MessageStatus, RemoteMcp, WebSearch
 from yachat.tui.settings_screen import SettingsScreen
 
 from ..support import Script
@@ -53,7 +53,7 @@ async def test_a_thread_streams_and_continues_by_chaining(
 ) -> None:  # type: ignore[no-untyped-def]
     words = " ".join(f"w{i:03d}" for i in range(80))
     script.set(
-        {"match": "count", "answer": words, "chunk_chars": 10, "delay_ms": 20},
+        {"match": "count", "answer": words, "chunk_chars": 10, "delay_ms": 50},
         {"match": "again", "echo": True},
     )
     core = ChatCore.open_store(settings)
@@ -66,10 +66,14 @@ async def test_a_thread_streams_and_continues_by_chaining(
         assert live is not None and len(live.text) < len(words)  # half-streamed, on screen
         await wait_for(pilot, lambda: app.pane.live() is None, timeout=20)
         await type_and_send(pilot, "and again")
-        await wait_for(pilot, lambda: len(core.store.list_messages(app.thread_id)) == 4, timeout=20)
-        await wait_for(pilot, lambda: app.pane.live() is None, timeout=20)
+
+        def answered() -> bool:
+            messages = core.store.list_messages(app.thread_id)
+            recorded = core.store._db.read("SELECT count(*) FROM run_responses")[0][0]
+            return len(messages) == 4 and messages[-1].status is MessageStatus.COMPLETE and recorded == 2
+
+        await wait_for(pilot, answered, timeout=20)
         rows = core.store._db.read("SELECT response_id FROM run_responses ORDER BY run_id")
-        assert len(rows) == 2
         answer = core.store.list_messages(app.thread_id)[-1].text
         assert "count for me" in answer and "w079" in answer  # the chain held the first turn
         client = openai.OpenAI(

@@ -25,6 +25,7 @@ from typing import Any
 
 from yachat.core.backend import Backend
 from yachat.core.events import RunFinished
+from yachat.core.model_choice import ModelChoice
 from yachat.core.prompt import FittedPrompt, prompt_messages
 from yachat.core.responses_client import endpoint_key, responses_base_url, responses_client
 from yachat.core.responses_stream import ChainPlan, ResponsesRounds, ResponsesSide
@@ -64,7 +65,9 @@ class ResponsesAnswer:
 
     async def finished(self, final: RunFinished) -> None:
         response_id = self.rounds.response_id
-        if final.status is not RunStatus.COMPLETED or not response_id:
+        # An answer the loop stopped (its last response asked for calls no one answered) or
+        # the content filter cut is not a point to go on from.
+        if final.status is not RunStatus.COMPLETED or final.error or not response_id:
             return
         await write(
             self._store.record_response,
@@ -84,7 +87,7 @@ async def responses_answer(
     session: ModelSession,
     backend: Backend,
     assistant: Assistant,
-    model: Any,  # ModelChoice
+    model: ModelChoice,
     fitted: FittedPrompt,
     tools: Sequence[ToolSpec],
     streamer: RunStreamer,
