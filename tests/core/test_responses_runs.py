@@ -237,3 +237,39 @@ def test_reasoning_goes_to_thinking_and_a_cut_answer_says_so(core: ChatCore, scr
     assert final.truncated  # "cut off" under the answer
     run = core.store.get_run(final.run_id)
     assert run is not None and run.finish_reason == "TRUNCATED_FINAL"
+
+
+def test_an_expired_response_is_sent_again_whole(tmp_path: Any, script: Script) -> None:
+    """A server that keeps responses one second: the next question finds the chain expired."""
+    import openai
+
+    from yachat.server.process import start_server_process
+
+    script.set({"match": "again", "echo": True}, {"match": "hello", "answer": "Hi."})
+    with start_server_process(
+        "scripted",
+        args=["--script", str(script.path), "--responses-ttl", "1"],
+        env={"YACHAT_HOME": str(tmp_path / "home")},
+    ) as short:
+        core = ChatCore.open_store(local_settings(short, tmp_path, stream_idle_timeout_s=5))
+        try:
+            thread_id = thread_on_responses(core)
+            first, _ = send(core, thread_id, "hello")
+
+            def expired() -> bool:
+                try:
+                    on_server(core, lambda c: c.responses.retrieve(response_of(core, first.run_id)))
+                except openai.NotFoundError:
+                    return True
+                return False
+
+            deadline = time.monotonic() + 30
+            while not expired():
+                assert time.monotonic() < deadline, "the response did not expire"
+                time.sleep(0.2)
+            second, events = send(core, thread_id, "hello again")
+            assert second.status is RunStatus.COMPLETED and second.error is None
+            assert "Hi." in second.text and not [e for _, e in events if isinstance(e, Notice)]
+            assert sent(core, second.run_id) == ("none", 3)
+        finally:
+            core.store.close()
