@@ -27,6 +27,7 @@ import anyio
 
 from yachat.core.errors import UserFacingError
 from yachat.core.knowledge.indexer import KnowledgeError, reindex
+from yachat.core.responses_client import build_responses_client, responses_base_url
 from yachat.store import Assistant
 from yachat.store.cloud_copies import CloudCopy
 
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 
 ProgressSink = Callable[[int, int, str], None]  # done, total, the current path ("" between files)
 
-# Until the Responses transport's own client builder lands (core/responses_client.py), the
-# cloud's base URL is read here; `responses_endpoint` in the config overrides it.
-CLOUD_RESPONSES_ENDPOINT = "https://ai.api.cloud.yandex.net/v1"
 POLL_S = 0.5
 INDEXING_WAIT_S = 1800.0  # after this a push stops waiting; `kb list` shows the end
 UPLOAD_TIMEOUT_S = 600.0  # a 32 MB file over a slow link
@@ -281,39 +279,13 @@ def _inside(path: str, root: str) -> bool:
 
 
 async def open_client(core: ChatCore) -> tuple[AsyncOpenAI, str, str]:
-    """An `openai.AsyncOpenAI` on the backend's OpenAI-compatible API, with yachat's credentials;
-    and the base URL and folder it talks to.
+    """An `openai.AsyncOpenAI` on the backend's OpenAI-compatible API, with yachat's credentials
+    (the same builder the responses transport uses); and the base URL and folder it talks to.
 
-    The SDK resolves the credentials (an API key, or an IAM token it keeps fresh): its
-    authorization header is sent as is. A stand-in until core/responses_client.py lands.
-    """
+    A client of its own, not the session's shared one: the caller closes it when done."""
     backend = await core.connect()
-    if backend.kind == "local":
-        if not backend.http_url:
-            raise UserFacingError(
-                "The local server serves no HTTP API, so it has no vector stores; "
-                "restart it without --http-port -1."
-            )
-        endpoint = backend.http_url
-    else:
-        endpoint = getattr(core.settings, "responses_endpoint", None) or CLOUD_RESPONSES_ENDPOINT
-    import openai
-
-    sdk = core.session.sdk
-    headers = dict(await sdk._client._get_common_headers(True, core.settings.request_timeout_s))
-    authorization = headers.get("authorization", "")
-    extra = {"Authorization": authorization} if authorization else {}
-    if "x-data-logging-enabled" in headers:
-        extra["x-data-logging-enabled"] = headers["x-data-logging-enabled"]
-    client = openai.AsyncOpenAI(
-        base_url=endpoint,
-        api_key=authorization.partition(" ")[2] or "none",
-        project=backend.folder_id,
-        default_headers=extra,
-        timeout=core.settings.request_timeout_s,
-        max_retries=2,
-    )
-    return client, endpoint, backend.folder_id
+    endpoint = responses_base_url(core.settings, backend)
+    return build_responses_client(core.session.sdk, backend, core.settings), endpoint, backend.folder_id
 
 
 async def _call(endpoint: str, request: Any) -> Any:
