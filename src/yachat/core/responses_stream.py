@@ -493,12 +493,14 @@ def _hosted_outcome(item: Any) -> tuple[str, str, bool]:
         action = _field(item, "action")
         query = _field(action, "query") or ""
         urls = [u for u, _ in _searched(item)]
-        return json.dumps({"query": query}, ensure_ascii=False), "\n".join(urls), status == "failed"
+        found = "\n".join(urls) or "no pages found"
+        return json.dumps({"query": query}, ensure_ascii=False), found, status == "failed"
     if kind == "file_search_call":
         queries = list(_field(item, "queries") or [])
         results = _field(item, "results") or []
         found = [str(_field(r, "filename") or _field(r, "file_id") or "") for r in results]
-        return json.dumps({"queries": queries}, ensure_ascii=False), "\n".join(found), status == "failed"
+        listed = "\n".join(found) or "nothing found"
+        return json.dumps({"queries": queries}, ensure_ascii=False), listed, status == "failed"
     if kind == "mcp_list_tools":
         names = [str(_field(t, "name") or "") for t in _field(item, "tools") or ()]
         return "", str(error) if error else ", ".join(names), bool(error)
