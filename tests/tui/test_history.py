@@ -143,7 +143,7 @@ async def test_search_with_fts_syntax_does_not_break(make_app, settings) -> None
         # the list shows results or says there are none, and the query stays as typed.
         await wait_for(pilot, lambda: app.sidebar.searching)
         assert app.query_one("#search", Input).value == '"NEAR( a* [bold]'
-        prompts = [str(o.prompt) for o in app.sidebar.option_list._options]
+        prompts = [str(o.prompt) for o in app.sidebar.option_list.options]
         assert prompts == ["No matches"] or "Messages" in prompts or "Threads" in prompts
 
 

@@ -42,6 +42,7 @@ from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+from yachat.tui.textual_compat import AppWithErrorHook
 from yachat.tui.tool_calls import ToolCallView
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def freeze_start_up() -> None:
     gc.freeze()
 
 
-class YachatApp(MessageActions):
+class YachatApp(AppWithErrorHook[None], MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
@@ -312,12 +313,10 @@ class YachatApp(MessageActions):
 
         return driver_for(super().get_driver_class())
 
-    def _handle_exception(self, error: Exception) -> None:
-        # Textual's one entry point for an unhandled error (private; checked against
-        # textual 8.2). The traceback goes to the log; run_tui prints one line naming it.
+    def unhandled_error(self, error: Exception) -> None:
+        # The traceback goes to the log; run_tui prints one line naming it.
         log.error("unexpected error in the TUI", exc_info=error)
         self.crashed = True
-        super()._handle_exception(error)
 
     # -- threads -----------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from markdown_it.token import Token
 from rich.markdown import Markdown, MarkdownElement, UnknownElement
 
 from yachat.text import strip_controls
+from yachat.tui.textual_compat import TokenMarkdown
 
 CODE_THEME = "monokai"
 
@@ -29,21 +30,6 @@ CODE_THEME = "monokai"
 def _parser() -> MarkdownIt:
     # The same configuration as rich.markdown.Markdown, built once rather than per render.
     return MarkdownIt().enable("strikethrough").enable("table")
-
-
-class TokenMarkdown(Markdown):
-    """Rich's Markdown renderer over tokens that were already parsed."""
-
-    def __init__(self, tokens: Sequence[Token], code_theme: str = CODE_THEME) -> None:
-        # Deliberately not super().__init__: it would build a new parser and parse again.
-        self.markup = ""
-        self.parsed = list(tokens)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = False
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +41,7 @@ class Block:
     gap_before: bool  # Rich puts a blank line between this block and the one before
 
     def renderable(self) -> Markdown:
-        return TokenMarkdown(self.tokens)
+        return TokenMarkdown(self.tokens, CODE_THEME)
 
     def estimate_lines(self, width: int) -> int:
         """Roughly how many lines Rich renders this block in at `width`, without rendering it."""
