@@ -39,6 +39,7 @@ from yachat.tui import textual_compat
 from yachat.tui.markdown_blocks import parse
 from yachat.tui.textual_compat import (
     AppWithErrorHook,
+    AppWithFrameHook,
     ResumeGuardedLinuxDriver,
     TokenMarkdown,
     anchor_released,
@@ -176,6 +177,26 @@ async def test_every_unhandled_error_passes_through_handle_exception() -> None:
             await pilot.press("x")
             await pilot.pause()
     assert [str(e) for e in heard] == ["boom"]
+
+
+async def test_each_frame_passes_through_display_headless_too() -> None:
+    assert list(inspect.signature(App._display).parameters) == ["self", "screen", "renderable"]
+
+    class Counted(AppWithFrameHook[None]):
+        frames = 0
+
+        def compose(self) -> ComposeResult:
+            yield Static("x", id="x")
+
+        def frame_painted(self) -> None:
+            self.frames += 1
+
+    async with Counted().run_test() as pilot:
+        await pilot.pause()
+        before = pilot.app.frames
+        pilot.app.query_one("#x", Static).update("y")
+        await pilot.pause()
+        assert before > 0 and pilot.app.frames > before
 
 
 async def test_a_subclass_on_key_that_prevents_default_keeps_text_area_out() -> None:

@@ -115,6 +115,23 @@ class AppWithErrorHook(App[_ReturnType], Generic[_ReturnType]):
         super()._handle_exception(error)
 
 
+class AppWithFrameHook(App[_ReturnType], Generic[_ReturnType]):
+    """An App told of each frame the compositor hands to the terminal (textual 8.2.8:
+    `App._display(screen, renderable)`, called with every update, headless too,
+    where it writes nothing).
+
+    Why: the benchmarks time a frame at the moment a real terminal would paint it.
+    """
+
+    def frame_painted(self) -> None:
+        """Called after each frame (a non-empty update)."""
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        if renderable is not None:
+            self.frame_painted()
+
+
 def driver_output(driver: LinuxDriver) -> IO[str]:
     """The file the driver's writer thread writes the terminal's bytes to
     (textual 8.2.8: `LinuxDriver._file`, handed to its `WriterThread` when
