@@ -241,6 +241,7 @@ class YachatApp(AppWithErrorHook[None], MessageActions):
             self.notify(exc.message, severity="error", markup=False, timeout=15)
             return
         self._backend_label = backend.description
+        await self.core.learn_served_model()
         self.update_topbar()
         await anyio.to_thread.run_sync(warm_up)
         await self._tell_of_passages_without_vectors()
@@ -270,7 +271,7 @@ class YachatApp(AppWithErrorHook[None], MessageActions):
         try:
             assistant = self.core.assistant_for(self.thread_id)
             pieces.append(Text.assemble("  ·  ", one_line(assistant.name, 30)))
-            pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
+            pieces.append(Text(f" ({one_line(self.core.answering_model(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
         if self.mcp is not None:

@@ -15,8 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content, Span
+from textual.css.styles import RulesMap
 from textual.message import Message as TextualMessage
+from textual.strip import Strip
 from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -40,9 +43,45 @@ def _styled(text: str, style: Style) -> Content:
     return Content(text, [Span(0, len(text), style)])
 
 
-def _thread_prompt(thread: Thread, streaming: bool) -> Content:
-    title = one_line(thread.name, 200) or "(untitled)"
-    return _styled("● " + title, _BOLD) if streaming else Content("  " + title)
+class MarkedTitle(Visual):
+    """A thread's title after a two-cell marker (● while it streams), its wrapped
+    lines indented under the first, as a list item's are."""
+
+    INDENT = 2
+
+    def __init__(self, title: str, streaming: bool) -> None:
+        self.streaming = streaming
+        self.marker = _styled("● ", _BOLD) if streaming else Content("  ")
+        self.title = _styled(title, _BOLD) if streaming else Content(title)
+
+    def __str__(self) -> str:
+        return f"{self.marker.plain}{self.title.plain}"
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return self.INDENT + self.title.get_optimal_width(rules, container_width - self.INDENT)
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return self.title.get_height(rules, max(1, width - self.INDENT))
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        inner = width - self.INDENT
+        if inner <= 0:
+            return []
+        lines = self.title.render_strips(inner, height, style, options)
+        first = self.marker.render_strips(self.INDENT, 1, style, options)
+        indent = Strip.blank(self.INDENT, style.rich_style)
+        return [
+            Strip.join(
+                [first[0] if i == 0 and first else indent, line.crop_pad(inner, 0, 0, style.rich_style)]
+            )
+            for i, line in enumerate(lines)
+        ]
+
+
+def _thread_prompt(thread: Thread, streaming: bool) -> MarkedTitle:
+    return MarkedTitle(one_line(thread.name, 200) or "(untitled)", streaming)
 
 
 def _hit_prompt(hit: SearchHit) -> Content:
