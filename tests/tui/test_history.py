@@ -123,7 +123,7 @@ def test_a_hit_shows_its_thread_bold_and_the_match_emphasised_in_the_dim_snippet
     hit = SearchHit(
         1, 2, "Baking [b]notes[/b]", "user", "why \x02yeast\x03 [i]works\n\x1b[31mso \x02well\x03", 0.0
     )
-    prompt = _hit_prompt(hit)
+    prompt = _hit_prompt(hit).content
     assert prompt.plain == "Baking [b]notes[/b]\n  why yeast [i]works so well"  # markup and escapes stay text
     styles = {
         word: prompt.get_style_at_offset(prompt.plain.index(word))

@@ -69,6 +69,27 @@ async def test_a_wrapped_thread_title_is_indented_under_its_first_line(make_app,
         assert continued.split()[0] in "A rather long thread title that wraps onto a second line here"
 
 
+async def test_a_search_hits_wrapped_snippet_is_indented_under_its_first_line(
+    make_app, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    core = seeded_core(settings)
+    thread = core.new_thread("Sourdough")
+    core.store.add_message(
+        thread.id, "user", "How long does a starter take to become lively enough for baking bread?"
+    )
+    app: YachatApp = make_app(core=core)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+f")
+        await pilot.press(*"lively")
+        await wait_for(pilot, lambda: "Messages" in screen_text(app) and "become" in screen_text(app))
+        rows = [line[:33] for line in screen_text(app).splitlines()]
+        title = next(i for i in range(len(rows)) if rows[i].strip() == "Sourdough")
+        snippet, continued = rows[title + 1], rows[title + 2]
+        column = len(snippet) - len(snippet.lstrip())
+        assert column == rows[title].index("Sourdough") + 2, rows[title : title + 3]
+        assert continued[:column].strip() == "" and continued[column] != " ", rows[title : title + 3]
+
+
 async def test_an_export_always_gets_its_extension(make_app, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app: YachatApp = make_app(core=seeded_core(settings))
     shown: list[str] = []

@@ -114,9 +114,6 @@ class ChatCore:
         thread = self.store.get_thread(thread_id) if thread_id is not None else None
         return self._assistant(thread.assistant_id if thread else None)
 
-    def model_label(self, thread_id: int | None = None) -> str:
-        return model_uri(self.settings, self.assistant_for(thread_id))
-
     def answering_model(self, thread_id: int | None = None) -> str:
         """The model that answers this thread's next message, as the user should read it:
         on the local backend the server's own model (whatever name the assistant asks
