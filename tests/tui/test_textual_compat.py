@@ -26,7 +26,7 @@ import pytest
 import rich
 import textual
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.markdown import Markdown, UnknownElement
 from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
@@ -43,10 +43,14 @@ from yachat.tui.textual_compat import (
     ResumeGuardedLinuxDriver,
     TokenMarkdown,
     anchor_released,
+    blank_line_after,
     clear_style_caches,
+    collects_children,
     deliver_sigcont,
     driver_output,
     keymap_of,
+    markdown_element,
+    markdown_inline_tags,
     new_writer_thread,
     screen_lines,
     set_driver_output,
@@ -100,6 +104,25 @@ def test_token_markdown_renders_as_rich_markdown() -> None:
         return [str(line) for line in console.render_lines(renderable, pad=True)]
 
     assert rendered(TokenMarkdown(parse(text))) == rendered(Markdown(text, hyperlinks=False))
+
+
+def test_rich_markdown_walk_as_the_blocks_replay_it() -> None:
+    """The pieces of Rich's walk `markdown_blocks` replays to place blank lines."""
+    assert (
+        isinstance(Markdown.inlines, frozenset | set)
+        and {"em", "strong", "code", "s"} <= markdown_inline_tags()
+    )
+    assert isinstance(Markdown.elements, dict)
+    assert markdown_element("paragraph_open").__name__ == "Paragraph"
+    assert markdown_element("fence").__name__ == "CodeBlock"
+    assert markdown_element("no_such_token") is UnknownElement
+    # List items and table parts gather their children; a paragraph and a heading do not.
+    assert collects_children(markdown_element("bullet_list_open"))
+    assert collects_children(markdown_element("table_open"))
+    assert not collects_children(markdown_element("paragraph_open"))
+    assert not collects_children(markdown_element("heading_open"))
+    assert blank_line_after(markdown_element("paragraph_open"))
+    assert blank_line_after(UnknownElement) and not blank_line_after(markdown_element("hr"))
 
 
 def test_widgets_virtual_size_lays_out_and_ours_does_not() -> None:

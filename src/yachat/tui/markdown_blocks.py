@@ -18,10 +18,16 @@ from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from rich.markdown import Markdown, MarkdownElement, UnknownElement
+from rich.markdown import Markdown
 
 from yachat.text import strip_controls
-from yachat.tui.textual_compat import TokenMarkdown
+from yachat.tui.textual_compat import (
+    TokenMarkdown,
+    blank_line_after,
+    collects_children,
+    markdown_element,
+    markdown_inline_tags,
+)
 
 CODE_THEME = "monokai"
 
@@ -104,14 +110,13 @@ def _flatten(tokens: Iterable[Token]) -> Iterator[Token]:
             yield token
 
 
+_INLINE_TAGS = markdown_inline_tags()
+
+
 def _is_element(token: Token) -> bool:
     if token.type in _INLINE_TYPES:
         return False
-    return not (token.tag in Markdown.inlines and token.type not in ("fence", "code_block"))
-
-
-def _element(token: Token) -> type[MarkdownElement]:
-    return Markdown.elements.get(token.type) or UnknownElement
+    return not (token.tag in _INLINE_TAGS and token.type not in ("fence", "code_block"))
 
 
 def _inherits_gap(group: Sequence[Token]) -> bool:
@@ -134,13 +139,12 @@ def _inherits_gap(group: Sequence[Token]) -> bool:
             stack.pop()
         if token.type == "inline":
             return False  # left without a blank line, and the flag is reset
-        parent = _element(stack[-1]) if stack else None
-        return parent is None or parent.on_child_close is MarkdownElement.on_child_close
+        return not stack or not collects_children(markdown_element(stack[-1].type))
     return False
 
 
 def _new_line_after(group: Sequence[Token]) -> bool:
-    return bool(_element(group[0]).new_line)
+    return blank_line_after(markdown_element(group[0].type))
 
 
 def split(text: str, after: Block | None = None) -> tuple[list[Block], list[int]]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from markdown_it.token import Token
-from rich.markdown import Markdown
+from rich.markdown import Markdown, MarkdownElement, UnknownElement
 from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
@@ -63,6 +63,37 @@ class TokenMarkdown(Markdown):
         self.hyperlinks = False
         self.inline_code_lexer = None
         self.inline_code_theme = code_theme
+
+
+def markdown_inline_tags() -> frozenset[str]:
+    """The HTML tags Rich's Markdown renders inline, inside their parent element
+    (rich 15.0.0: `Markdown.inlines`, a class attribute).
+
+    Why, with the three below: yachat renders a message a top-level block at a time
+    and puts Rich's blank lines between blocks itself, so it replays the part of
+    Rich's walk over the tokens that decides them (`markdown_blocks`). A test holds
+    the blocks joined against Rich's rendering of the whole document.
+    """
+    return frozenset(Markdown.inlines)
+
+
+def markdown_element(token_type: str) -> type[MarkdownElement]:
+    """The element class Rich renders a token type with (rich 15.0.0:
+    `Markdown.elements`, token type to class; `UnknownElement` for the rest)."""
+    return Markdown.elements.get(token_type) or UnknownElement
+
+
+def collects_children(element: type[MarkdownElement]) -> bool:
+    """Whether the element gathers its children itself, as list items and table cells
+    are (rich 15.0.0: it overrides `MarkdownElement.on_child_close`), so Rich does
+    not render them with a blank line of their own."""
+    return element.on_child_close is not MarkdownElement.on_child_close
+
+
+def blank_line_after(element: type[MarkdownElement]) -> bool:
+    """Whether Rich puts a blank line after the element (rich 15.0.0: its
+    `new_line` class attribute)."""
+    return bool(element.new_line)
 
 
 def virtual_size_without_layout(repaint: bool = True) -> Reactive[Size]:
