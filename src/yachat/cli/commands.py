@@ -61,8 +61,12 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     export = tsub.add_parser("export", parents=shared, help="a thread as Markdown or JSON")
     export.add_argument("id", type=int)
-    export.add_argument("--format", choices=("md", "json"), default="md")
-    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.add_argument(
+        "--format", choices=("md", "json"), help="default: as the output's extension says, else md"
+    )
+    export.add_argument(
+        "-o", "--output", help="write to this file instead of stdout (.md or .json added if missing)"
+    )
     rename = tsub.add_parser("rename", parents=shared, help="rename a thread")
     rename.add_argument("id", type=int)
     rename.add_argument("name", nargs="+")

@@ -115,8 +115,22 @@ class ChatCore:
         thread = self.store.get_thread(thread_id) if thread_id is not None else None
         return self._assistant(thread.assistant_id if thread else None)
 
-    def model_label(self, thread_id: int | None = None) -> str:
-        return model_uri(self.settings, self.assistant_for(thread_id))
+    def answering_model(self, thread_id: int | None = None) -> str:
+        """The model that answers this thread's next message, as the user should read it:
+        on the local backend the server's own model (whatever name the assistant asks
+        for); elsewhere the model the assistant or the command line resolves to. Before
+        the backend is known, the assistant's model."""
+        choice = self.model_choice(self.assistant_for(thread_id))
+        backend = self.session.backend
+        served = backend.model_name or self.session.served_model if backend is not None else None
+        if choice.local and served:
+            return served
+        return choice.name if "://" in choice.name else f"{choice.name}/{choice.version}"
+
+    async def learn_served_model(self) -> None:
+        """Ask a local server named by address which model it serves (one that yachat
+        started, or found by its runtime file, said so already)."""
+        await self.session.learn_served_model()
 
     def model_choice(self, assistant: Assistant) -> ModelChoice:
         """The model `assistant`'s runs talk to, as far as the backend is known now."""
