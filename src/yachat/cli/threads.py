@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from pathlib import Path
 
 from yachat.cli.common import fail, no_such_thread, use_color
 from yachat.core.errors import UserFacingError
@@ -91,7 +90,7 @@ def _export(store: Store, args: argparse.Namespace) -> int:
     threads = ThreadRules(store)
     if args.output:
         try:
-            path = threads.export_to_file(args.id, Path(args.output), args.format)
+            path = threads.export_to_file(args.id, args.output, args.format)
         except OSError as exc:
             return fail(f"cannot write {args.output}: {exc.strerror}")
         print(f"exported thread {args.id} to {path}", file=sys.stderr)

@@ -40,12 +40,20 @@ def model_uri(settings: Settings, assistant: Assistant) -> str:
     return settings.model if "model" in settings.sources else assistant.model
 
 
+def session_transport(settings: Settings) -> str | None:
+    """The transport named for this session (command line, environment, config), as stored."""
+    chosen = settings.transport
+    if settings.web_search and chosen is None:
+        return "responses"  # only the Responses API searches the web
+    return "http" if chosen == "chat" else chosen
+
+
 def resolve_model(settings: Settings, assistant: Assistant, backend: Backend | None) -> ModelChoice:
     uri = model_uri(settings, assistant)
     ref = parse_model_ref(uri)  # a malformed one stops here with one clear sentence
     # The SDK takes a full URI whole (its own folder kept); a short reference in the session's folder.
     name, version = (ref.uri(), ref.version_or_latest) if ref.folder else (ref.name, ref.version_or_latest)
-    transport = transport_for(uri, assistant.transport)
+    transport = transport_for(uri, session_transport(settings) or assistant.transport)
     local = backend is not None and backend.kind == "local"
     if local:
         assert backend is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from yachat.core.errors import UserFacingError
-from yachat.core.export import export_thread
+from yachat.core.export import export_target, export_thread
 from yachat.store import Store, ThreadSnapshot
 from yachat.store.knowledge import Passage
 from yachat.store.models import Message, MessageStatus, Run, Thread
@@ -148,14 +148,12 @@ class ThreadRules:
         self.require(thread_id)
         return export_thread(self.store, thread_id, fmt)
 
-    def export_to_file(self, thread_id: int, path: Path, fmt: str | None = None) -> Path:
-        """Write the export; the format is `fmt`, else the file's extension (.json, else Markdown),
-        and the file always ends in its format's extension. Raises OSError if it cannot be written."""
-        fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
-        if fmt not in EXPORT_FORMATS:
+    def export_to_file(self, thread_id: int, name: str, fmt: str | None = None) -> Path:
+        """Write the export where `export_target` says (the file always ends in its format's
+        extension) and return that path. Raises OSError if it cannot be written."""
+        if fmt is not None and fmt not in EXPORT_FORMATS:
             raise UserFacingError(f"An export is md or json, not {fmt!r}.")
-        if path.suffix.lower() != f".{fmt}":
-            path = path.with_name(f"{path.name}.{fmt}")
+        path, fmt = export_target(name, fmt)
         text = self.export(thread_id, fmt)
         path.write_text(text + "\n", encoding="utf-8")
         return path

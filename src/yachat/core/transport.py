@@ -32,6 +32,8 @@ from yachat.model_ref import ModelRefError, parse_model_ref
 class Transport(StrEnum):
     GRPC = "grpc"
     HTTP = "http"
+    # The Responses API, through the `openai` client: core/responses_*.py, not this module.
+    RESPONSES = "responses"
 
 
 # How an answer ended, in gRPC's words (AlternativeStatus names), for both transports.

@@ -7,13 +7,13 @@ were ~8 ms of start-up (~30 ms where no bytecode is cached)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
 
 from yachat.core.errors import UserFacingError
+from yachat.core.knowledge.sources import shown_path
 from yachat.text import one_line
 from yachat.tui.composer import Composer
 from yachat.tui.message_pane import MessagePane, MessageWidget
@@ -197,16 +197,15 @@ class MessageActions(App[None]):
         answer = await self.push_screen_wait(Ask("Export to file (.md or .json)", default, ok="Export"))
         if not answer or not answer.strip():
             return
-        path = Path(answer.strip()).expanduser()
         try:
-            path = self.core.threads.export_to_file(self.thread_id, path)
+            path = self.core.threads.export_to_file(self.thread_id, answer.strip())
         except UserFacingError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
         except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
+            self.notify(f"Cannot write {exc.filename}: {exc.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Exported to {path.resolve()}", markup=False)
+        self.notify(f"Exported to {shown_path(str(path.resolve()))}", markup=False)
 
     def action_help(self) -> None:
         from yachat.tui.help_screen import HelpScreen

@@ -36,6 +36,7 @@ from yachat.tui.commands import YachatCommands
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import Sidebar
+from yachat.tui.textual_compat import AppWithErrorHook
 
 if TYPE_CHECKING:
     from yachat.core.tools.mcp_hub import McpHub
@@ -66,7 +67,7 @@ def freeze_start_up() -> None:
     gc.freeze()
 
 
-class YachatApp(MessageActions):
+class YachatApp(AppWithErrorHook[None], MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
@@ -187,6 +188,7 @@ class YachatApp(MessageActions):
             self.chat.backend_label = "not connected"
             self.notify(exc.message, severity="error", markup=False, timeout=15)
             return
+        await self.core.learn_served_model()  # the top bar names the model that answers
         self.chat.backend_label = backend.description
         await anyio.to_thread.run_sync(warm_up)
         await self._tell_of_passages_without_vectors()
@@ -235,12 +237,10 @@ class YachatApp(MessageActions):
 
         return driver_for(super().get_driver_class())
 
-    def _handle_exception(self, error: Exception) -> None:
-        # Textual's one entry point for an unhandled error (private; checked against
-        # textual 8.2). The traceback goes to the log; run_tui prints one line naming it.
+    def unhandled_error(self, error: Exception) -> None:
+        # The traceback goes to the log; run_tui prints one line naming it.
         log.error("unexpected error in the TUI", exc_info=error)
         self.crashed = True
-        super()._handle_exception(error)
 
     def action_redraw(self) -> None:
         self.screen.refresh(repaint=True)

@@ -131,7 +131,7 @@ class ChatScreen(Screen[None]):
         try:
             assistant = self.core.assistant_for(self.thread_id)
             pieces.append(Text.assemble("  ·  ", one_line(assistant.name, 30)))
-            pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
+            pieces.append(Text(f" ({one_line(self.core.answering_model(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
         if self.tools_label:

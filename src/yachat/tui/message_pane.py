@@ -15,13 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import anyio
 from rich.text import Text
-from textual._styles_cache import StylesCache
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
-from textual.geometry import Size
 from textual.message import Message as TextualMessage
-from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
@@ -35,6 +32,7 @@ from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut, with_cut
 from yachat.tui.render import message_parts
 from yachat.tui.slices import Slices
 from yachat.tui.sources_view import with_sources
+from yachat.tui.textual_compat import anchor_released, clear_style_caches, virtual_size_without_layout
 from yachat.tui.thinking import LiveThinking, thinking_parts
 from yachat.tui.tool_calls import ToolCallState, ToolCallView, states_of
 
@@ -111,7 +109,7 @@ class MessagePane(VerticalScroll):
     # As for BlockView: a growing answer changes the pane's virtual size every
     # frame, and Textual would lay the pane out a second time for it; the pass that
     # measured the new size has already placed everything and moved the scrollbar.
-    virtual_size = Reactive(Size(0, 0), layout=False)
+    virtual_size = virtual_size_without_layout()
 
     DEFAULT_CSS = """
     MessagePane { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
@@ -139,7 +137,7 @@ class MessagePane(VerticalScroll):
     @property
     def follow(self) -> bool:
         """Whether the pane sticks to the bottom (Textual's anchor, released by a user scroll)."""
-        return self.is_anchored and not self._anchor_released
+        return self.is_anchored and not anchor_released(self)
 
     # -- showing a thread ------------------------------------------------------
 
@@ -190,7 +188,7 @@ class MessagePane(VerticalScroll):
         # the style caches of the last 1,024 widgets, every line they painted included,
         # alive after the widgets are gone (measured: the bulk of a long session's
         # growth). Its entries are two Styles each, cheap to make again.
-        StylesCache.get_inner_outer.cache_clear()
+        clear_style_caches()
         messages = sum(isinstance(w, BlockView) for w in widgets)
         if messages:  # the heavy ones: a marker or a prompt-cut line is not worth a full pass
             widgets_removed(messages)
