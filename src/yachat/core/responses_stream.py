@@ -493,8 +493,8 @@ def _hosted_outcome(item: Any) -> tuple[str, str, bool]:
         action = _field(item, "action")
         query = _field(action, "query") or ""
         urls = [u for u, _ in _searched(item)]
-        found = "\n".join(urls) or "no pages found"
-        return json.dumps({"query": query}, ensure_ascii=False), found, status == "failed"
+        pages = "\n".join(urls) or "no pages found"
+        return json.dumps({"query": query}, ensure_ascii=False), pages, status == "failed"
     if kind == "file_search_call":
         queries = list(_field(item, "queries") or [])
         results = _field(item, "results") or []
