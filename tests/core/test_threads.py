@@ -117,19 +117,19 @@ def test_an_export_file_always_gets_its_format_and_extension(store: Store, tmp_p
     rules = ThreadRules(store)
     thread = store.create_thread("export me")
     answered(store, thread.id, "q", "a", MessageStatus.COMPLETE)
-    as_json = rules.export_to_file(thread.id, tmp_path / "out.JSON")
+    as_json = rules.export_to_file(thread.id, str(tmp_path / "out.JSON"))
     assert as_json == tmp_path / "out.JSON" and json.loads(as_json.read_text())["name"] == "export me"
-    bare = rules.export_to_file(thread.id, tmp_path / "notes")
+    bare = rules.export_to_file(thread.id, str(tmp_path / "notes"))
     assert bare == tmp_path / "notes.md" and bare.read_text().startswith("# export me")
-    forced = rules.export_to_file(thread.id, tmp_path / "data.txt", "json")
+    forced = rules.export_to_file(thread.id, str(tmp_path / "data.txt"), "json")
     assert forced.name == "data.txt.json"
     with pytest.raises(UserFacingError, match="md or json"):
-        rules.export_to_file(thread.id, tmp_path / "x.html", "html")
+        rules.export_to_file(thread.id, str(tmp_path / "x.html"), "html")
     with pytest.raises(NoSuchThread):
-        rules.export_to_file(thread.id + 1, tmp_path / "y.md")
+        rules.export_to_file(thread.id + 1, str(tmp_path / "y.md"))
     assert not (tmp_path / "y.md").exists()
     with pytest.raises(OSError):
-        rules.export_to_file(thread.id, tmp_path / "no such dir" / "z.md")
+        rules.export_to_file(thread.id, str(tmp_path / "no such dir" / "z.md"))
 
 
 def test_purge_says_whether_the_open_thread_went(store: Store) -> None:
