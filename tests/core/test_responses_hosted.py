@@ -97,7 +97,7 @@ def test_web_search_pages_are_sources_under_the_answer(core: ChatCore, script: S
     assert "https://en.wikipedia.org/wiki/Lake_Baikal" in [
         p.path for p in core.store.run_sources(final.run_id)
     ]
-    assert "https://en.wikipedia.org/wiki/Lake_Baikal" in core.export_thread(thread_id, "md")
+    assert "https://en.wikipedia.org/wiki/Lake_Baikal" in core.threads.export(thread_id, "md")
     # The next question chains, and does not re-send the search as a function call.
     again, _ = send(core, thread_id, "And how old is it?")
     assert again.status is RunStatus.COMPLETED, again.error

@@ -153,7 +153,7 @@ def test_a_fork_starts_its_own_chain(core: ChatCore, script: Script) -> None:
     send(core, thread_id, "q1")
     send(core, thread_id, "q2")
     messages = core.store.list_messages(thread_id)
-    fork = core.fork_for_edit(thread_id, messages[-2].id)
+    fork = core.threads.fork_for_edit(thread_id, messages[-2].id)
     forked, _ = send(core, fork.id, "q2, edited")
     assert sent(core, forked.run_id) == ("none", 3)
 
