@@ -92,10 +92,10 @@ def _export(store: Store, args: argparse.Namespace) -> int:
         try:
             path = threads.export_to_file(args.id, args.output, args.format)
         except OSError as exc:
-            return fail(f"cannot write {args.output}: {exc.strerror}")
+            return fail(f"cannot write {exc.filename or args.output}: {exc.strerror}")
         print(f"exported thread {args.id} to {path}", file=sys.stderr)
     else:
-        sys.stdout.write(threads.export(args.id, args.format) + "\n")
+        sys.stdout.write(threads.export(args.id, args.format or "md") + "\n")
     return 0
 
 
