@@ -31,7 +31,6 @@ from yachat.core.retrieval import EMBED_INLINE_AT_MOST
 from yachat.logs import route_loop_errors
 from yachat.settings import ConfigError, Settings, save_setting
 from yachat.store import Store, StoreError, ThreadSnapshot
-from yachat.store.models import Message, Run
 from yachat.text import one_line
 from yachat.tui.actions import MessageActions
 from yachat.tui.commands import YachatCommands
@@ -42,6 +41,7 @@ from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+from yachat.tui.thread_pages import StorePages
 from yachat.tui.tool_calls import ToolCallView
 
 if TYPE_CHECKING:
@@ -51,8 +51,6 @@ PURGE_EVERY_S = 600
 # Below this many columns the sidebar would leave the conversation too narrow: it
 # hides, and ctrl+b shows it over the conversation.
 NARROW_BELOW = 100
-# Messages read when a thread opens; older ones are read as the user scrolls up to them.
-THREAD_OPEN_MESSAGES = 200
 # The sidebar search looks in message text from this many characters (titles from one).
 SEARCH_MESSAGES_FROM = 2
 
@@ -348,7 +346,7 @@ class YachatApp(MessageActions):
             thread_id = None
         self.thread_id = thread_id
         if thread_id is None:
-            self.pane.show(None, [], [])
+            self.pane.show(None)
         else:
             self._show_thread(thread_id, message_id)
             self.runs.resume_on_screen(thread_id)
@@ -356,32 +354,12 @@ class YachatApp(MessageActions):
         self.update_topbar()
 
     def _show_thread(self, thread_id: int, message_id: int | None) -> None:
-        """Show the thread's newest messages (from `message_id`, if older); the pane
-        reads older ones from the store as the user scrolls up to them."""
+        """Show the thread's newest messages (around `message_id`, if given); the pane
+        reads the rest from the store by position as the view reaches them."""
         store = self.core.store
         store.settle_dead_runs(thread_id)
-        messages = store.message_page(thread_id, THREAD_OPEN_MESSAGES)
-        if message_id is not None and messages and message_id < messages[0].id:
-            before = store.message_page(thread_id, 2, message_id)
-            messages = before + store.messages_since(thread_id, message_id)
-        messages = store.with_parts(messages)  # answers that called tools show their calls
-        unread = store.count_messages(thread_id, messages[0].id) if messages else 0
-        first_run = min((m.run_id for m in messages if m.run_id), default=None)
-        runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
-
-        def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
-            older = store.with_parts(store.message_page(thread_id, count, before_id))
-            return older, store.get_runs({m.run_id for m in older if m.run_id})
-
-        self.pane.show(
-            thread_id,
-            messages,
-            runs,
-            message_id,
-            unread=unread,
-            read_older=read_older,
-            sources=store.thread_sources(thread_id),
-        )
+        pages = StorePages(store, thread_id)
+        self.pane.show(thread_id, pages, message_id, sources=store.thread_sources(thread_id))
 
     def action_new_thread(self) -> None:
         self.open_thread(None)
