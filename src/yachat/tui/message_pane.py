@@ -247,7 +247,7 @@ class MessagePane(VerticalScroll):
         self._runs = {}
         count = self._pages.count() if self._pages is not None else 0
         self._heights = Heights(count, self._heights.guess)
-        self._last_id = 0
+        self._last_id = self._pages.last_id() if self._pages is not None else 0
         self._cut = latest_cut(self._pages.latest_runs()) if self._pages is not None else None
         focus = self._pages.position(focus_message) if self._pages and focus_message is not None else None
         with self.app.batch_update():
@@ -407,7 +407,7 @@ class MessagePane(VerticalScroll):
         if end is None:
             return None
         starts = sorted(tops.items())
-        for (index, top), following in zip(starts, [*starts[1:], (len(self._groups), end)], strict=True):
+        for (index, top), following in zip(starts, [*starts[1:], (len(self._groups), end)], strict=False):
             heights.measure(self._lo + index, following[1] - top)
         for index, group in enumerate(self._groups):
             if not group.widgets:
@@ -589,13 +589,14 @@ class MessagePane(VerticalScroll):
         if run is not None:
             self._runs[run.id] = run
         self._remove(*[c for c in self.shown() if c.has_class("welcome")])
-        if not self._at_end():
-            self._rebuild_at_end()  # sending a message brings the view back to the bottom
         if not self._known(message):
             self._heights.append()
-        group = self._group(message)
-        self._groups.append(group)
-        self.mount_all(group.widgets, before=self._bottom)
+        if not self._at_end():
+            self._rebuild_at_end()  # sending a message brings the view back to the bottom
+        elif not any(g.message.id == message.id for g in self._groups):
+            group = self._group(message)
+            self._groups.append(group)
+            self.mount_all(group.widgets, before=self._bottom)
         self.anchor()
 
     def start_live(self, message_id: int, text: str = "") -> LiveAnswer:

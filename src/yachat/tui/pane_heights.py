@@ -30,7 +30,9 @@ class Heights:
         return len(self._rows)
 
     def __getitem__(self, index: int) -> int:
-        return self._rows[index]
+        # A window may briefly hold a message the count has not caught up with (one
+        # stored while the window was read): it is guessed until it is counted.
+        return self._rows[index] if 0 <= index < len(self._rows) else self._guess
 
     @property
     def guess(self) -> int:
@@ -40,6 +42,8 @@ class Heights:
         return bool(self._measured[index])
 
     def measure(self, index: int, rows: int) -> None:
+        if not 0 <= index < len(self._rows):
+            return
         if self._measured[index]:
             self._sum_measured -= self._rows[index]
         self._rows[index] = rows

@@ -23,6 +23,10 @@ class ThreadPages(Protocol):
         """Where the message is in the thread; None if it is not the thread's."""
         ...
 
+    def last_id(self) -> int:
+        """The id of the thread's newest message (0 if none)."""
+        ...
+
     def latest_runs(self) -> list[Run]:
         """The run of the thread's newest answer: where its prompt was cut."""
         ...
@@ -46,6 +50,10 @@ class StorePages:
         if message is None or message.thread_id != self.thread_id:
             return None
         return self.store.count_messages(self.thread_id, message_id)
+
+    def last_id(self) -> int:
+        last = self.store.last_message(self.thread_id)
+        return last.id if last is not None else 0
 
     def latest_runs(self) -> list[Run]:
         last = self.store.last_message(self.thread_id, role="assistant")
