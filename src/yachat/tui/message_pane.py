@@ -261,6 +261,10 @@ class MessagePane(VerticalScroll):
                 self.mount(Static(WELCOME, classes="welcome"))
         self._hide_jump()
         if focus is not None and focus_message is not None:
+            # Not at the bottom: the anchor, or the old offset, would move the view away
+            # from the messages just mounted, and the window after it.
+            self.anchor(False)
+            self.scroll_to(y=self._top.rows, animate=False, immediate=True)
             self.call_after_refresh(self._reveal, focus_message)
         else:
             self.anchor()
