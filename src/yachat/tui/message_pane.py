@@ -396,16 +396,18 @@ class MessagePane(VerticalScroll):
         for child in self.children:
             if not child.display:
                 continue
-            margin = child.styles.margin
-            y += margin.top if bottom is None else max(bottom, margin.top)
-            if child is self._bottom:
-                end = y
-                break
+            # A message's rows start where the widget before it ends: the blank row
+            # above it (the margins between them, collapsed) is its own.
             index = firsts.get(id(child))
             if index is not None:
                 if not child.outer_size.height and isinstance(child, BlockView):
                     return None  # mounted, not yet laid out
                 tops[index] = y
+            margin = child.styles.margin
+            y += margin.top if bottom is None else max(bottom, margin.top)
+            if child is self._bottom:
+                end = y
+                break
             y += child.outer_size.height
             bottom = margin.bottom
         if end is None:
@@ -432,9 +434,15 @@ class MessagePane(VerticalScroll):
         view_top = round(self.scroll_y)
         view_bottom = view_top + screen
         top = self._top.rows
+        tail = end + self._bottom.rows  # where the live answer (and what follows it) starts
         count = len(self._heights)
-        if count and (not self._groups or view_bottom < top - screen or view_top > end + screen):
-            self._jump(view_top)
+        far_above = view_bottom < top - screen
+        far_below = view_top > end + screen and view_bottom < tail
+        if count and (not self._groups or far_above or far_below):
+            self._jump(view_top, end)
+            return
+        if self._bottom.rows and view_bottom >= tail and view_top > end + screen:
+            self._jump(view_top, end)  # in the live answer, past the unmounted end of the thread
             return
         self._trim(view_top - round(KEEP_SCREENS * screen), view_bottom + round(KEEP_SCREENS * screen))
         margin = round(MARGIN_SCREENS * screen)
@@ -443,12 +451,20 @@ class MessagePane(VerticalScroll):
         elif self._hi < count and end - view_bottom < margin:
             self._extend(up=False)
 
-    def _jump(self, view_top: int) -> None:
+    def _jump(self, view_top: int, end: int) -> None:
         """The view landed far from what is mounted: mount the messages there instead."""
-        at_end = view_top + self._screen_rows() >= self.virtual_size.height - 1
-        if at_end:
+        tail = end + self._bottom.rows
+        if view_top + self._screen_rows() >= tail:
+            # At the end of the thread: its last messages, the view kept where it was
+            # against the live answer (or the end).
+            into_tail = view_top - tail
             self._rebuild_at_end()
-            self.scroll_end(animate=False, immediate=True)
+            if self.follow:
+                self.scroll_end(animate=False, immediate=True)
+            else:
+                heights = self._heights
+                y = self._top.rows + heights.total(self._lo) + into_tail
+                self.scroll_to(y=y, animate=False, immediate=True, release_anchor=False)
         else:
             index = self._heights.index_at(view_top)
             self._rebuild_at(index)
@@ -593,9 +609,11 @@ class MessagePane(VerticalScroll):
         if run is not None:
             self._runs[run.id] = run
         self._remove(*[c for c in self.shown() if c.has_class("welcome")])
+        at_end = self._at_end()
         if not self._known(message):
             self._heights.append()
-        if not self._at_end():
+            self._last_id = message.id
+        if not at_end:
             self._rebuild_at_end()  # sending a message brings the view back to the bottom
         elif not any(g.message.id == message.id for g in self._groups):
             group = self._group(message)
@@ -770,6 +788,14 @@ class MessagePane(VerticalScroll):
             return
         self.move_child(bottom, after=children[-1])
 
+    async def replace_widget(self, old: Widget, new: Widget) -> None:
+        """Show `new` where `old` is, in its message's place in the window."""
+        await self.mount(new, after=old)
+        for group in self._groups:
+            group.widgets = [new if w is old else w for w in group.widgets]
+        self._leaving.add(old)
+        await old.remove()
+
     def _fill_in(self, widget: MessageWidget, width: int) -> None:
         """Render the parts a stream deferred, once the finished answer is on screen."""
         self.run_worker(widget.render_off_loop(width), group="fill-in", exit_on_error=False)
@@ -781,6 +807,8 @@ class MessagePane(VerticalScroll):
         if index is not None:
             widgets += self._groups.pop(index).widgets
             self._heights.delete(self._lo + index)
+        if message_id == self._last_id:  # a retry may store its answer under the same id
+            self._last_id = message_id - 1
         widget = self._message_widget(message_id)
         if widget is not None and widget not in widgets:
             widgets.append(widget)
