@@ -61,6 +61,11 @@ KEEP_SCREENS = 4.0
 # Mounted at a time when the view nears an edge: about this many screens of rows.
 STEP_SCREENS = 1.0
 STEP_MAX = 40  # messages
+# A spacer is at most this many rows. Textual files every widget's region in a grid of
+# 20-row squares at each layout: a spacer for 50,000 messages (1.5 million rows) cost
+# 75,000 squares, tens of milliseconds a frame. Past this, a spacer's rows stand for its
+# messages in proportion (the scrollbar is exact near the view and proportional beyond).
+SPACER_MAX_ROWS = 10_000
 # After widgets are removed, the full garbage collection that frees them waits this long.
 COLLECT_AFTER_REMOVAL_S = 0.5
 WELCOME = Text.assemble(
@@ -158,7 +163,7 @@ class Spacer(Widget):
         self.rows = 0
 
     def set_rows(self, rows: int) -> None:
-        rows = max(0, rows)
+        rows = max(0, min(rows, SPACER_MAX_ROWS))
         if rows != self.rows:
             self.rows = rows
             self.styles.height = rows
@@ -358,12 +363,27 @@ class MessagePane(VerticalScroll):
         while start > 0 and rows < 2 * self._screen_rows():
             start -= 1
             rows += heights[start]
-        self._replace_window(start, len(heights))
+        self._replace_window(start, len(heights), from_end=True)
 
-    def _replace_window(self, start: int, stop: int) -> None:
+    def _replace_window(self, start: int, stop: int, from_end: bool = False) -> None:
+        """Mount positions `start` to `stop`, less those a screenful does not need (counted
+        from the far end): the rest of the margin is mounted after the first frame."""
         self._generation += 1
         self._remove(*[w for g in self._groups for w in g.widgets])
-        groups = [self._group(m) for m in self._read(start, stop)]
+        messages = self._read(start, stop)
+        width = max(1, (self._width or self.app.size.width) - 4)
+        want, rows, keep = self._screen_rows() * 1.25, 0, 0
+        for message in reversed(messages) if from_end else messages:
+            keep += 1
+            rows += estimate_rows(message.text, width)
+            if rows >= want:
+                break
+        if from_end:
+            start += len(messages) - keep
+            messages = messages[len(messages) - keep :]
+        else:
+            messages = messages[:keep]
+        groups = [self._group(m) for m in messages]
         self._lo, self._groups = start, groups
         self._top.set_rows(self._heights.total(0, start))
         self._bottom.set_rows(self._heights.total(start + len(groups)))
@@ -466,11 +486,24 @@ class MessagePane(VerticalScroll):
                 y = self._top.rows + heights.total(self._lo) + into_tail
                 self.scroll_to(y=y, animate=False, immediate=True, release_anchor=False)
         else:
-            index = self._heights.index_at(view_top)
+            index = self._position_at(view_top, end)
             self._rebuild_at(index)
-            # Where the view was inside that message's estimate, it is inside the message.
-            self.scroll_to(y=self._top.rows + max(0, view_top - self._heights.total(0, index)),
-                           animate=False, immediate=True, release_anchor=False)  # fmt: skip
+            self.scroll_to(y=self._top.rows, animate=False, immediate=True, release_anchor=False)
+
+    def _position_at(self, y: int, end: int) -> int:
+        """The message at row `y` of a spacer: by the heights where the spacer is as tall
+        as its messages, else in proportion."""
+        heights = self._heights
+        if y < self._top.rows:
+            above = heights.total(0, self._lo)
+            if above == self._top.rows:
+                return heights.index_at(y)
+            return self._lo * y // max(1, self._top.rows)
+        below = len(heights) - self._hi
+        into = max(0, y - end)
+        if heights.total(self._hi) == self._bottom.rows:
+            return heights.index_at(heights.total(0, self._hi) + into)
+        return min(len(heights) - 1, self._hi + below * into // max(1, self._bottom.rows))
 
     def _trim(self, keep_from: int, keep_to: int) -> None:
         """Remove the messages wholly outside rows `keep_from` to `keep_to`; the spacers
@@ -497,7 +530,9 @@ class MessagePane(VerticalScroll):
         front = self._groups[:drop_front]
         back = self._groups[len(self._groups) - drop_back :] if drop_back else []
         self._groups = self._groups[drop_front : len(self._groups) - drop_back]
-        self._top.set_rows(self._top.rows + heights.total(self._lo, self._lo + drop_front))
+        grown = self._top.rows + heights.total(self._lo, self._lo + drop_front)
+        self._top.set_rows(grown)
+        self._shift(self._top.rows - grown)  # at its cap, the spacer grew less than what left
         self._bottom.set_rows(self._bottom.rows + heights.total(self._hi, self._hi + drop_back))
         self._lo += drop_front
         self._remove(*[w for g in (*front, *back) for w in g.widgets])
@@ -547,16 +582,19 @@ class MessagePane(VerticalScroll):
                     # The spacer gives up the rows the new messages take: nothing below moves.
                     left = self._top.rows - assumed
                     if start == 0 or left < 0:
-                        honest = heights.total(0, start)
-                        self._top.set_rows(honest)
-                        self._shift(honest - left)
+                        self._top.set_rows(heights.total(0, start))
+                        self._shift(self._top.rows - left)
                     else:
                         self._top.set_rows(left)
                 else:
                     if widgets:
                         await self.mount_all(widgets, before=self._bottom)
                     self._groups += groups
-                    rest = 0 if self._hi >= len(heights) else max(0, self._bottom.rows - assumed)
+                    rest = self._bottom.rows - assumed
+                    if self._hi >= len(heights):
+                        rest = 0
+                    elif rest <= 0:  # the estimate fell short: below the view, nothing moves
+                        rest = heights.total(self._hi)
                     self._bottom.set_rows(rest)
         finally:
             self._busy = False
@@ -841,6 +879,13 @@ class MessagePane(VerticalScroll):
 
     def thread_length(self) -> int:
         return len(self._heights)
+
+
+def estimate_rows(text: str, width: int) -> int:
+    """Roughly the rows a message takes at `width`, from its text: its lines, wrapped,
+    and a header and a blank row."""
+    lines = text.split("\n")
+    return 3 + sum(len(line) // width for line in lines) + len(lines)
 
 
 def _message_id_of(widget: Widget) -> int | None:
