@@ -55,6 +55,8 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "history_5k_rss_mb": (None, "<= 120 MB"),
     "history_5k_pageup_p99_ms": (None, "<= 33 ms"),
     "history_5k_pageups_timed": (None, "PageUp presses that moved the view (of 40)"),
+    "history_5k_pageup_cpu_ms": (None, "the process's CPU time per PageUp (50 ms apart)"),
+    "history_50k_pageup_cpu_ms": (None, "the process's CPU time per PageUp (50 ms apart)"),
     "history_50k_open_s": (None, "<= 0.25 s (50,000 messages)"),
     "history_50k_rss_mb": (None, "<= 150 MB"),
     "history_50k_pageup_p99_ms": (None, "<= 33 ms"),

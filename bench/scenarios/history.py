@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,6 +56,7 @@ async def main(messages: int = 500, prefix: str = "history", end_home: bool = Fa
             await asyncio.sleep(0.2)  # the focus repaint is not part of a key's latency
             app.frame_log = FrameLog(lambda: int(pane.scroll_y))
             latencies = []
+            cpu_started = time.process_time()
             for _ in range(40):
                 before = int(pane.scroll_y)
                 sent = time.perf_counter()
@@ -67,7 +70,11 @@ async def main(messages: int = 500, prefix: str = "history", end_home: bool = Fa
                 if hit is not None:
                     latencies.append((hit - sent) * 1000)
                 await asyncio.sleep(0.05)
-            figures = {}
+            # The process's own CPU time per PageUp (its pauses excluded): on a shared,
+            # busy machine the latencies wait on other processes, this does not.
+            figures = {f"{prefix}_pageup_cpu_ms": (time.process_time() - cpu_started) * 1000 / 40}
+            if os.environ.get("YACHAT_BENCH_VERBOSE"):
+                print("pageup ms:", sorted(round(x) for x in latencies), file=sys.stderr)
             if end_home:
                 figures[f"{prefix}_end_home_s"] = await end_to_home(app, pane)
     return {

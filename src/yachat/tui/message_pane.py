@@ -59,7 +59,7 @@ MESSAGE_GAP = 1
 MARGIN_SCREENS = 1.5
 KEEP_SCREENS = 4.0
 # Mounted at a time when the view nears an edge: about this many screens of rows.
-STEP_SCREENS = 1.0
+STEP_SCREENS = 2.0
 STEP_MAX = 40  # messages
 # A spacer is at most this many rows. Textual files every widget's region in a grid of
 # 20-row squares at each layout: a spacer for 50,000 messages (1.5 million rows) cost
@@ -464,12 +464,18 @@ class MessagePane(VerticalScroll):
         if self._bottom.rows and view_bottom >= tail and view_top > end + screen:
             self._jump(view_top, end)  # in the live answer, past the unmounted end of the thread
             return
-        self._trim(view_top - round(KEEP_SCREENS * screen), view_bottom + round(KEEP_SCREENS * screen))
         margin = round(MARGIN_SCREENS * screen)
         if self._lo > 0 and view_top - self._top.rows < margin:
             self._extend(up=True)
         elif self._hi < count and end - view_bottom < margin:
             self._extend(up=False)
+        else:
+            self._trim_around(view_top)
+
+    def _trim_around(self, view_top: int) -> None:
+        screen = self._screen_rows()
+        keep = round(KEEP_SCREENS * screen)
+        self._trim(view_top - keep, view_top + screen + keep)
 
     def _jump(self, view_top: int, end: int) -> None:
         """The view landed far from what is mounted: mount the messages there instead."""
@@ -562,7 +568,9 @@ class MessagePane(VerticalScroll):
                 return  # another thread, or a jump, replaced the window meanwhile
             self._runs.update((r.id, r) for r in runs)
             groups = [self._group(m) for m in messages]
-            width = self._width
+            # A message's own width (the pane's, less its border and padding): rendered at
+            # another, it would be rendered again by the layout, in the frame.
+            width = next((w.content_width() for w in self.message_widgets() if w.content_width()), 0)
             slices = Slices()  # on the loop: in a thread the render held the GIL against keys
             assumed = 0
             for group in groups:
@@ -596,6 +604,8 @@ class MessagePane(VerticalScroll):
                     elif rest <= 0:  # the estimate fell short: below the view, nothing moves
                         rest = heights.total(self._hi)
                     self._bottom.set_rows(rest)
+                # In the same layout as the mount: one layout a step, not two.
+                self._trim_around(round(self.scroll_y))
         finally:
             self._busy = False
             self._schedule_sync()
