@@ -74,7 +74,7 @@ async def main(messages: int = 500, prefix: str = "history", end_home: bool = Fa
             # busy machine the latencies wait on other processes, this does not.
             figures = {f"{prefix}_pageup_cpu_ms": (time.process_time() - cpu_started) * 1000 / 40}
             if os.environ.get("YACHAT_BENCH_VERBOSE"):
-                print("pageup ms:", sorted(round(x) for x in latencies), file=sys.stderr)
+                print("pageup ms:", [round(x) for x in latencies], file=sys.stderr)
             if end_home:
                 figures[f"{prefix}_end_home_s"] = await end_to_home(app, pane)
     return {

@@ -60,12 +60,13 @@ MARGIN_SCREENS = 1.5
 KEEP_SCREENS = 4.0
 # Mounted at a time when the view nears an edge: about this many screens of rows.
 STEP_SCREENS = 2.0
-STEP_MAX = 40  # messages
+STEP_MAX = 12  # messages
 # A spacer is at most this many rows. Textual files every widget's region in a grid of
 # 20-row squares at each layout: a spacer for 50,000 messages (1.5 million rows) cost
 # 75,000 squares, tens of milliseconds a frame. Past this, a spacer's rows stand for its
 # messages in proportion (the scrollbar is exact near the view and proportional beyond).
 SPACER_MAX_ROWS = 10_000
+TRIMMED_PER_COLLECTION = 400
 # After widgets are removed, the full garbage collection that frees them waits this long.
 COLLECT_AFTER_REMOVAL_S = 0.5
 WELCOME = Text.assemble(
@@ -226,6 +227,7 @@ class MessagePane(VerticalScroll):
         # last one's are still in it.)
         self._leaving: weakref.WeakSet[Widget] = weakref.WeakSet()
         self._collect_timer: Timer | None = None
+        self._trimmed = 0  # messages trimmed since the last full collection was asked for
 
     def compose(self) -> object:  # type: ignore[override]
         yield self._top
@@ -274,7 +276,10 @@ class MessagePane(VerticalScroll):
         else:
             self.anchor()
 
-    def _remove(self, *widgets: Widget) -> None:
+    def _remove(self, *widgets: Widget, collect: bool = True) -> None:
+        """`collect`: a full collection follows once the removal is painted; a trim of
+        the window asks for one only every TRIMMED_PER_COLLECTION messages (a full pass
+        takes 30-80 ms: between two PageUps it was the slowest of them)."""
         if not widgets:
             return
         self._leaving.update(widgets)
@@ -285,7 +290,13 @@ class MessagePane(VerticalScroll):
         # growth). Its entries are two Styles each, cheap to make again.
         StylesCache.get_inner_outer.cache_clear()
         messages = sum(isinstance(w, BlockView) for w in widgets)
+        if messages and not collect:
+            widgets_removed(messages)
+            self._trimmed += messages
+            if self._trimmed < TRIMMED_PER_COLLECTION:
+                return
         if messages:  # the heavy ones: a prompt-cut line is not worth a full pass
+            self._trimmed = 0
             widgets_removed(messages)
             # A full pass frees them; not in the frame of the change, nor between keys of a burst.
             if self._collect_timer is not None:
@@ -372,6 +383,9 @@ class MessagePane(VerticalScroll):
         self._remove(*[w for g in self._groups for w in g.widgets])
         messages = self._read(start, stop)
         width = max(1, (self._width or self.app.size.width) - 4)
+        if messages and not self._heights.any_measured():
+            # Before anything is measured, the thread's messages are guessed like these.
+            self._heights.set_guess(sum(estimate_rows(m.text, width) for m in messages) // len(messages))
         want, rows, keep = self._screen_rows() * 1.25, 0, 0
         for message in reversed(messages) if from_end else messages:
             keep += 1
@@ -541,7 +555,7 @@ class MessagePane(VerticalScroll):
         self._shift(self._top.rows - grown)  # at its cap, the spacer grew less than what left
         self._bottom.set_rows(self._bottom.rows + heights.total(self._hi, self._hi + drop_back))
         self._lo += drop_front
-        self._remove(*[w for g in (*front, *back) for w in g.widgets])
+        self._remove(*[w for g in (*front, *back) for w in g.widgets], collect=False)
 
     def _extend(self, up: bool) -> None:
         self._busy = True

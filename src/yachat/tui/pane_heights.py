@@ -50,12 +50,12 @@ class Heights:
         self._measured[index] = 1
         self._sum_measured += rows
 
-    def guess_again(self) -> None:
-        """Estimate the unmeasured positions as the mean of the measured ones."""
-        count = sum(self._measured)
-        if not count:
-            return
-        guess = max(1, round(self._sum_measured / count))
+    def any_measured(self) -> bool:
+        return self._sum_measured > 0 or any(self._measured)
+
+    def set_guess(self, guess: int) -> None:
+        """Estimate the unmeasured positions as `guess` rows each."""
+        guess = max(1, guess)
         if guess == self._guess:
             return
         self._guess = guess
@@ -63,6 +63,13 @@ class Heights:
         for index in range(len(rows)):
             if not measured[index]:
                 rows[index] = guess
+
+    def guess_again(self) -> None:
+        """Estimate the unmeasured positions as the mean of the measured ones."""
+        count = sum(self._measured)
+        if not count:
+            return
+        self.set_guess(round(self._sum_measured / count))
 
     def forget(self) -> None:
         """The width changed: every measure is stale; keep their mean as the guess."""
