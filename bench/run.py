@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 SCENARIOS = [
     "stream", "stream_chat", "paint", "history", "history_5k", "history_50k", "history_stock", "sidebar", "startup",
     "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui", "mcp_tools", "tool_roundtrip",
+    "stream_responses", "responses_bytes",
 ]  # fmt: skip
 # The stock reference for a long thread takes ~15-45 s a run, a 500-answer session
 # ~5 minutes, indexing 200 MB in the TUI ~1-2 minutes: once is enough.
@@ -44,6 +45,12 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "stream_chat_total_s": ("stream_chat_raw_sdk_s", "<= 1.5 x raw SDK (chat API)"),
     "stream_chat_total_x_raw": (None, "<= 1.5: yachat / raw SDK over the chat API, paired runs"),
     "stream_chat_raw_sdk_s": (None, "reference (chat API transport alone)"),
+    "stream_responses_total_s": ("stream_responses_raw_openai_s", "<= 1.5 x the raw openai client"),
+    "stream_responses_total_x_raw": (None, "<= 1.5: yachat / raw openai client (Responses API), paired runs"),
+    "stream_responses_raw_openai_s": (None, "reference (openai client, typed events, alone)"),
+    "responses_request_bytes_turn_2": (None, "request body, the 2nd question of a chained thread"),
+    "responses_request_bytes_turn_50": (None, "request body, the 50th question"),
+    "responses_request_bytes_ratio": (None, "<= 1.5: turn 50 / turn 2 (a chain resends no history)"),
     "keypress_p99_ms": (None, "<= 33 ms"),
     "history_open_s": ("history_stock_open_s", "<= 1 s"),
     "history_rss_mb": ("history_stock_rss_mb", "<= 150 MB"),

@@ -3,6 +3,11 @@ server, driven by Textual's Pilot, saved as SVG and rendered to PNG.
 
     .venv/bin/python scripts/screenshots.py
 
+The screens are the snapshot tests' scenes (tests/tui/snapshots/scenes.py): the
+same fixed sizes, data, clock and server port, and a home directory of the
+stage's own, so paths show as a user sees them (`~/notes/…`). What the README
+shows is what `pytest tests/tui/snapshots` checks.
+
 The PNGs are rendered by headless Chromium, which lays out the SVG's text as a
 browser does (rsvg-convert dropped the spaces after bold and code spans and
 garbled the footer). Needs Debian's `chromium` and `fonts-firacode` (the font
@@ -13,103 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from yachat import mcp_config  # noqa: E402
-from yachat.core.chat import ChatCore  # noqa: E402
-from yachat.core.knowledge.indexer import add_paths  # noqa: E402
-from yachat.server.engines.firehose import firehose_text  # noqa: E402
-from yachat.server.process import start_server_process  # noqa: E402
-from yachat.settings import Settings  # noqa: E402
-from yachat.tui.app import YachatApp  # noqa: E402
-from yachat.tui.thinking import LiveThinking  # noqa: E402
-from yachat.tui.tool_calls import ToolCallView  # noqa: E402
+from tests.tui.snapshots.scenes import SCENES, shoot, stage  # noqa: E402
 
 OUT = ROOT / "screenshots"
-SIZE = (120, 36)
-NARROW = (80, 24)  # the smallest common terminal
-
-STREAMED = """Here is a small **binary search** in Python, with notes:
-
-```python
-def bisect(items: list[int], target: int) -> int:
-    lo, hi = 0, len(items)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if items[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-```
-
-1. The loop keeps `items[:lo] < target <= items[hi:]`.
-2. Each step halves the range, so it runs in *O(log n)*.
-3. It returns the insertion point when `target` is absent.
-
-| input | result |
-|---|---|
-| `[1, 3, 5]`, 3 | 1 |
-| `[1, 3, 5]`, 4 | 2 |
-"""
-
-
-def seed(core: ChatCore) -> None:
-    store = core.store
-    names = [
-        "Kitchen chemistry: why bread rises",
-        "Rust lifetimes, explained",
-        "Plan a weekend in Kazan",
-        "SQL window functions",
-        "Regex for ISO dates",
-    ]
-    for name in names:
-        t = store.create_thread(name, core.store.default_assistant().id)
-        store.add_message(t.id, "user", f"Tell me about {name.lower()}.")
-        store.add_message(t.id, "assistant", f"Sure — a short note on *{name}*.")
-    long = store.create_thread("Markdown and code showcase", core.store.default_assistant().id)
-    text = firehose_text()
-    sections = text.split("\n## ")
-    for i, section in enumerate(sections[1:8]):
-        store.add_message(long.id, "user", f"Show me section {i + 1}")
-        run = store.create_run(long.id, None, "yandexgpt/latest")
-        store.add_message(long.id, "assistant", "## " + section, run_id=run.id)
-        store.finish_run(
-            run.id, store.get_run(run.id).status.COMPLETED,  # type: ignore[union-attr]
-            input_tokens=120, completion_tokens=380, total_tokens=500, model_version="24.11.2026",
-            first_chunk_s=0.21, tokens_per_s=54.0,
-        )  # fmt: skip
-
-
-THOUGHT = (
-    "The user wants the 1-based position of the first element >= target. "
-    "Binary search halves the range each step: O(log n). Check the edge cases: "
-    "an empty list, a target above every element, duplicates. Then explain lo/hi."
-)
-NOTES = {
-    "travel/kazan.md": "# Travel notes\n\n## Kazan\n\nThe Kremlin opens at 8:00; the Kul Sharif mosque "
-    "closes for visitors at 19:30 on Fridays.\n\nBauman street is best in the evening.\n",
-    "travel/packing.md": "# Packing\n\n## Autumn\n\nTake a rain jacket: October in Kazan averages "
-    "12 days of rain.\n",
-}
-
-
-def wait(pilot: object, condition: object, seconds: float = 10) -> object:
-    async def waiting() -> None:
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-            await pilot.pause(0.02)  # type: ignore[attr-defined]
-
-    return waiting()
 
 
 def chromium() -> str | None:
@@ -182,143 +104,24 @@ def convert(svg: Path, browser: str, tmp: Path) -> None:
         raise SystemExit(f"chromium wrote no {png.name}")
 
 
-async def shoot() -> None:
+async def shoot_all() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "script.json"
-        script.write_text(
-            '{"rules": [{"match": "binary search", "answer": '
-            + __import__("json").dumps(STREAMED)
-            + ', "chunk_chars": 6, "delay_ms": 25},'
-            + ' {"match": "think", "reasoning": '
-            + __import__("json").dumps(THOUGHT)
-            + ', "answer": "Use `bisect_left`: it returns the insertion point.", "chunk_chars": 4, "delay_ms": 40},'
-            + ' {"match": "Kremlin", "answer": "It opens at 8:00 [1]; take a rain jacket in October [2].",'
-            + ' "chunk_chars": 6}]}'
-        )
-        weather = {
-            "weather": mcp_config.parse_server(
-                "weather", {"command": sys.executable, "args": [str(ROOT / "scripts" / "demo_mcp_server.py")]}
-            )
-        }
-        notes = Path(tmp) / "notes"
-        for name, text in NOTES.items():
-            (notes / name).parent.mkdir(parents=True, exist_ok=True)
-            (notes / name).write_text(text, encoding="utf-8")
-        with start_server_process(
-            "scripted", args=["--script", str(script)], env={"YACHAT_HOME": tmp}
-        ) as srv:
-            settings = Settings(
-                backend="local",
-                local_address=srv.address,
-                local_http_url=srv.http_url,
-                local_token=srv.token,
-                store_path=Path(tmp) / "yachat.db",
-                config_path=Path(tmp) / "config.toml",
-                mcp_servers=weather,
-            )
-            core = ChatCore.open_store(settings)
-            seed(core)
-            app = YachatApp(core)
-            async with app.run_test(size=SIZE) as pilot:
-                await pilot.pause(0.3)
-                app.save_screenshot(str(OUT / "long-thread.svg"))
-
-                await pilot.press("ctrl+n")
-                app.composer.insert("Write a binary search in Python and explain it")
-                await pilot.press("enter")
-                deadline = time.monotonic() + 10
-                while (
-                    app.pane.live() is None or len(app.pane.live().text) < 330
-                ) and time.monotonic() < deadline:
-                    await pilot.pause(0.02)
-                await pilot.pause(0.05)
-                app.save_screenshot(str(OUT / "streaming.svg"))
-                while app.pane.live() is not None and time.monotonic() < deadline + 10:
-                    await pilot.pause(0.05)
-
-                await pilot.press("ctrl+f")
-                await pilot.press(*"rises")
-                await pilot.pause(0.4)
-                app.save_screenshot(str(OUT / "search.svg"))
-                await pilot.press("escape")
-
-                await pilot.press("ctrl+s")
-                await pilot.pause(0.3)
-                app.save_screenshot(str(OUT / "settings.svg"))
-                await pilot.press("escape")
-                await pilot.pause(0.2)
-
-                # A reasoning model over the chat API: its thinking streams first.
-                store = core.store
-                thinker = store.create_assistant(
-                    "Thinker", "qwen3-235b-a22b-fp8", "You are a careful engineer.", reasoning_mode="high"
-                )
-                thread = store.create_thread("Reasoning over the chat API", thinker.id)
-                app.open_thread(thread.id)
-                app.composer.insert("think: where would 4 go in [1, 3, 5]?")
-                await pilot.press("enter")
-                await wait(
-                    pilot,
-                    lambda: any(len(w.text) > 150 for w in app.pane.query(LiveThinking)),
-                )
-                await pilot.pause(0.1)
-                app.save_screenshot(str(OUT / "thinking.svg"))
-                await wait(pilot, lambda: not app.runs.active, 20)
-
-                await pilot.press("f4")
-                await pilot.pause(0.6)
-                app.save_screenshot(str(OUT / "model-picker.svg"))
-                await pilot.press("escape")
-                await pilot.pause(0.2)
-
-                # An assistant with knowledge: the sources under the answer.
-                docs = store.create_assistant("Travel notes", "yandexgpt/latest", "Answer from the notes.")
-                add_paths(store, docs.id, [notes])
-                thread = store.create_thread("Knowledge: Kazan trip", docs.id)
-                app.open_thread(thread.id)
-                app.composer.insert("When does the Kremlin open, and how rainy is October?")
-                await pilot.press("enter")
-                await wait(pilot, lambda: not app.runs.active and bool(app.pane.query("SourceLine")), 20)
-                await pilot.pause(0.3)
-                app.save_screenshot(str(OUT / "sources.svg"))
-                await pilot.press("f9")
-                await pilot.pause(0.5)
-                app.save_screenshot(str(OUT / "knowledge.svg"))
-                await pilot.press("escape")
-                await pilot.pause(0.2)
-
-                # A tool from an MCP server: the call waits for approval, then its result.
-                await wait(pilot, lambda: app.mcp is not None and bool(app.mcp.tools()), 60)
-                thread = store.create_thread("Weekend weather", store.default_assistant().id)
-                app.open_thread(thread.id)
-                app.composer.insert("What is the forecast for Kazan?")
-                await pilot.press("enter")
-                await wait(
-                    pilot,
-                    lambda: any(v.state.status == "awaiting_approval" for v in app.pane.query(ToolCallView)),
-                )
-                await pilot.pause(0.3)
-                app.save_screenshot(str(OUT / "tool-approval.svg"))
-                await pilot.press("a")
-                await wait(pilot, lambda: not app.runs.active, 20)
-                app.pane.query(ToolCallView).first().action_fold()
-                await pilot.pause(0.4)
-                app.save_screenshot(str(OUT / "tool-call.svg"))
-
-            # The finished binary-search thread (the newest, so it opens) at 80x24.
-            narrow = YachatApp(ChatCore.open_store(settings))
-            async with narrow.run_test(size=NARROW) as pilot:
-                await pilot.pause(0.5)
-                narrow.save_screenshot(str(OUT / "narrow-80x24.svg"))
+        with stage(Path(tmp)) as where:
+            os.environ["HOME"] = str(where.home)
+            for name in SCENES:
+                store_dir = Path(tmp) / "stores" / name
+                store_dir.mkdir(parents=True)
+                svg = await shoot(where, name, store_dir)
+                (OUT / f"{name}.svg").write_text(svg, encoding="utf-8")
         browser = chromium()
         if browser is None:
             print("chromium not found: only SVGs written (apt-get install -y chromium)", file=sys.stderr)
         else:
-            for svg in sorted(OUT.glob("*.svg")):
-                convert(svg, browser, Path(tmp))
+            for svg_path in sorted(OUT.glob("*.svg")):
+                convert(svg_path, browser, Path(tmp))
     print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))}")
 
 
 if __name__ == "__main__":
-    asyncio.run(shoot())
+    asyncio.run(shoot_all())

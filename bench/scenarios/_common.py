@@ -70,16 +70,17 @@ class FrameLog:
 def timed_app(app_cls: type) -> type:
     """`app_cls` with a hook on every frame the compositor produces.
 
-    Headless apps do not write to a terminal, but `_display` is still called
-    with each rendered update: that is the moment a real terminal would paint.
+    Headless apps do not write to a terminal, but each rendered update still reaches
+    the hook: that is the moment a real terminal would paint.
     """
 
-    class Timed(app_cls):  # type: ignore[misc, valid-type]
+    from yachat.tui.textual_compat import AppWithFrameHook  # here: only the TUI scenarios load Textual
+
+    class Timed(AppWithFrameHook, app_cls):  # type: ignore[misc, valid-type]
         frame_log: FrameLog | None = None
 
-        def _display(self, screen: Any, renderable: Any) -> None:
-            super()._display(screen, renderable)
-            if renderable is not None and self.frame_log is not None:
+        def frame_painted(self) -> None:
+            if self.frame_log is not None:
                 self.frame_log.on_frame()
 
     return Timed

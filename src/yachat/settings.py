@@ -17,7 +17,11 @@ from yachat import paths
 from yachat.mcp_config import McpConfigError, McpServerConfig, parse_servers
 
 BACKENDS = ("auto", "cloud", "local")
+# How the model is reached, for this session (else the assistant's choice, else the catalogue's):
+# gRPC completions, the OpenAI-compatible chat API ("http" is its old name), the Responses API.
+TRANSPORTS = ("grpc", "chat", "http", "responses")
 CLOUD_ENDPOINT = "api.cloud.yandex.net:443"
+RESPONSES_ENDPOINT = "https://ai.api.cloud.yandex.net/v1"
 
 
 class ConfigError(Exception):
@@ -33,6 +37,8 @@ class Settings:
     iam_token: str | None = field(default=None, repr=False)
     oauth_token: str | None = field(default=None, repr=False)
     endpoint: str = CLOUD_ENDPOINT
+    # The OpenAI-compatible Responses API (the `responses` transport); the local backend uses its own.
+    responses_endpoint: str = RESPONSES_ENDPOINT
     # Local backend: a running server to use, or the engine to start one with.
     local_address: str | None = None
     local_http_url: str | None = None  # the chat API of the server at local_address, when it serves one
@@ -42,6 +48,8 @@ class Settings:
     local_script: str | None = None
     # Defaults for the first assistant.
     model: str = "yandexgpt/latest"
+    transport: str | None = None  # one of TRANSPORTS; None: the assistant's (or the catalogue's)
+    web_search: bool = False  # `ask --web-search`: this question searches the web (Responses API)
     instruction: str = "You are a helpful assistant."
     temperature: float | None = 0.3
     max_tokens: int | None = 2000
@@ -79,6 +87,7 @@ _ENV = {
     "YC_OAUTH_TOKEN": "oauth_token",
     "YC_FOLDER_ID": "folder_id",
     "YC_API_ENDPOINT": "endpoint",
+    "YACHAT_RESPONSES_ENDPOINT": "responses_endpoint",
     "YACHAT_BACKEND": "backend",
     "YACHAT_LOCAL_ADDRESS": "local_address",
     "YACHAT_LOCAL_HTTP_URL": "local_http_url",
@@ -87,10 +96,18 @@ _ENV = {
     "YACHAT_LOCAL_MODEL": "local_model_path",
     "YACHAT_LOCAL_SCRIPT": "local_script",
     "YACHAT_MODEL": "model",
+    "YACHAT_TRANSPORT": "transport",
     "YACHAT_STORE": "store_path",
 }
 
-_CONFIG_KEYS = _FIELD_NAMES - {"api_key", "iam_token", "oauth_token", "local_token", "config_path"}
+_CONFIG_KEYS = _FIELD_NAMES - {
+    "api_key",
+    "iam_token",
+    "oauth_token",
+    "local_token",
+    "config_path",
+    "web_search",
+}
 
 
 def load_settings(
@@ -121,6 +138,11 @@ def load_settings(
         raise ConfigError(
             f"backend must be one of {', '.join(BACKENDS)} "
             f"(got {values['backend']!r} from {sources.get('backend')})"
+        )
+    if values.get("transport") is not None and values["transport"] not in TRANSPORTS:
+        raise ConfigError(
+            f"transport must be one of grpc, chat, responses "
+            f"(got {values['transport']!r} from {sources.get('transport')})"
         )
     return Settings(**values, config_path=config_path, sources=sources)
 

@@ -125,7 +125,7 @@ def test_a_hit_shows_its_thread_bold_and_the_match_emphasised_in_the_dim_snippet
     hit = SearchHit(
         1, 2, "Baking [b]notes[/b]", "user", "why \x02yeast\x03 [i]works\n\x1b[31mso \x02well\x03", 0.0
     )
-    prompt = _hit_prompt(hit)
+    prompt = _hit_prompt(hit).content
     assert prompt.plain == "Baking [b]notes[/b]\n  why yeast [i]works so well"  # markup and escapes stay text
     styles = {
         word: prompt.get_style_at_offset(prompt.plain.index(word))
@@ -145,7 +145,7 @@ async def test_search_with_fts_syntax_does_not_break(make_app, settings) -> None
         # the list shows results or says there are none, and the query stays as typed.
         await wait_for(pilot, lambda: app.sidebar.searching)
         assert app.query_one("#search", Input).value == '"NEAR( a* [bold]'
-        prompts = [str(o.prompt) for o in app.sidebar.option_list._options]
+        prompts = [str(o.prompt) for o in app.sidebar.option_list.options]
         assert prompts == ["No matches"] or "Messages" in prompts or "Threads" in prompts
 
 

@@ -67,7 +67,7 @@ async def test_the_picker_lists_the_backend_and_the_catalogue_and_switches_trans
         await pick(pilot, app, "qwen3-235b-a22b-fp8")
         assistant = app.core.assistant_for(app.thread_id)
         assert assistant.model == "qwen3-235b-a22b-fp8" and assistant.transport is None
-        assert "qwen3-235b-a22b-fp8" in screen_text(app).split("\n")[0]  # the top bar
+        assert "(scripted)" in screen_text(app).split("\n")[0]  # the top bar: what answers on this backend
         await send_and_finish(pilot, app, "hi again", 2)
         run = app.core.store.list_runs(app.thread_id)[-1]
         assert (run.model_uri, run.transport) == ("qwen3-235b-a22b-fp8", "http")

@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from yachat.store.models import MessageStatus, RunStatus
 from yachat.tui.app import YachatApp
+from yachat.tui.textual_compat import screen_lines
 
 from ..support import Script
 from .conftest import SIZE
@@ -26,7 +27,7 @@ async def wait_for(pilot: Pilot[None], condition, timeout: float = 10.0) -> None
 
 def screen_text(app: YachatApp) -> str:
     """What the terminal shows, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    return "\n".join(screen_lines(app.screen))
 
 
 def flat(text: str) -> str:

@@ -15,9 +15,9 @@ from typing import TextIO
 
 import pytest
 from textual.app import App
-from textual.drivers._writer_thread import MAX_QUEUED_WRITES, WriterThread
 
 from yachat.tui.terminal_driver import TerminalOutput, YachatDriver
+from yachat.tui.textual_compat import deliver_sigcont, new_writer_thread, writer_queue_limit, writer_thread_of
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_textuals_writer_dies_at_the_first_write_to_a_hung_up_terminal(
     """The cause: after this, nothing reads the writer's queue, and the write after
     the next MAX_QUEUED_WRITES (often the driver's close) waits for ever."""
     master, _ = pty_pair
-    writer = WriterThread(slave_file)
+    writer = new_writer_thread(slave_file)
     writer.start()
     os.close(master)
     writer.write("\x1b[?1049h")
@@ -65,13 +65,13 @@ def test_textuals_writer_dies_at_the_first_write_to_a_hung_up_terminal(
 def test_our_writer_lives_on_and_stops(pty_pair: tuple[int, int], slave_file: TextIO) -> None:
     master, _ = pty_pair
     output = TerminalOutput(slave_file)
-    writer = WriterThread(output)  # type: ignore[arg-type]
+    writer = new_writer_thread(output)
     writer.start()
     writer.write("before")
     os.close(master)
 
     def write_many() -> None:
-        for _ in range(MAX_QUEUED_WRITES * 5):
+        for _ in range(writer_queue_limit() * 5):
             writer.write("\x1b[?25h")
 
     assert finishes(write_many, 5)
@@ -90,8 +90,8 @@ def test_a_sigcont_for_a_hung_up_terminal_resumes_nothing(pty_pair: tuple[int, i
         assert not driver.terminal_gone()
         os.close(master)
         assert driver.terminal_gone()
-        driver._sigcont_application()
-        assert driver._writer_thread is None
+        deliver_sigcont(driver)
+        assert writer_thread_of(driver) is None
 
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}
     try:

@@ -30,6 +30,12 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="with --thread: answer the thread's last message again (after a failed or stopped answer)",
     )
     add_tool_flags(ask)
+    ask.add_argument(
+        "--web-search",
+        action="store_true",
+        default=None,
+        help="search the web for this question (over the Responses API); the pages used go to stderr",
+    )
     ask.add_argument("question", nargs="*", help="the question (else read from stdin)")
 
     chat = sub.add_parser("chat", parents=shared, help="chat in the terminal; --plain for a line chat")
@@ -55,8 +61,12 @@ def add_subcommands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     export = tsub.add_parser("export", parents=shared, help="a thread as Markdown or JSON")
     export.add_argument("id", type=int)
-    export.add_argument("--format", choices=("md", "json"), default="md")
-    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.add_argument(
+        "--format", choices=("md", "json"), help="default: as the output's extension says, else md"
+    )
+    export.add_argument(
+        "-o", "--output", help="write to this file instead of stdout (.md or .json added if missing)"
+    )
     rename = tsub.add_parser("rename", parents=shared, help="rename a thread")
     rename.add_argument("id", type=int)
     rename.add_argument("name", nargs="+")
@@ -98,9 +108,22 @@ def _add_kb(sub: Any, shared: list[argparse.ArgumentParser]) -> None:
     listing = ksub.add_parser("list", parents=shared, help="what each assistant knows")
     listing.add_argument("--files", action="store_true", help="every file, with why one was skipped")
     assistant_flag(listing, "default: all")
-    remove = ksub.add_parser("remove", parents=shared, help="forget an added file or folder")
-    remove.add_argument("path", metavar="PATH")
+    remove = ksub.add_parser(
+        "remove",
+        parents=shared,
+        help="forget an added file or folder (in the cloud copy too), or the cloud copy",
+    )
+    remove.add_argument("path", metavar="PATH", nargs="?")
+    remove.add_argument(
+        "--cloud", action="store_true", help="remove the whole cloud copy (the local knowledge stays)"
+    )
     assistant_flag(remove, "default: the default assistant")
+    push = ksub.add_parser(
+        "push",
+        parents=shared,
+        help="copy the knowledge to a vector store for the Responses API's file search",
+    )
+    assistant_flag(push, "default: the default assistant")
     again = ksub.add_parser("reindex", parents=shared, help="bring the index up to date with the disk")
     assistant_flag(again, "default: all")
     words_only_flag(again)

@@ -23,7 +23,16 @@ WHERE_OPTIONS_GO = """\
 Global options go before or after the command: `yachat ask --backend local "q"`
 is `yachat --backend local ask "q"`. `yachat serve` takes only its own options."""
 
-_SETTINGS_FLAGS = ("backend", "model", "folder_id", "endpoint", "local_engine", "local_model_path")
+_SETTINGS_FLAGS = (
+    "backend",
+    "model",
+    "transport",
+    "folder_id",
+    "endpoint",
+    "local_engine",
+    "local_model_path",
+    "web_search",
+)
 
 
 def add_global_arguments(parser: argparse.ArgumentParser, default: Any = None) -> None:
@@ -36,6 +45,13 @@ def add_global_arguments(parser: argparse.ArgumentParser, default: Any = None) -
         metavar="NAME",
         default=default,
         help="model for this session, e.g. yandexgpt/rc or yandexgpt-lite",
+    )
+    group.add_argument(
+        "--transport",
+        choices=("grpc", "chat", "responses"),
+        default=default,
+        help="how the model is reached this session: gRPC, the chat API, or the Responses API "
+        "(default: the assistant's choice)",
     )
     group.add_argument(
         "--folder-id",

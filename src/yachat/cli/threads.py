@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from pathlib import Path
 
 from yachat.cli.common import fail, use_color
-from yachat.core.export import export_thread, status_label, tool_call_lines
+from yachat.core.export import export_target, export_thread, status_label, tool_call_lines
 from yachat.core.knowledge.sources import sources_block
 from yachat.settings import Settings
 from yachat.store import Store, StoreError
@@ -86,16 +85,17 @@ def _search(store: Store, args: argparse.Namespace) -> int:
 
 
 def _export(store: Store, args: argparse.Namespace) -> int:
+    path, fmt = export_target(args.output, args.format) if args.output else (None, args.format or "md")
     try:
-        text = export_thread(store, args.id, args.format)
+        text = export_thread(store, args.id, fmt)
     except LookupError:
         return fail(f"thread {args.id} does not exist; see `yachat threads list`.")
-    if args.output:
+    if path is not None:
         try:
-            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            path.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            return fail(f"cannot write {args.output}: {exc.strerror}")
-        print(f"exported thread {args.id} to {args.output}", file=sys.stderr)
+            return fail(f"cannot write {path}: {exc.strerror}")
+        print(f"exported thread {args.id} to {path}", file=sys.stderr)
     else:
         sys.stdout.write(text + "\n")
     return 0

@@ -20,7 +20,7 @@ from yachat.core.events import EventSink, PromptFitted, PromptInfo, RunFinished,
 from yachat.core.export import export_thread
 from yachat.core.model_catalog import ModelListing
 from yachat.core.model_choice import ModelChoice, model_uri, resolve_model
-from yachat.core.prompt import PromptMessage
+from yachat.core.prompt import FittedPrompt, PromptMessage
 from yachat.core.prompt_fitting import PromptFitter
 from yachat.core.retrieval import Retrieval
 from yachat.core.run_stream import RunContext, RunStreamer
@@ -37,6 +37,7 @@ from yachat.text import one_line
 
 if TYPE_CHECKING:
     from yachat.core.knowledge.embeddings import Embedder, EmbedProgress
+    from yachat.core.responses_context import ResponsesAnswer
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,22 @@ class ChatCore:
         thread = self.store.get_thread(thread_id) if thread_id is not None else None
         return self._assistant(thread.assistant_id if thread else None)
 
-    def model_label(self, thread_id: int | None = None) -> str:
-        return model_uri(self.settings, self.assistant_for(thread_id))
+    def answering_model(self, thread_id: int | None = None) -> str:
+        """The model that answers this thread's next message, as the user should read it:
+        on the local backend the server's own model (whatever name the assistant asks
+        for); elsewhere the model the assistant or the command line resolves to. Before
+        the backend is known, the assistant's model."""
+        choice = self.model_choice(self.assistant_for(thread_id))
+        backend = self.session.backend
+        served = backend.model_name or self.session.served_model if backend is not None else None
+        if choice.local and served:
+            return served
+        return choice.name if "://" in choice.name else f"{choice.name}/{choice.version}"
+
+    async def learn_served_model(self) -> None:
+        """Ask a local server named by address which model it serves (one that yachat
+        started, or found by its runtime file, said so already)."""
+        await self.session.learn_served_model()
 
     def model_choice(self, assistant: Assistant) -> ModelChoice:
         """The model `assistant`'s runs talk to, as far as the backend is known now."""
@@ -245,7 +260,7 @@ class ChatCore:
         else:
 
             async def answer_it() -> RunFinished:
-                return await self._rounds(assistant, model, fitted.messages, tools, toolbox, streamer, policy)
+                return await self._rounds(assistant, model, fitted, tools, toolbox, streamer, policy)
 
             if fitted.tokens is None:
                 final = await self.fitter.count_meanwhile(model, run.id, fitted, answer_it)
@@ -259,7 +274,7 @@ class ChatCore:
         self,
         assistant: Assistant,
         model: ModelChoice,
-        messages: list[PromptMessage],
+        fitted: FittedPrompt,
         tools: list[ToolSpec],
         toolbox: Toolbox,
         streamer: RunStreamer,
@@ -288,15 +303,31 @@ class ChatCore:
             return await counts.whole([{"role": "user", "text": text}])
 
         rounds = 0
-        sdk_model = self._model_object(assistant, model, tools)
+        messages = fitted.messages
+        over_responses = None
+        if model.transport is Transport.RESPONSES:
+            try:
+                over_responses = await self._responses_answer(assistant, model, fitted, tools, streamer)
+            except Exception as exc:  # no HTTP API on the local server, a store that fails
+                return await streamer.fail(exc)
+            next_results: Any = over_responses.rounds
+        else:
+            sdk_model = self._model_object(assistant, model, tools)
+
+            def next_results(messages: list[PromptMessage]) -> Any:
+                return stream(sdk_model, model.transport, messages, timeout=settings.request_timeout_s)
+
         while True:
-            results = stream(sdk_model, model.transport, messages, timeout=settings.request_timeout_s)
-            outcome = await streamer.consume(results)
+            outcome = await streamer.consume(next_results(messages))
             if isinstance(outcome, RunFinished):
+                if over_responses is not None:
+                    await over_responses.finished(outcome)
                 return outcome
             calls = outcome
             for call in calls:
                 call.spec = by_name.get(call.name)
+            if over_responses is not None:
+                over_responses.rounds.name_hosted(calls)  # remote MCP calls awaiting approval
             rounds += 1
             if rounds > limits.rounds_at_most:
                 capped = (
@@ -310,7 +341,7 @@ class ChatCore:
                 streamer.notice(capped, kept=True)
                 return await streamer.stop(capped)
             tool_round = ToolRound(
-                provider=toolbox,
+                provider=toolbox if over_responses is None else over_responses.rounds.provider(toolbox),
                 tools=tools,
                 policy=policy,
                 limits=limits,
@@ -330,6 +361,29 @@ class ChatCore:
             if stop is not None:
                 streamer.notice(stop, kept=True)
                 return await streamer.stop(stop)
+
+    async def _responses_answer(
+        self,
+        assistant: Assistant,
+        model: ModelChoice,
+        fitted: FittedPrompt,
+        tools: list[ToolSpec],
+        streamer: RunStreamer,
+    ) -> ResponsesAnswer:
+        from yachat.core.responses_context import responses_answer
+
+        backend = await self.connect()
+        return await responses_answer(
+            settings=self.settings,
+            store=self.store,
+            session=self.session,
+            backend=backend,
+            assistant=assistant,
+            model=model,
+            fitted=fitted,
+            tools=tools,
+            streamer=streamer,
+        )
 
     def _model_object(self, assistant: Assistant, model: ModelChoice, tools: Sequence[ToolSpec]) -> Any:
         options: dict[str, Any] = {}

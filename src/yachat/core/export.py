@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from yachat.core.knowledge.sources import source_line
 from yachat.store import Store
@@ -23,6 +24,23 @@ def status_label(message: Message, run: Run | None) -> str:
     if run is not None and run.truncated:
         return "cut off"
     return ""
+
+
+EXTENSIONS = {"md": ".md", "json": ".json"}
+
+
+def export_target(name: str, fmt: str | None = None) -> tuple[Path, str]:
+    """Where an export goes, and as what: the format asked for, else the one the
+    name's extension says (Markdown unless `.json`). A name without that format's
+    extension gets it, so the file opens as what it is (`notes` -> `notes.md`)."""
+    path = Path(name).expanduser()
+    suffix = path.suffix.lower()
+    if fmt is None:
+        fmt = "json" if suffix == ".json" else "md"
+    extension = EXTENSIONS[fmt]
+    if suffix != extension:
+        path = path.with_name(path.name + extension)
+    return path, fmt
 
 
 def export_thread(store: Store, thread_id: int, fmt: str) -> str:

@@ -79,6 +79,7 @@ def transport_for(model: str, chosen: str | None = None) -> Transport:
 REASONING_MODES = {
     Transport.HTTP: ("low", "medium", "high"),
     Transport.GRPC: ("enabled_hidden",),
+    Transport.RESPONSES: ("low", "medium", "high"),
 }
 
 

@@ -40,10 +40,18 @@ def model_uri(settings: Settings, assistant: Assistant) -> str:
     return settings.model if "model" in settings.sources else assistant.model
 
 
+def session_transport(settings: Settings) -> str | None:
+    """The transport named for this session (command line, environment, config), as stored."""
+    chosen = settings.transport
+    if settings.web_search and chosen is None:
+        return "responses"  # only the Responses API searches the web
+    return "http" if chosen == "chat" else chosen
+
+
 def resolve_model(settings: Settings, assistant: Assistant, backend: Backend | None) -> ModelChoice:
     uri = model_uri(settings, assistant)
     name, version = split_model(uri)
-    transport = transport_for(uri, assistant.transport)
+    transport = transport_for(uri, session_transport(settings) or assistant.transport)
     local = backend is not None and backend.kind == "local"
     if local:
         assert backend is not None

@@ -20,6 +20,7 @@ import anyio
 
 from yachat.core.errors import UserFacingError
 from yachat.core.knowledge.prompting import CITE, KNOWLEDGE_SHARE, numbered, passage_text, with_knowledge
+from yachat.core.responses_wire import is_hosted
 from yachat.store.assistants import DEFAULT_PROMPT_TOKEN_BUDGET
 from yachat.store.knowledge import Passage
 from yachat.store.models import Assistant, Message, MessageStatus, PartKind
@@ -105,6 +106,8 @@ def _prompt_messages(m: Message) -> list[PromptMessage]:
     calls: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for part in m.parts:
+        if is_hosted(part.server):
+            continue  # a web search or remote MCP call Yandex ran: its effect is in the text
         if part.kind is PartKind.TEXT:
             if results:
                 out += _round(text, calls, results)

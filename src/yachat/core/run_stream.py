@@ -379,6 +379,39 @@ class RunStreamer(CallReporter):
         )
         self._persist()
 
+    # Calls the server runs itself (the Responses API's web search, remote MCP): entries of
+    # the answer like the loop's calls, but already decided and run when they are told.
+    def hosted_started(self, call_id: str, tool: str, server: str) -> None:
+        self.parts.append(
+            Part(PartKind.TOOL_CALL, call_id=call_id, tool=tool, server=server, status=ToolStatus.RUNNING)
+        )
+        self.kept_parts = True
+        self.call_count += 1
+        self.emit(ToolCallStarted(*self.ids, call_id=call_id, tool=tool, server=server))
+        self.emit(ToolRunning(*self.ids, call_id=call_id, started_at=time.monotonic()))
+
+    def hosted_finished(
+        self, call_id: str, arguments: str, output: str, is_error: bool, status: ToolStatus
+    ) -> None:
+        call = next((p for p in self.parts if p.kind is PartKind.TOOL_CALL and p.call_id == call_id), None)
+        if call is None:
+            return
+        if arguments:
+            self.emit(ToolArgumentsDelta(*self.ids, call_id=call_id, text=arguments))
+        self._set_call(call_id, status=status, arguments=arguments or None)
+        self.parts.append(
+            Part(
+                PartKind.TOOL_RESULT,
+                output,
+                call_id=call_id,
+                tool=call.tool,
+                server=call.server,
+                is_error=is_error,
+            )
+        )
+        self.emit(ToolFinished(*self.ids, call_id=call_id, status=status, output=output, is_error=is_error))
+        self._persist()
+
     def _parts_now(self) -> list[Part]:
         parts = list(self.parts)
         if self.reasoning:

@@ -28,6 +28,8 @@ class ModelSession:
         self.sdk: Any = None
         self._sdk_loop: asyncio.AbstractEventLoop | None = None
         self._connect_lock: anyio.Lock | None = None
+        # What a local server named by address serves, as its model list says (for showing).
+        self.served_model: str | None = None
 
     async def connect(self, on_status: StatusSink | None = None) -> Backend:
         loop = asyncio.get_running_loop()
@@ -56,8 +58,22 @@ class ModelSession:
                 )
             return self.backend
 
+    async def learn_served_model(self) -> None:
+        """Learn the local server's model from its own model list, if its backend did not say."""
+        backend = await self.connect()
+        if backend.kind != "local" or backend.model_name or self.served_model:
+            return
+        try:
+            models = await self.sdk.chat.completions.list(timeout=self.settings.request_timeout_s)
+        except Exception as exc:  # an older server, or none on the chat port: the name stays unknown
+            log.info("the local server did not list its model: %s", exc)
+            return
+        names = [listing(m.uri).name.split("/")[0] for m in models if m.uri.startswith("gpt://")]
+        if names:
+            self.served_model = names[0]
+
     async def disconnect(self) -> None:
-        backend, self.backend, self.sdk = self.backend, None, None
+        backend, self.backend, self.sdk, self.served_model = self.backend, None, None, None
         if backend is not None:
             await anyio.to_thread.run_sync(backend.stop)
 

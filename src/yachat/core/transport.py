@@ -31,6 +31,8 @@ from yachat.core.tools.wire import arguments_text, sdk_messages, sdk_tool_choice
 class Transport(StrEnum):
     GRPC = "grpc"
     HTTP = "http"
+    # The Responses API, through the `openai` client: core/responses_*.py, not this module.
+    RESPONSES = "responses"
 
 
 # How an answer ended, in gRPC's words (AlternativeStatus names), for both transports.

@@ -78,6 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "yachat holds a lease on it; yachat passes this to a server it starts",
     )
     parser.add_argument(
+        "--responses-ttl",
+        type=_positive,
+        default=30 * 86400,
+        metavar="SECONDS",
+        help="how long stored Responses API responses are kept (default: 30 days, as Yandex keeps them)",
+    )
+    parser.add_argument(
         "--no-runtime-file",
         action="store_true",
         help="do not record the address and token for yachat clients to find",
@@ -171,8 +178,16 @@ def run(args: argparse.Namespace) -> int:
         http = None
         if args.http_port >= 0:
             from yachat.server.http_api import ChatApi, start_http_server
+            from yachat.server.responses import responses_api
 
-            http = start_http_server(ChatApi(engine, token, hint, embedder), args.host, args.http_port)
+            chat = ChatApi(engine, token, hint, embedder)
+            responses = responses_api(
+                engine,
+                chat.authorize,
+                ttl_s=args.responses_ttl,
+                vector_stores=getattr(chat, "vector_stores", None),
+            )
+            http = start_http_server(chat, args.host, args.http_port, routes=[responses])
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"yachat serve: {exc}", file=sys.stderr)
         return 1

@@ -26,11 +26,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from yachat.server.admission import ContextExceeded, admit
 from yachat.server.embedder import MODELS as EMBEDDING_MODELS
@@ -54,6 +54,8 @@ from yachat.server.engines.base import (
     ToolDef,
     ToolResult,
 )
+from yachat.server.files_api import serve_files
+from yachat.server.vector_stores import VectorStores
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,7 @@ class ChatApi:
     def __init__(self, engine: Engine, token: str, token_hint: str, embedder: Embedder | None = None) -> None:
         self.engine = engine
         self.embedder = embedder
+        self.vector_stores = VectorStores(embedder)  # /v1/files, /v1/vector_stores and file_search
         self._token = token.encode()
         self._hint = token_hint
 
@@ -416,6 +419,14 @@ def _call_deltas(index: int, call: ToolCall) -> Iterator[dict[str, Any]]:
         yield {"index": index, "id": "", "type": "", "function": {"name": "", "arguments": piece}}
 
 
+class Routes(Protocol):
+    """Another API on the same port: it answers the paths it serves, whole requests."""
+
+    def serves(self, path: str) -> bool: ...
+
+    def handle(self, handler: BaseHTTPRequestHandler, method: str) -> None: ...
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -427,7 +438,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------
 
+    def _routed(self, method: str) -> bool:
+        """Whether one of the server's other APIs (e.g. the Responses API) took the request."""
+        path = self.path.split("?", 1)[0].rstrip("/")
+        for routes in self.server.routes:
+            if routes.serves(path):
+                routes.handle(self, method)
+                return True
+        return False
+
     def do_GET(self) -> None:
+        if self._routed("GET") or serve_files(self, "GET", self.server.api):
+            return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
             if path != "/v1/models":
@@ -437,7 +459,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as error:
             self._send_error(error)
 
+    def do_DELETE(self) -> None:
+        if not (self._routed("DELETE") or serve_files(self, "DELETE", self.server.api)):
+            self._send_error(ApiError("NOT_FOUND", f"no such route: DELETE {self.path.split('?', 1)[0]}"))
+
     def do_POST(self) -> None:
+        if self._routed("POST") or serve_files(self, "POST", self.server.api):
+            return
         path = self.path.split("?", 1)[0].rstrip("/")
         try:
             length = int(self.headers.get("Content-Length") or 0)
@@ -565,8 +593,9 @@ class _Server(ThreadingHTTPServer):
         # not the server's failure: the log, never a traceback on the console.
         log.debug("http connection from %s ended", client_address, exc_info=True)
 
-    def __init__(self, address: tuple[str, int], api: ChatApi) -> None:
+    def __init__(self, address: tuple[str, int], api: ChatApi, routes: Sequence[Routes] = ()) -> None:
         self.api = api
+        self.routes = tuple(routes)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, _Handler)
@@ -590,8 +619,10 @@ class RunningHttpServer:
         self.thread.join(5)
 
 
-def start_http_server(api: ChatApi, host: str, port: int = 0) -> RunningHttpServer:
-    server = _Server((host, port), api)
+def start_http_server(
+    api: ChatApi, host: str, port: int = 0, routes: Sequence[Routes] = ()
+) -> RunningHttpServer:
+    server = _Server((host, port), api, routes)
     thread = threading.Thread(target=server.serve_forever, name="yachat-serve-http", daemon=True)
     thread.start()
     return RunningHttpServer(server, thread, host, server.server_address[1])

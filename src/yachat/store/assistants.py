@@ -10,7 +10,7 @@ from typing import Any
 from yachat.store import records
 from yachat.store.db import Database
 from yachat.store.errors import StoreError, must
-from yachat.store.models import Assistant
+from yachat.store.models import Assistant, RemoteMcp, WebSearch
 
 # The seed's Assistant API fitted every thread to 7,000 prompt tokens by default.
 DEFAULT_PROMPT_TOKEN_BUDGET = 7000
@@ -33,6 +33,8 @@ _ASSISTANT_FIELDS = (
     "transport",
     "reasoning_mode",
     "tools",
+    "web_search",
+    "remote_mcp",
 )
 
 
@@ -95,12 +97,14 @@ class AssistantStore:
         transport: str | None = None,
         reasoning_mode: str | None = None,
         tools: Sequence[str] | None = None,
+        web_search: WebSearch | None = None,
+        remote_mcp: Sequence[RemoteMcp] = (),
     ) -> Assistant:
         with self._db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO assistants (name, model, instruction, temperature, max_tokens,"
-                " keep_last_messages, prompt_token_budget, transport, reasoning_mode, tools, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " keep_last_messages, prompt_token_budget, transport, reasoning_mode, tools, web_search,"
+                " remote_mcp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     model,
@@ -112,6 +116,8 @@ class AssistantStore:
                     transport,
                     reasoning_mode,
                     json.dumps(list(tools)) if tools is not None else None,
+                    records.web_search_json(web_search),
+                    records.remote_mcp_json(tuple(remote_mcp)),
                     time.time(),
                 ),
             )
@@ -124,6 +130,10 @@ class AssistantStore:
         if "tools" in fields:
             tools = fields["tools"]
             fields["tools"] = json.dumps(list(tools)) if tools is not None else None
+        if "web_search" in fields:
+            fields["web_search"] = records.web_search_json(fields["web_search"])
+        if "remote_mcp" in fields:
+            fields["remote_mcp"] = records.remote_mcp_json(fields["remote_mcp"] or ())
         if fields:
             sets = ", ".join(f"{k} = :{k}" for k in fields)
             with self._db.write() as conn:

@@ -47,6 +47,10 @@ class ChunkText:
     text: str
 
 
+# A run's source found by the model's own web search (the Responses API): `path` is the URL.
+WEB_SOURCE = "web"
+
+
 @dataclass(frozen=True)
 class Passage:
     """A chunk found for a question, or one a run was given (then `number` is its [n])."""
@@ -63,7 +67,9 @@ class Passage:
 
     @property
     def where(self) -> str:
-        """file:line, file:12-20, or file:p3 for a PDF's pages."""
+        """file:line, file:12-20, or file:p3 for a PDF's pages; a web page's URL."""
+        if self.kind == WEB_SOURCE or self.line_start == 0:  # a page, or a whole file (file_search)
+            return self.path
         if self.kind == "pdf":
             span = f"p{self.line_start}" + (f"-{self.line_end}" if self.line_end != self.line_start else "")
         else:

@@ -64,6 +64,26 @@ class Part:
 
 
 @dataclass(frozen=True)
+class WebSearch:
+    """An assistant's web search over the Responses API (Yandex runs it)."""
+
+    enabled: bool = True
+    domains: tuple[str, ...] = ()  # search only these sites (Yandex takes at most 5)
+    region: str | None = None  # a Yandex region code, e.g. "213" (Moscow)
+    context_size: str | None = None  # low | medium | high; None: Yandex's default (medium)
+
+
+@dataclass(frozen=True)
+class RemoteMcp:
+    """A remote MCP server Yandex calls for the assistant over the Responses API."""
+
+    label: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    require_approval: str = "always"  # always | never
+
+
+@dataclass(frozen=True)
 class Assistant:
     id: int
     name: str
@@ -74,9 +94,11 @@ class Assistant:
     keep_last_messages: int | None  # prompt truncation: last N messages
     prompt_token_budget: int | None  # prompt truncation: token budget (measured by tokenize)
     created_at: float
-    transport: str | None = None  # "grpc" | "http"; None: the model catalogue decides
+    transport: str | None = None  # "grpc" | "http" | "responses"; None: the model catalogue decides
     reasoning_mode: str | None = None  # "low"|"medium"|"high" (http), "enabled_hidden" (grpc); None: off
     tools: tuple[str, ...] | None = None  # "server" or "server/tool" it may use; None: every one
+    web_search: WebSearch | None = None  # the Responses API's web search; None: off
+    remote_mcp: tuple[RemoteMcp, ...] = ()  # remote MCP servers, over the Responses API
 
 
 @dataclass(frozen=True)
@@ -139,7 +161,7 @@ class Run:
     omitted_messages: int | None = None  # older messages of the thread not sent to the model
     first_sent_message_id: int | None = None
     reasoning_tokens: int | None = None
-    transport: str | None = None  # how the model was reached: "grpc" | "http"
+    transport: str | None = None  # how the model was reached: "grpc" | "http" | "responses"
 
     @property
     def truncated(self) -> bool:

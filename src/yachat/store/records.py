@@ -12,10 +12,12 @@ from yachat.store.models import (
     MessageStatus,
     Part,
     PartKind,
+    RemoteMcp,
     Run,
     RunStatus,
     Thread,
     ToolStatus,
+    WebSearch,
 )
 
 
@@ -33,7 +35,63 @@ def assistant(r: sqlite3.Row) -> Assistant:
         transport=r["transport"],
         reasoning_mode=r["reasoning_mode"],
         tools=tuple(json.loads(r["tools"])) if r["tools"] else None,
+        web_search=web_search_from(r["web_search"]),
+        remote_mcp=remote_mcp_from(r["remote_mcp"]),
     )
+
+
+def web_search_from(text: str | None) -> WebSearch | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    return WebSearch(
+        enabled=bool(data.get("enabled", True)),
+        domains=tuple(data.get("domains") or ()),
+        region=data.get("region"),
+        context_size=data.get("context_size"),
+    )
+
+
+def remote_mcp_from(text: str | None) -> tuple[RemoteMcp, ...]:
+    if not text:
+        return ()
+    return tuple(
+        RemoteMcp(
+            label=s["label"],
+            url=s["url"],
+            headers=tuple((str(k), str(v)) for k, v in (s.get("headers") or {}).items()),
+            require_approval=s.get("require_approval") or "always",
+        )
+        for s in json.loads(text)
+    )
+
+
+def web_search_json(value: WebSearch | None) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(
+        {
+            "enabled": value.enabled,
+            "domains": list(value.domains),
+            "region": value.region,
+            "context_size": value.context_size,
+        }
+    )
+
+
+def remote_mcp_json(servers: tuple[RemoteMcp, ...] | list[RemoteMcp]) -> str | None:
+    if not servers:
+        return None
+    return json.dumps([_server_dict(s) for s in servers])
+
+
+def _server_dict(server: RemoteMcp) -> dict[str, object]:
+    return {
+        "label": server.label,
+        "url": server.url,
+        "headers": dict(server.headers),
+        "require_approval": server.require_approval,
+    }
 
 
 def thread(r: sqlite3.Row) -> Thread:

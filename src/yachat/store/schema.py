@@ -237,7 +237,55 @@ CREATE TABLE tool_permissions (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+# The Responses API keeps each response (30 days) for `previous_response_id`: a run
+# over it records the response its answer ended with, where that response lives
+# (API base and folder), what the assistant's instruction and tools were, and how much
+# of the thread it covered, so the next run can send only what is new, or see that it
+# cannot (another endpoint, a changed assistant, an edited thread) and send it all.
+V7 = """
+CREATE TABLE run_responses (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    response_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,  -- the API base and the folder: 'https://…/v1|b1g…'
+    fingerprint TEXT NOT NULL,  -- the model, the instruction and the tools, hashed
+    answer_id INTEGER NOT NULL,  -- the answer message the response ends with
+    covered INTEGER NOT NULL,  -- the thread's messages up to the answer, when it was stored
+    context_tokens INTEGER  -- what the chain holds: the response's input and output tokens
+);
+CREATE INDEX run_responses_by_thread ON run_responses(thread_id, run_id);
+-- Tools Yandex runs for an assistant over the Responses API, JSON: its web search
+-- ({enabled, domains, region, context_size}) and its remote MCP servers
+-- ([{label, url, headers, require_approval}]). NULL: none.
+ALTER TABLE assistants ADD COLUMN web_search TEXT;
+ALTER TABLE assistants ADD COLUMN remote_mcp TEXT;
+"""
+
+# An assistant's knowledge copied to a vector store of Yandex's cloud (or a local server's), for
+# the Responses API's file_search: where the store lives, and each file as uploaded (its bytes' hash,
+# so a push sends only what changed; its file id, so a citation maps back to the local path).
+V8 = """
+CREATE TABLE cloud_copies (
+    assistant_id INTEGER PRIMARY KEY REFERENCES assistants(id) ON DELETE CASCADE,
+    vector_store_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,  -- the API's base URL the store lives at
+    folder_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    pushed_at REAL  -- when the last push finished; NULL while the first is under way
+);
+CREATE TABLE cloud_copy_files (
+    assistant_id INTEGER NOT NULL REFERENCES cloud_copies(assistant_id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    uploaded_at REAL NOT NULL,
+    PRIMARY KEY (assistant_id, path)
+) WITHOUT ROWID;
+CREATE INDEX cloud_copy_files_by_file_id ON cloud_copy_files(file_id);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 
 # Run on the reading connection once the schema is current. In `temp`, so nothing is
 # written to the store: the terms of the message index, one row per occurrence, read

@@ -15,6 +15,7 @@ from typing import Any
 
 from yachat.store import records
 from yachat.store.assistants import AssistantStore
+from yachat.store.cloud_copies import CloudCopyStore
 from yachat.store.db import Database
 from yachat.store.errors import StoreError, must
 from yachat.store.knowledge import KnowledgeStore, Passage, insert_sources
@@ -27,6 +28,7 @@ from yachat.store.models import (
     Thread,
 )
 from yachat.store.parts import PartStore, insert_parts
+from yachat.store.responses import ResponseStore
 from yachat.store.runs import RunStore
 from yachat.store.search import search
 
@@ -56,7 +58,7 @@ def _insert_records(conn: sqlite3.Connection, table: str, rows: Sequence[Thread 
     )
 
 
-class Store(AssistantStore, RunStore, KnowledgeStore, PartStore):
+class Store(AssistantStore, RunStore, KnowledgeStore, PartStore, ResponseStore, CloudCopyStore):
     def __init__(self, db: Database) -> None:
         self._db = db
         self.path = db.path

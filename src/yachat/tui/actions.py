@@ -7,12 +7,13 @@ were ~8 ms of start-up (~30 ms where no bytecode is cached)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
 
+from yachat.core.export import export_target
+from yachat.core.knowledge.sources import shown_path
 from yachat.core.model_catalog import REASONING_MODES, transport_for
 from yachat.text import one_line
 from yachat.tui.composer import Composer
@@ -204,14 +205,13 @@ class MessageActions(App[None]):
         answer = await self.push_screen_wait(Ask("Export to file (.md or .json)", default, ok="Export"))
         if not answer or not answer.strip():
             return
-        path = Path(answer.strip()).expanduser()
-        fmt = "json" if path.suffix.lower() == ".json" else "md"
+        path, fmt = export_target(answer.strip())
         try:
             path.write_text(self.core.export_thread(self.thread_id, fmt) + "\n", encoding="utf-8")
         except OSError as exc:
             self.notify(f"Cannot write {path}: {exc.strerror}", severity="error", markup=False)
             return
-        self.notify(f"Exported to {path.resolve()}", markup=False)
+        self.notify(f"Exported to {shown_path(str(path.resolve()))}", markup=False)
 
     def action_help(self) -> None:
         from yachat.tui.help_screen import HelpScreen

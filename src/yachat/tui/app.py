@@ -41,6 +41,7 @@ from yachat.tui.message_pane import MessagePane
 from yachat.tui.render import warm_up
 from yachat.tui.runs import RunController
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+from yachat.tui.textual_compat import AppWithErrorHook
 from yachat.tui.thread_pages import StorePages
 from yachat.tui.tool_calls import ToolCallView
 
@@ -77,7 +78,7 @@ def freeze_start_up() -> None:
     gc.freeze()
 
 
-class YachatApp(MessageActions):
+class YachatApp(AppWithErrorHook[None], MessageActions):
     CSS_PATH = Path(__file__).with_name("styles.tcss")  # absolute: subclasses live elsewhere
     TITLE = "yachat"
     COMMANDS = App.COMMANDS | {YachatCommands}
@@ -238,6 +239,7 @@ class YachatApp(MessageActions):
             self.notify(exc.message, severity="error", markup=False, timeout=15)
             return
         self._backend_label = backend.description
+        await self.core.learn_served_model()
         self.update_topbar()
         await anyio.to_thread.run_sync(warm_up)
         await self._tell_of_passages_without_vectors()
@@ -267,7 +269,7 @@ class YachatApp(MessageActions):
         try:
             assistant = self.core.assistant_for(self.thread_id)
             pieces.append(Text.assemble("  ·  ", one_line(assistant.name, 30)))
-            pieces.append(Text(f" ({one_line(self.core.model_label(self.thread_id), 40)})", style="dim"))
+            pieces.append(Text(f" ({one_line(self.core.answering_model(self.thread_id), 40)})", style="dim"))
         except StoreError:
             pass
         if self.mcp is not None:
@@ -310,12 +312,10 @@ class YachatApp(MessageActions):
 
         return driver_for(super().get_driver_class())
 
-    def _handle_exception(self, error: Exception) -> None:
-        # Textual's one entry point for an unhandled error (private; checked against
-        # textual 8.2). The traceback goes to the log; run_tui prints one line naming it.
+    def unhandled_error(self, error: Exception) -> None:
+        # The traceback goes to the log; run_tui prints one line naming it.
         log.error("unexpected error in the TUI", exc_info=error)
         self.crashed = True
-        super()._handle_exception(error)
 
     # -- threads -----------------------------------------------------------------
 

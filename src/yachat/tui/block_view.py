@@ -23,11 +23,11 @@ import anyio
 from rich.console import Console, RenderableType
 from rich.style import Style
 from textual.geometry import Size
-from textual.reactive import Reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
 from yachat.tui.slices import Slices
+from yachat.tui.textual_compat import virtual_size_without_layout
 
 
 def render_strips(console: Console, renderable: RenderableType, width: int) -> list[Strip]:
@@ -105,7 +105,7 @@ class BlockView(Widget):
     # Textual lays a widget out again whenever its virtual size changes, so every
     # frame in which a message grew took two layout passes. A BlockView does not
     # scroll and its lines do not depend on that size: the pass that sized it is enough.
-    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)
+    virtual_size = virtual_size_without_layout(repaint=False)
 
     def __init__(self, parts: Sequence[Part] | Callable[[], Sequence[Part]] = (), **kwargs: object) -> None:
         """`parts` may be a function that builds them: Markdown parsing then happens

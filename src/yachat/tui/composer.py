@@ -44,7 +44,8 @@ class Composer(TextArea):
         self.sent: list[str] = []  # what was sent, for Up to recall
         self.editing_message_id: int | None = None  # set when resending an edited message
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
+        # Runs before TextArea's own key handling; prevent_default keeps that from running.
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -54,8 +55,6 @@ class Composer(TextArea):
             event.stop()
             event.prevent_default()
             self.set_text(self.sent[-1])
-            return
-        await super()._on_key(event)
 
     def fit_placeholder(self, terminal_width: int) -> None:
         """The long hint is cut mid-word in a narrow terminal: the short one fits."""

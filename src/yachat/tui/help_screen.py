@@ -13,6 +13,7 @@ from yachat.tui.composer import Composer
 from yachat.tui.dialogs import AnsweredOnce
 from yachat.tui.message_pane import MessageWidget
 from yachat.tui.sidebar import ThreadList
+from yachat.tui.textual_compat import keymap_of
 
 EXTRA = [
     ("enter", "Send the message", "composer"),
@@ -41,7 +42,7 @@ class HelpScreen(AnsweredOnce[None]):
         table.add_column("does")
         table.add_column("where", style="dim")
         table.add_column("id", style="dim", no_wrap=True)
-        keymap = self._source._keymap if hasattr(self._source, "_keymap") else {}
+        keymap = keymap_of(self._source)
         for where, bindings in (
             ("anywhere", self._source.BINDINGS),
             ("thread list", ThreadList.BINDINGS),

@@ -18,9 +18,16 @@ from functools import cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from rich.markdown import Markdown, MarkdownElement, UnknownElement
+from rich.markdown import Markdown
 
 from yachat.text import strip_controls
+from yachat.tui.textual_compat import (
+    TokenMarkdown,
+    blank_line_after,
+    collects_children,
+    markdown_element,
+    markdown_inline_tags,
+)
 
 CODE_THEME = "monokai"
 
@@ -29,21 +36,6 @@ CODE_THEME = "monokai"
 def _parser() -> MarkdownIt:
     # The same configuration as rich.markdown.Markdown, built once rather than per render.
     return MarkdownIt().enable("strikethrough").enable("table")
-
-
-class TokenMarkdown(Markdown):
-    """Rich's Markdown renderer over tokens that were already parsed."""
-
-    def __init__(self, tokens: Sequence[Token], code_theme: str = CODE_THEME) -> None:
-        # Deliberately not super().__init__: it would build a new parser and parse again.
-        self.markup = ""
-        self.parsed = list(tokens)
-        self.code_theme = code_theme
-        self.justify = None
-        self.style = "none"
-        self.hyperlinks = False
-        self.inline_code_lexer = None
-        self.inline_code_theme = code_theme
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,7 +47,7 @@ class Block:
     gap_before: bool  # Rich puts a blank line between this block and the one before
 
     def renderable(self) -> Markdown:
-        return TokenMarkdown(self.tokens)
+        return TokenMarkdown(self.tokens, CODE_THEME)
 
     def estimate_lines(self, width: int) -> int:
         """Roughly how many lines Rich renders this block in at `width`, without rendering it."""
@@ -118,14 +110,13 @@ def _flatten(tokens: Iterable[Token]) -> Iterator[Token]:
             yield token
 
 
+_INLINE_TAGS = markdown_inline_tags()
+
+
 def _is_element(token: Token) -> bool:
     if token.type in _INLINE_TYPES:
         return False
-    return not (token.tag in Markdown.inlines and token.type not in ("fence", "code_block"))
-
-
-def _element(token: Token) -> type[MarkdownElement]:
-    return Markdown.elements.get(token.type) or UnknownElement
+    return not (token.tag in _INLINE_TAGS and token.type not in ("fence", "code_block"))
 
 
 def _inherits_gap(group: Sequence[Token]) -> bool:
@@ -148,13 +139,12 @@ def _inherits_gap(group: Sequence[Token]) -> bool:
             stack.pop()
         if token.type == "inline":
             return False  # left without a blank line, and the flag is reset
-        parent = _element(stack[-1]) if stack else None
-        return parent is None or parent.on_child_close is MarkdownElement.on_child_close
+        return not stack or not collects_children(markdown_element(stack[-1].type))
     return False
 
 
 def _new_line_after(group: Sequence[Token]) -> bool:
-    return bool(_element(group[0]).new_line)
+    return blank_line_after(markdown_element(group[0].type))
 
 
 def split(text: str, after: Block | None = None) -> tuple[list[Block], list[int]]:

@@ -26,14 +26,12 @@ from typing import Any
 import anyio
 from rich.console import RenderableType
 from rich.text import Text
-from textual._styles_cache import StylesCache
 from textual.app import App
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message as TextualMessage
-from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
@@ -48,6 +46,7 @@ from yachat.tui.prompt_cut import PromptCut, PromptCutAt, latest_cut
 from yachat.tui.render import code_blocks, message_parts
 from yachat.tui.slices import Slices
 from yachat.tui.sources_view import SourcesList
+from yachat.tui.textual_compat import anchor_released, clear_style_caches, virtual_size_without_layout
 from yachat.tui.thinking import LiveThinking, thinking_parts
 from yachat.tui.thread_pages import ThreadPages
 from yachat.tui.tool_calls import ToolCallState, ToolCallView, states_of
@@ -197,7 +196,7 @@ class MessagePane(VerticalScroll):
     # As for BlockView: a growing answer changes the pane's virtual size every
     # frame, and Textual would lay the pane out a second time for it; the pass that
     # measured the new size has already placed everything and moved the scrollbar.
-    virtual_size = Reactive(Size(0, 0), layout=False)
+    virtual_size = virtual_size_without_layout()
 
     DEFAULT_CSS = """
     MessagePane { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
@@ -236,7 +235,7 @@ class MessagePane(VerticalScroll):
     @property
     def follow(self) -> bool:
         """Whether the pane sticks to the bottom (Textual's anchor, released by a user scroll)."""
-        return self.is_anchored and not self._anchor_released
+        return self.is_anchored and not anchor_released(self)
 
     # -- showing a thread ------------------------------------------------------
 
@@ -288,7 +287,7 @@ class MessagePane(VerticalScroll):
         # the style caches of the last 1,024 widgets, every line they painted included,
         # alive after the widgets are gone (measured: the bulk of a long session's
         # growth). Its entries are two Styles each, cheap to make again.
-        StylesCache.get_inner_outer.cache_clear()
+        clear_style_caches()
         messages = sum(isinstance(w, BlockView) for w in widgets)
         if messages and not collect:
             widgets_removed(messages)

@@ -16,18 +16,26 @@ from textual.css.query import NoMatches
 from textual.widgets import Button, Input, Label, OptionList, Select, SelectionList, TextArea
 
 from yachat.core.model_catalog import REASONING_MODES, transport_for
+from yachat.core.responses_settings import remote_mcp_from, remote_mcp_text, web_search_from
 from yachat.core.tools.spec import ToolSpec
 from yachat.core.transport import Transport
 from yachat.store.models import Assistant, ExpirationPolicy, Thread
 from yachat.tui.dialogs import AnsweredOnce, guard_paging
 from yachat.tui.model_picker import ListModels, ModelPicker
 
-TRANSPORTS = [("auto (the model decides)", "auto"), ("gRPC completions", "grpc"), ("chat API (http)", "http")]
+TRANSPORTS = [
+    ("auto (the model decides)", "auto"),
+    ("gRPC completions", "grpc"),
+    ("chat API (http)", "http"),
+    ("Responses API", "responses"),
+]
+WEB_SEARCH = [("web search off", "off"), ("web search on", "on")]
+WEB_CONTEXT = [("context: default", "default"), ("low", "low"), ("medium", "medium"), ("high", "high")]
 REASONING = [
     ("off", "off"),
-    ("low (chat API)", "low"),
-    ("medium (chat API)", "medium"),
-    ("high (chat API)", "high"),
+    ("low (chat API, Responses)", "low"),
+    ("medium (chat API, Responses)", "medium"),
+    ("high (chat API, Responses)", "high"),
     ("hidden (gRPC: only counted)", "enabled_hidden"),
 ]
 
@@ -40,7 +48,7 @@ def check_reasoning(model: str, transport: str | None, mode: str | None) -> str 
     allowed = REASONING_MODES[way]
     if mode in allowed:
         return None
-    via = "the chat API (http)" if way is Transport.HTTP else "gRPC"
+    via = {Transport.HTTP: "the chat API (http)", Transport.RESPONSES: "the Responses API"}.get(way, "gRPC")
     return f"{model} goes over {via}, which takes reasoning {' / '.join(allowed)} or off, not {mode}"
 
 
@@ -173,6 +181,27 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
                         "  none yet: add [mcp_servers.NAME] to config.toml, or `yachat mcp import`",
                         classes="hint",
                     )
+                search = a.web_search
+                yield Label("Web search (Responses API) · sites, at most 5 · region · context")
+                with Horizontal():
+                    on = "on" if search is not None and search.enabled else "off"
+                    yield Select(
+                        [("off", "off"), ("on", "on")],
+                        value=on,
+                        allow_blank=False,
+                        id="web_search",
+                        compact=True,
+                    )
+                    sites = ", ".join(search.domains) if search else ""
+                    yield Input(sites, placeholder="any site", id="web_sites", compact=True)
+                    region = search.region or "" if search else ""
+                    yield Input(region, placeholder="region, e.g. 213", id="web_region", compact=True)
+                    size = (search.context_size if search else None) or "default"
+                    yield Select(WEB_CONTEXT, value=size, allow_blank=False, id="web_context", compact=True)
+                yield Label(
+                    "Remote MCP servers (Responses API), one a line: LABEL URL [always|never] [Header=value]"
+                )
+                yield TextArea(remote_mcp_text(a.remote_mcp), id="remote_mcp", soft_wrap=False, compact=True)
                 if self.thread is not None:
                     yield Label("This thread expires")
                     with Horizontal():
@@ -207,6 +236,12 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         self.query_one("#instruction", TextArea).text = chosen.instruction
         self.query_one("#transport", Select).value = chosen.transport or "auto"
         self.query_one("#reasoning", Select).value = chosen.reasoning_mode or "off"
+        search = chosen.web_search
+        self.query_one("#web_search", Select).value = "on" if search and search.enabled else "off"
+        self.query_one("#web_sites", Input).value = ", ".join(search.domains) if search else ""
+        self.query_one("#web_region", Input).value = (search.region if search else None) or ""
+        self.query_one("#web_context", Select).value = (search.context_size if search else None) or "default"
+        self.query_one("#remote_mcp", TextArea).text = remote_mcp_text(chosen.remote_mcp)
         for tools in self.query("#tools").results(SelectionList):
             tools.clear_options()
             tools.add_options(tool_choices(self.tools, chosen.tools))
@@ -291,6 +326,14 @@ class SettingsScreen(AnsweredOnce[SettingsResult | None]):
         }
         for tools in self.query("#tools").results(SelectionList):
             fields["tools"] = chosen_tools(self.tools, list(tools.selected))
+        size = str(self.query_one("#web_context", Select).value)
+        fields["web_search"] = web_search_from(
+            str(self.query_one("#web_search", Select).value) == "on",
+            value("web_sites"),
+            value("web_region"),
+            None if size == "default" else size,
+        )
+        fields["remote_mcp"] = remote_mcp_from(self.query_one("#remote_mcp", TextArea).text)
         ttl, policy = None, ExpirationPolicy.STATIC
         if self.thread is not None:
             ttl = _number(value("ttl"), int, "TTL days", 1, 3650)

@@ -15,8 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content, Span
+from textual.css.styles import RulesMap
 from textual.message import Message as TextualMessage
+from textual.strip import Strip
 from textual.style import Style
+from textual.visual import RenderOptions, Visual
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -40,22 +43,73 @@ def _styled(text: str, style: Style) -> Content:
     return Content(text, [Span(0, len(text), style)])
 
 
-def _thread_prompt(thread: Thread, streaming: bool) -> Content:
+class Hanging(Visual):
+    """Paragraphs, each after its marker (a bullet, or blanks), its wrapped lines
+    indented under its first, as a list item's are."""
+
+    def __init__(self, *paragraphs: tuple[Content, Content]) -> None:
+        self.paragraphs = paragraphs
+
+    @property
+    def content(self) -> Content:
+        """All of it as one Content, a line per paragraph (as it reads unwrapped)."""
+        return Content("\n").join(marker + text for marker, text in self.paragraphs)
+
+    def __str__(self) -> str:
+        return self.content.plain
+
+    def get_optimal_width(self, rules: RulesMap, container_width: int) -> int:
+        return max(
+            marker.cell_length + text.get_optimal_width(rules, container_width - marker.cell_length)
+            for marker, text in self.paragraphs
+        )
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return sum(
+            text.get_height(rules, max(1, width - marker.cell_length)) for marker, text in self.paragraphs
+        )
+
+    def render_strips(
+        self, width: int, height: int | None, style: Style, options: RenderOptions
+    ) -> list[Strip]:
+        out: list[Strip] = []
+        for marker, text in self.paragraphs:
+            indent = marker.cell_length
+            if width - indent <= 0:
+                continue
+            lines = text.render_strips(width - indent, None, style, options)
+            if not indent:
+                out += lines
+                continue
+            first = marker.render_strips(indent, 1, style, options)
+            blank = Strip.blank(indent, style.rich_style)
+            heads = ([first[0] if first else blank] + [blank] * (len(lines) - 1))[: len(lines)]
+            out += [Strip.join([head, line]) for head, line in zip(heads, lines, strict=True)]
+        return out if height is None else out[:height]
+
+
+def _thread_prompt(thread: Thread, streaming: bool) -> Hanging:
+    """The title after two cells that show ● while the thread's answer streams."""
     title = one_line(thread.name, 200) or "(untitled)"
-    return _styled("● " + title, _BOLD) if streaming else Content("  " + title)
+    if streaming:
+        return Hanging((_styled("● ", _BOLD), _styled(title, _BOLD)))
+    return Hanging((Content("  "), Content(title)))
 
 
-def _hit_prompt(hit: SearchHit) -> Content:
-    """The thread's title, then the matching snippet (dim) with the match emphasised, all bold."""
-    text = one_line(hit.thread_name, 60) + "\n  "
-    spans = []
+def _hit_prompt(hit: SearchHit) -> Hanging:
+    """The thread's title (bold), then under it the matching snippet (dim) with the
+    match emphasised, its wrapped lines indented under its first."""
+    text, spans = "", []
     # The markers are control characters too: split on them before cleaning.
     for i, piece in enumerate(hit.snippet.replace("\x03", "\x02").split("\x02")):
         piece = strip_controls(piece).replace("\n", " ")
         if piece:
             spans.append(Span(len(text), len(text) + len(piece), _MATCH if i % 2 else _DIM))
             text += piece
-    return Content(text, [Span(0, len(text), _BOLD), *spans])
+    return Hanging(
+        (Content(""), _styled(one_line(hit.thread_name, 60), _BOLD)),
+        (Content("  "), Content(text, [Span(0, len(text), _BOLD), *spans])),
+    )
 
 
 class ThreadList(OptionList):

@@ -14,8 +14,8 @@ exit for ever (seen 1 run in 8 on a busy machine; 3 in 15 reproduced):
 
 Here the writer's output drops what it cannot write instead of raising, a
 SIGCONT for a terminal that is gone resumes nothing, and closing waits for the
-writer a bounded time. (Checked against textual 8.2.8: `_file`, `_writer_thread`
-and `_sigcont_application` are its private names.)
+writer a bounded time. The driver's private names this needs (textual 8.2.8) are
+reached through `textual_compat`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import threading
 from typing import IO, Any
 
 from textual.drivers.linux_driver import LinuxDriver
+
+from yachat.tui.textual_compat import ResumeGuardedLinuxDriver, driver_output, set_driver_output
 
 # How long closing waits for the writer to write out what is queued.
 CLOSE_WAIT_S = 1.0
@@ -63,22 +65,19 @@ class TerminalOutput:
         log.info("the terminal is gone (%s): its output is dropped", exc)
 
 
-class YachatDriver(LinuxDriver):
+class YachatDriver(ResumeGuardedLinuxDriver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        assert self._file is not None, "a terminal app has a stderr"
-        self.output = TerminalOutput(self._file)
-        self._file = self.output  # type: ignore[assignment]
+        self.output = TerminalOutput(driver_output(self))
+        set_driver_output(self, self.output)
 
     def terminal_gone(self) -> bool:
         return self.output.gone or (self.input_tty and not os.isatty(self.fileno))
 
-    def _sigcont_application(self, *args: Any) -> None:
+    def may_resume(self) -> bool:
         # The SIGCONT that comes with a hangup is no resume from ctrl+z: starting
         # application mode again on a dead terminal is what fed the hang.
-        if self.terminal_gone():
-            return
-        super()._sigcont_application(*args)
+        return not self.terminal_gone()
 
     def close(self) -> None:
         closing = threading.Thread(target=super().close, name="yachat-driver-close", daemon=True)
