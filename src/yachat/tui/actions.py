@@ -44,11 +44,13 @@ class MessageActions(App[None]):
         """Shows the backend and the model; the app fills it in."""
 
     def action_scroll_messages(self, pages: int) -> None:
+        # A page moves at once, as in a pager: an animated page paints ~10 frames a press,
+        # and a held key stacks them.
         pane = self.pane
         if pages < 0:
-            pane.scroll_page_up()
+            pane.scroll_page_up(animate=False)
         else:
-            pane.scroll_page_down()
+            pane.scroll_page_down(animate=False)
 
     def _focused_message(self) -> MessageWidget | None:
         return self.focused if isinstance(self.focused, MessageWidget) else None
