@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [
-    "stream", "stream_chat", "paint", "history", "history_5k", "history_stock", "sidebar", "startup",
+    "stream", "stream_chat", "paint", "history", "history_5k", "history_50k", "history_stock", "sidebar", "startup",
     "local_model", "local_embeddings", "locked_store", "session_rss_growth", "retrieval", "kb_index_ui", "mcp_tools", "tool_roundtrip",
     "stream_responses", "responses_bytes",
 ]  # fmt: skip
@@ -62,6 +62,13 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "history_5k_rss_mb": (None, "<= 120 MB"),
     "history_5k_pageup_p99_ms": (None, "<= 33 ms"),
     "history_5k_pageups_timed": (None, "PageUp presses that moved the view (of 40)"),
+    "history_5k_pageup_cpu_ms": (None, "the process's CPU time per PageUp (50 ms apart)"),
+    "history_50k_pageup_cpu_ms": (None, "the process's CPU time per PageUp (50 ms apart)"),
+    "history_50k_open_s": (None, "<= 0.25 s (50,000 messages)"),
+    "history_50k_rss_mb": (None, "<= 150 MB"),
+    "history_50k_pageup_p99_ms": (None, "<= 33 ms"),
+    "history_50k_pageups_timed": (None, "PageUp presses that moved the view (of 40)"),
+    "history_50k_end_home_s": (None, "<= 0.25 s: End, then Home until the first message shows"),
     "locked_store_keypress_p99_ms": (None, "<= 50 ms: keys while another process holds the write lock 3 s"),
     "locked_store_keys_timed": (None, "keys typed during the lock"),
     "locked_store_answer_s": (None, "send -> answer finished, the lock's wait included"),

@@ -45,9 +45,23 @@ def long_thread_store(path: Path, messages: int = 500) -> tuple[Store, int, int]
     store.add_message(short.id, "user", "hello")
     store.add_message(short.id, "assistant", "Hello! How can I help?")
     long = store.create_thread("A long thread with code", assistant)
-    for i in range(messages // 2):
-        store.add_message(long.id, "user", QUESTION.format(n=i))
-        store.add_message(long.id, "assistant", ANSWER.format(n=i, m=i * 7 % 100))
+    if messages <= 5000:
+        for i in range(messages // 2):
+            store.add_message(long.id, "user", QUESTION.format(n=i))
+            store.add_message(long.id, "assistant", ANSWER.format(n=i, m=i * 7 % 100))
+    else:  # one transaction: 50,000 single-message transactions take minutes
+        with store._db.write() as conn:
+            conn.executemany(
+                "INSERT INTO messages (thread_id, role, text, status, created_at) VALUES (?, ?, ?, 'complete', ?)",
+                (
+                    (long.id, role, text, 1.7e9 + i)
+                    for i in range(messages // 2)
+                    for role, text in (
+                        ("user", QUESTION.format(n=i)),
+                        ("assistant", ANSWER.format(n=i, m=i * 7 % 100)),
+                    )
+                ),
+            )
     store.rename_thread(short.id, "A short thread")  # keep the short one most recent
     store.add_message(short.id, "user", "still here")
     return store, long.id, short.id

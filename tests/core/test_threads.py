@@ -89,28 +89,17 @@ def test_fork_on_edit_keeps_the_original(store: Store) -> None:
     assert [m.text for m in store.list_messages(thread.id)] == ["first", "one", "second"]
 
 
-def test_open_reads_the_newest_page_or_from_an_older_message(store: Store) -> None:
+def test_a_thread_opens_settled(store: Store) -> None:
     rules = ThreadRules(store)
-    thread = store.create_thread("long")
-    ids = [answered(store, thread.id, f"q{i}", f"a{i}", MessageStatus.COMPLETE) for i in range(10)]
-    opened = rules.open(thread.id, count=4)
-    assert [m.text for m in opened.messages] == ["q8", "a8", "q9", "a9"]
-    assert opened.unread == 16 and opened.thread == store.get_thread(thread.id)
-    assert {r.id for r in opened.runs} == {m.run_id for m in opened.messages if m.run_id}
-    older, runs = opened.read_older(opened.messages[0].id, 2)
-    assert [m.text for m in older] == ["q7", "a7"] and [r.id for r in runs] == [older[1].run_id]
-    # From a message older than the page (the answer a2): two before it, then everything since.
-    jumped = rules.open(thread.id, from_message=ids[2], count=4)
-    assert [m.text for m in jumped.messages[:3]] == ["a1", "q2", "a2"] and jumped.messages[-1].text == "a9"
-    assert jumped.unread == 3
+    thread = store.create_thread("open me")
     # A run left in progress by a dead process shows as interrupted, never as streaming.
     run = store.create_run(thread.id, None, "yandexgpt/latest")
     store.add_message(thread.id, "assistant", "", status=MessageStatus.STREAMING, run_id=run.id)
     store.release_runs()
-    assert rules.open(thread.id).messages[-1].status == MessageStatus.INTERRUPTED
+    assert rules.settled(thread.id).id == thread.id
+    assert store.list_messages(thread.id)[-1].status == MessageStatus.INTERRUPTED
     with pytest.raises(NoSuchThread):
-        rules.open(thread.id + 1)
-    assert rules.open(store.create_thread("empty").id).unread == 0
+        rules.settled(thread.id + 1)
 
 
 def test_an_export_file_always_gets_its_format_and_extension(store: Store, tmp_path: Path) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from textual.widgets import Input
 
 from yachat.core.chat import ChatCore
 from yachat.settings import Settings
 from yachat.store.models import SearchHit
-from yachat.tui.message_pane import PAGE, MessageWidget
+from yachat.tui.message_pane import MessageWidget
 from yachat.tui.sidebar import ThreadList, _hit_prompt
 
 from ..support import Script
@@ -194,37 +196,59 @@ def core_with_thread(settings: Settings, name: str, messages: int) -> ChatCore:
     return core
 
 
-async def test_long_thread_mounts_lazily_and_loads_older(make_app, settings) -> None:  # type: ignore[no-untyped-def]
+def shows(app, number: int) -> bool:  # type: ignore[no-untyped-def]
+    return re.search(rf"message number {number}(?!\d)", screen_text(app)) is not None
+
+
+def mounted_texts(app) -> list[str]:  # type: ignore[no-untyped-def]
+    return [w.message.text for w in app.pane.message_widgets()]
+
+
+def assert_contiguous(app) -> None:  # type: ignore[no-untyped-def]
+    """The mounted messages are a run of the thread, in order, none twice."""
+    shown = mounted_texts(app)
+    first = int(shown[0].rsplit(" ", 1)[1])
+    assert shown == [f"message number {i}" for i in range(first, first + len(shown))]
+
+
+async def test_long_thread_mounts_only_what_is_near_the_view(make_app, settings) -> None:  # type: ignore[no-untyped-def]
     app = make_app(core=core_with_thread(settings, "Long", 200))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "message number 199" in screen_text(app))
-        mounted = len(app.pane.message_widgets())
-        assert PAGE <= mounted < 200  # the last pages only (plus a prefetched one)
-        assert "message number 199" in screen_text(app)
-        app.pane.scroll_home(animate=False)
-        await wait_for(pilot, lambda: len(app.pane.message_widgets()) > mounted)  # older ones mounted
+        assert 0 < len(app.pane.message_widgets()) < 100
+        app.pane.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: shows(app, 0))
+        assert app.pane.scroll_y == 0
+        assert_contiguous(app)
 
 
-async def test_a_5000_message_thread_is_read_from_the_store_as_the_user_scrolls_up(
-    make_app, settings
-) -> None:  # type: ignore[no-untyped-def]
+async def test_a_5000_message_thread_is_read_from_the_store_by_position(make_app, settings) -> None:  # type: ignore[no-untyped-def]
     app = make_app(core=core_with_thread(settings, "Very long", 5000))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: "message number 4999" in screen_text(app))
-        assert len(app.pane._messages) < 1000  # the newest only, not the whole thread
-
-        def texts() -> list[str]:
-            return [w.message.text for w in app.pane.message_widgets()]
-
-        # Scroll up, as a reader does, past what the thread opened with.
-        while "message number 4700" not in texts():
-            app.pane.scroll_home(animate=False)
-            before = len(texts())
-            await wait_for(pilot, lambda before=before: len(texts()) > before)  # type: ignore[misc]
-        shown = texts()
-        # Every message from the oldest mounted to the newest, in order, none twice.
-        first = int(shown[0].rsplit(" ", 1)[1])
-        assert shown == [f"message number {i}" for i in range(first, 5000)]
+        pane = app.pane
+        assert pane.thread_length() == 5000
+        assert len(pane.message_widgets()) < 100  # the newest only, not the whole thread
+        # The scrollbar covers the whole thread: the spacers stand for the rest.
+        assert pane.virtual_size.height > 5000 * 2
+        # Scroll up a page at a time, as a reader does: every page shows messages.
+        for _ in range(10):
+            before = pane.scroll_y
+            pane.scroll_page_up(animate=False)
+            await wait_for(pilot, lambda before=before: pane.scroll_y < before)  # type: ignore[misc]
+            await wait_for(pilot, lambda: "message number" in screen_text(app))
+        assert_contiguous(app)
+        pane.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: mounted_texts(app)[:1] == ["message number 0"])
+        await wait_for(pilot, lambda: shows(app, 0))
+        assert pane.mounted_positions().start == 0
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "message number 4999" in screen_text(app))
+        assert pane.mounted_positions().stop == 5000
+        assert len(pane.message_widgets()) < 100
+        assert_contiguous(app)
 
 
 async def test_scrolling_up_during_a_stream_stops_following(make_app, settings, script: Script) -> None:  # type: ignore[no-untyped-def]

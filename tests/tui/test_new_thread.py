@@ -26,7 +26,7 @@ async def test_ctrl_n_on_the_welcome_keeps_one_welcome(make_app) -> None:  # typ
         await wait_for(pilot, lambda: welcomes(app) == 1)
         await pilot.press("ctrl+n")
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: len(app.pane.children) == 1)
+        await wait_for(pilot, lambda: len(app.pane.shown()) == 1)
         assert app.is_running and welcomes(app) == 1
 
 
@@ -39,7 +39,7 @@ async def test_ctrl_n_twice_after_a_message(make_app, script: Script) -> None:  
         await pilot.press("ctrl+n")
         await pilot.pause(0.15)  # the interval the issue reports, not a wait for a state
         await pilot.press("ctrl+n")
-        await wait_for(pilot, lambda: len(app.pane.children) == 1 and welcomes(app) == 1)
+        await wait_for(pilot, lambda: len(app.pane.shown()) == 1 and welcomes(app) == 1)
         assert app.is_running and app.thread_id is None and app.pane.message_widgets() == []
 
 
@@ -52,7 +52,7 @@ async def test_reopening_the_same_thread_at_once(make_app, script: Script) -> No
         thread = app.thread_id
         for _ in range(3):  # the same message widgets, three times before any removal ends
             app.open_thread(thread)
-        await wait_for(pilot, lambda: len(app.pane.children) == 2)
+        await wait_for(pilot, lambda: len(app.pane.shown()) == 2 and len(app.pane.query(MessageWidget)) == 2)
         assert [w.message.text for w in app.pane.query(MessageWidget)] == ["hello", "hi there"]
         assert app.is_running
 

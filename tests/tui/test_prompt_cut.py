@@ -45,7 +45,9 @@ async def test_the_cut_is_shown_above_the_first_message_sent_and_again_on_reopen
     assert last.omitted_messages and last.first_sent_message_id
     app = make_app(thread_id=thread_id, core=core)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: bool(app.pane.message_widgets()))
+        app.pane.scroll_to_start()  # the pane mounts the messages near the view: go to them
+        await wait_for(pilot, lambda: bool(app.pane.query(PromptCut)))
         markers = list(app.pane.query(PromptCut))
         app.pane.scroll_to_widget(markers[0], top=True, animate=False)
         await pilot.pause(0.1)
@@ -79,10 +81,14 @@ async def test_the_cut_is_shown_above_the_first_message_sent_and_again_on_reopen
         await pilot.pause(0.05)
         assert not list(app.pane.query(PromptCut))
         app.open_thread(thread_id)
-        await pilot.pause(0.1)
-        assert [m.cut for m in app.pane.query(PromptCut)] == [
-            (newest.first_sent_message_id, newest.omitted_messages)
-        ]
+        app.pane.scroll_to_start()  # the pane mounts the messages near the view: go to them
+        await wait_for(
+            pilot,
+            lambda: (
+                [m.cut for m in app.pane.query(PromptCut)]
+                == [(newest.first_sent_message_id, newest.omitted_messages)]
+            ),
+        )
 
 
 async def test_no_line_while_everything_is_sent(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]

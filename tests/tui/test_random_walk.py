@@ -29,6 +29,7 @@ from yachat.tui.settings_screen import SettingsScreen
 
 from ..support import Script
 from .conftest import SIZE
+from .test_history import core_with_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -146,11 +147,13 @@ def check_log(caplog: pytest.LogCaptureFixture, seed: int, done: list[str]) -> N
     assert not errors, f"seed={seed}: {[r.getMessage() for r in errors]} after {done}"
 
 
-async def run_walk(make_app, script: Script, seed: int, caplog, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def run_walk(
+    make_app, script: Script, seed: int, caplog, tmp_path: Path, monkeypatch, core=None
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)  # an export's default file lands here
     scripted_answers(script)
     caplog.set_level(logging.WARNING)
-    app = make_app()
+    app = make_app(core=core) if core is not None else make_app()
     started = time.monotonic()
     done = await walk(app, seed, STEPS)
     check_log(caplog, seed, done)
@@ -160,6 +163,16 @@ async def run_walk(make_app, script: Script, seed: int, caplog, tmp_path: Path, 
 async def test_random_walk_fixed_seed(make_app, script: Script, caplog, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     seed = int(os.environ.get("YACHAT_WALK_SEED", FIXED_SEED))
     await run_walk(make_app, script, seed, caplog, tmp_path, monkeypatch)
+
+
+async def test_random_walk_on_a_5000_message_thread(
+    make_app, settings, script: Script, caplog, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The same walk with the app open on a thread of 5,000 messages: paging, Home and
+    End run over the virtual list while answers stream into it."""
+    core = core_with_thread(settings, "Very long", 5000)
+    seed = int(os.environ.get("YACHAT_WALK_SEED", FIXED_SEED))
+    await run_walk(make_app, script, seed, caplog, tmp_path, monkeypatch, core=core)
 
 
 # Seeds that once found a crash, replayed every run (1124160110: Esc on the model picker

@@ -195,8 +195,7 @@ async def test_blocks_rendered_above_the_view_do_not_move_what_the_reader_sees( 
         done = app.pane.message_widgets()[-1]
         # The same answer as a fast stream hands it over: every block estimated.
         estimated = MessageWidget(done.message, done.run, block_parts(split(done.message.text)[0], True))
-        await done.remove()
-        await app.pane.mount(estimated)
+        await app.pane.replace_widget(done, estimated)
         await wait_for(pilot, lambda: app.pane.max_scroll_y > 0)
         app.pane.scroll_to(y=app.pane.max_scroll_y // 2, animate=False, immediate=True)
         app.pane.release_anchor()  # as a user's scroll does

@@ -1,14 +1,13 @@
 """The rules about threads that take more than one store call, shared by the TUI and the CLI.
 
-What a thread shows when opened, which answer a retry or a regenerate replaces,
+Which answer a retry or a regenerate replaces,
 delete with undo, rename, fork on edit and export each live here once; the
 front ends phrase the outcome their own way (a notice, a line on stderr).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -18,12 +17,9 @@ from yachat.store import Store, ThreadSnapshot
 from yachat.store.knowledge import Passage
 from yachat.store.models import Message, MessageStatus, Run, Thread
 
-# Messages read when a thread opens; older ones are read as the user scrolls up to them.
-OPEN_MESSAGES = 200
 EXPORT_FORMATS = ("md", "json")
 
 Rerun = Literal["retry", "regenerate"]
-ReadOlder = Callable[[int, int], tuple[list[Message], list[Run]]]
 
 
 class NoSuchThread(UserFacingError):
@@ -42,19 +38,6 @@ class LastAnswerComplete(UserFacingError):
     def __init__(self, thread_id: int) -> None:
         super().__init__("The last answer is complete; use Regenerate to replace it.")
         self.thread_id = thread_id
-
-
-@dataclass
-class OpenedThread:
-    """What a thread shows when opened: its newest messages (from an older one, if asked),
-    their runs and sources, how many come before, and how to read those."""
-
-    thread: Thread
-    messages: list[Message]
-    runs: list[Run]
-    unread: int  # messages before the first one read
-    sources: dict[int, list[Passage]]
-    read_older: ReadOlder = field(repr=False)
 
 
 @dataclass
@@ -77,28 +60,12 @@ class ThreadRules:
             raise NoSuchThread(thread_id)
         return thread
 
-    def open(
-        self, thread_id: int, from_message: int | None = None, count: int = OPEN_MESSAGES
-    ) -> OpenedThread:
-        """The thread's newest `count` messages, or from `from_message` (with two before it) if older."""
-        store = self.store
+    def settled(self, thread_id: int) -> Thread:
+        """The thread, its answers whose process died marked interrupted, never streaming:
+        what opening it in a front end starts with."""
         thread = self.require(thread_id)
-        store.settle_dead_runs(thread_id)  # an answer whose process died shows as interrupted
-        messages = store.message_page(thread_id, count)
-        if from_message is not None and messages and from_message < messages[0].id:
-            messages = store.message_page(thread_id, 2, from_message) + store.messages_since(
-                thread_id, from_message
-            )
-        messages = store.with_parts(messages)  # answers that called tools show their calls
-        unread = store.count_messages(thread_id, messages[0].id) if messages else 0
-        first_run = min((m.run_id for m in messages if m.run_id), default=None)
-        runs = store.list_runs(thread_id, since_id=first_run) if first_run is not None else []
-
-        def read_older(before_id: int, count: int) -> tuple[list[Message], list[Run]]:
-            older = store.with_parts(store.message_page(thread_id, count, before_id))
-            return older, store.get_runs({m.run_id for m in older if m.run_id})
-
-        return OpenedThread(thread, messages, runs, unread, store.thread_sources(thread_id), read_older)
+        self.store.settle_dead_runs(thread.id)
+        return thread
 
     def whole(self, thread_id: int) -> WholeThread:
         """The whole thread, as `threads show` and the plain chat's history print it."""

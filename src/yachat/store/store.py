@@ -262,6 +262,22 @@ class Store(AssistantStore, RunStore, KnowledgeStore, PartStore, ResponseStore, 
         )
         return int(rows[0][0])
 
+    def message_window(self, thread_id: int, offset: int, limit: int) -> list[Message]:
+        """The thread's messages at positions `offset` to `offset + limit` (0 is the oldest),
+        oldest first: a view of a long thread reads only what it shows."""
+        # The position is found on the covering (thread_id, id) index alone, then the rows
+        # are read from there: no row before the window is read.
+        rows = self._db.read(
+            "SELECT * FROM messages WHERE thread_id = ?1 AND id >= (SELECT id FROM messages"
+            " WHERE thread_id = ?1 ORDER BY id LIMIT 1 OFFSET ?2) ORDER BY id LIMIT ?3",
+            (thread_id, max(0, offset), max(0, limit)),
+        )
+        return [records.message(r) for r in rows]
+
+    def thread_length(self, thread_id: int) -> int:
+        rows = self._db.read("SELECT count(*) FROM messages WHERE thread_id = ?", (thread_id,))
+        return int(rows[0][0])
+
     def count_history(self, thread_id: int, before_id: int, skipped: tuple[str, ...] = ()) -> int:
         """How many user and assistant messages with text, not in status `skipped`, come
         before `before_id`."""

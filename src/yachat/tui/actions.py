@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import on, work
 from textual.app import App
 
 from yachat.core.errors import UserFacingError
 from yachat.core.knowledge.sources import shown_path
 from yachat.text import one_line
 from yachat.tui.composer import Composer
-from yachat.tui.message_pane import MessagePane, MessageWidget
+from yachat.tui.message_pane import MessagePane, MessageWidget, copy_text
 from yachat.tui.render import code_blocks
 from yachat.tui.thinking import LiveThinking
 
@@ -47,11 +47,13 @@ class MessageActions(App[None]):
         """Shows the backend and the model; the app fills it in."""
 
     def action_scroll_messages(self, pages: int) -> None:
+        # A page moves at once, as in a pager: an animated page paints ~10 frames a press,
+        # and a held key stacks them.
         pane = self.pane
         if pages < 0:
-            pane.scroll_page_up()
+            pane.scroll_page_up(animate=False)
         else:
-            pane.scroll_page_down()
+            pane.scroll_page_down(animate=False)
 
     def _focused_message(self) -> MessageWidget | None:
         return self.focused if isinstance(self.focused, MessageWidget) else None
@@ -63,11 +65,7 @@ class MessageActions(App[None]):
         return last.text if last and last.text else None
 
     def _copy(self, text: str | None, what: str) -> None:
-        if not text:
-            self.notify(f"No {what} to copy.")
-            return
-        self.copy_to_clipboard(text)
-        self.notify(f"Copied {what} ({len(text)} characters).", markup=False)
+        copy_text(self, text, what)
 
     def action_copy_last_answer(self) -> None:
         self._copy(self._last_answer(), "answer")
@@ -77,13 +75,19 @@ class MessageActions(App[None]):
         self._copy(blocks[-1] if blocks else None, "code block")
 
     def action_copy_message(self) -> None:
+        """The palette's copy: the focused message's own action."""
         widget = self._focused_message()
-        self._copy(widget.message.text if widget else None, "message")
+        if widget is None:
+            self.notify("Click a message first, then copy it.")
+        else:
+            widget.action_copy()
 
     def action_copy_message_code(self) -> None:
         widget = self._focused_message()
-        blocks = code_blocks(widget.message.text) if widget else []
-        self._copy("\n".join(blocks) if blocks else None, "code")
+        if widget is None:
+            self.notify("Click a message first, then copy its code.")
+        else:
+            widget.action_copy_code()
 
     def action_copy_message_text(self, message_id: int) -> None:
         message = self.core.store.get_message(message_id)
@@ -96,12 +100,16 @@ class MessageActions(App[None]):
 
     def action_edit_message(self) -> None:
         widget = self._focused_message()
-        if widget is None or widget.message.role != "user":
+        if widget is None:
             self.notify("Focus one of your messages (click it) to edit and resend it.")
-            return
+        else:
+            widget.action_edit()
+
+    @on(MessageWidget.EditRequested)
+    def _edit_message(self, event: MessageWidget.EditRequested) -> None:
         composer = self.composer
-        composer.set_text(widget.message.text)
-        composer.editing_message_id = widget.message.id
+        composer.set_text(event.message.text)
+        composer.editing_message_id = event.message.id
         composer.focus()
         self.notify("Editing: Enter sends it to a new thread (the original stays); Esc cancels.")
 

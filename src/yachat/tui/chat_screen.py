@@ -29,6 +29,7 @@ from yachat.tui.dialogs import Ask, Confirm
 from yachat.tui.footer import FittingFooter
 from yachat.tui.message_pane import MessagePane
 from yachat.tui.sidebar import PAGE, LoadMore, Sidebar, ThreadList
+from yachat.tui.thread_pages import StorePages
 from yachat.tui.tool_calls import ToolCallView
 
 if TYPE_CHECKING:
@@ -170,27 +171,22 @@ class ChatScreen(Screen[None]):
             self.composer.focus()
 
     def open_thread(self, thread_id: int | None, message_id: int | None = None) -> None:
-        """Show the thread's newest messages (from `message_id`, if older); the pane
-        reads older ones from the store as the user scrolls up to them."""
-        opened = None
+        """Show the thread's newest messages (around `message_id`, if given); the pane
+        reads the rest from the store by position as the view reaches them."""
+        thread = None
         if thread_id is not None:
             try:
-                opened = self.core.threads.open(thread_id, message_id)
+                thread = self.core.threads.settled(thread_id)
             except NoSuchThread:
                 self.notify("That thread no longer exists.", severity="warning")
-        if opened is None:
-            self.pane.show(None, [], [])
+        if thread is None:
+            self.pane.show(None)
             self.thread_id = None
             return
-        thread_id = opened.thread.id
+        thread_id = thread.id
+        store = self.core.store
         self.pane.show(
-            thread_id,
-            opened.messages,
-            opened.runs,
-            message_id,
-            unread=opened.unread,
-            read_older=opened.read_older,
-            sources=opened.sources,
+            thread_id, StorePages(store, thread_id), message_id, sources=store.thread_sources(thread_id)
         )
         self.runs.resume_on_screen(thread_id)
         self.thread_id = thread_id  # its watcher: the sidebar's highlight and the top bar

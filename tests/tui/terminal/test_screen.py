@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from yachat import paths
+from yachat.store import Store
+
 from ...support import Script
 from .harness import Terminal
 
@@ -155,3 +158,57 @@ def test_pageup_in_a_fast_stream_leaves_no_stale_rows(terminal, script: Script) 
     term.assert_repaint_matches("PageUp in a fast stream")
     term.send("end")
     term.assert_repaint_matches("End after the stream")
+
+
+def seed_long_thread(messages: int = 5000) -> None:
+    """A thread of `messages` numbered messages in the store the TUI will open."""
+    store = Store.open(paths.store_file())
+    try:
+        thread = store.create_thread("A very long thread", store.default_assistant().id)
+        for i in range(messages):
+            store.add_message(thread.id, "user" if i % 2 == 0 else "assistant", f"message number {i}")
+    finally:
+        store.close()
+
+
+def open_long_thread(term: Terminal) -> None:
+    term.wait_for("local · server")
+    if "message number 4999" not in term.text():
+        x, y = term.find("A very long thread")
+        term.click(x, y)
+        term.send("enter")
+    term.wait_for("message number 4999")
+
+
+def test_a_5000_message_thread_paged_to_its_start_and_end(terminal) -> None:  # type: ignore[no-untyped-def]
+    seed_long_thread()
+    term = terminal()
+    open_long_thread(term)
+    term.assert_repaint_matches("a 5,000-message thread opened")
+    term.send("pageup", "pageup", "pageup")
+    term.wait_still(0.5)
+    term.assert_repaint_matches("three pages up")
+    term.click(*term.find("message number 49"))  # a message takes the focus: Home and End are the pane's
+    term.send("home")
+    term.wait_for("message number 0 ")
+    term.assert_repaint_matches("Home: the first message")
+    term.send("end")
+    term.wait_for("message number 4999")
+    term.assert_repaint_matches("End: the last message")
+
+
+def test_streaming_into_a_5000_message_thread_switching_away_and_back(terminal, script: Script) -> None:  # type: ignore[no-untyped-def]
+    seed_long_thread()
+    script.set({"match": "long", "answer": LONG_ANSWER, **SLOW})
+    term = terminal()
+    open_long_thread(term)
+    term.click(*term.find("Message yachat"))
+    start_stream(term, "a long one")
+    term.send("pageup")
+    term.assert_repaint_matches("PageUp mid-stream, 5,000 messages above")
+    term.send("ctrl+n")
+    term.wait_for("A new conversation")
+    term.click(*term.find("A very long thread"))
+    term.send("enter")
+    term.wait_for("Paragraph 0")
+    term.assert_repaint_matches("back to the long streaming thread")
