@@ -15,6 +15,13 @@ from .harness import Terminal
 # (a check is a settle, a resize and back: about a second).
 SLOW = {"chunk_chars": 700, "delay_ms": 2500}
 LONG_ANSWER = "\n\n".join(f"Paragraph {i}: " + " ".join(f"word{i}x{j}" for j in range(40)) for i in range(12))
+# An answer held mid-stream: two chunks, then silence with the stream still open.
+HELD = {
+    "match": "long",
+    "answer": LONG_ANSWER,
+    "chunk_chars": 700,
+    "fault": {"kind": "stall", "after_chunks": 2},
+}
 
 
 def composer_row(term: Terminal) -> int:
@@ -68,7 +75,17 @@ def test_pageup_mid_stream_then_end(terminal, script: Script) -> None:  # type: 
 
 
 def test_switching_thread_mid_stream_and_back(terminal, script: Script) -> None:  # type: ignore[no-untyped-def]
-    script.set({"match": "long", "answer": LONG_ANSWER, **SLOW})
+    # Held mid-answer (a stall after two chunks, the stream still open): a chunk landing
+    # between the two pictures of a repaint check would be a difference of its own (it
+    # failed so on a busy machine, a 2.5 s pace being no guarantee).
+    script.set(
+        {
+            "match": "long",
+            "answer": LONG_ANSWER,
+            "chunk_chars": 700,
+            "fault": {"kind": "stall", "after_chunks": 2},
+        }
+    )
     term = terminal()
     start_stream(term, "a long one")
     term.send("ctrl+n")
@@ -199,7 +216,7 @@ def test_a_5000_message_thread_paged_to_its_start_and_end(terminal) -> None:  # 
 
 def test_streaming_into_a_5000_message_thread_switching_away_and_back(terminal, script: Script) -> None:  # type: ignore[no-untyped-def]
     seed_long_thread()
-    script.set({"match": "long", "answer": LONG_ANSWER, **SLOW})
+    script.set(HELD)
     term = terminal()
     open_long_thread(term)
     term.click(*term.find("Message yachat"))
