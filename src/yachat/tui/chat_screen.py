@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Input, Static
@@ -142,7 +143,11 @@ class ChatScreen(Screen[None]):
             if text.cell_len + piece.cell_len > room:
                 break
             text.append_text(piece)
-        self.query_one("#topbar", Static).update(text)
+        try:
+            bar = self.query_one("#topbar", Static)
+        except NoMatches:
+            return  # an MCP server's news arriving while the app tears the screen down
+        bar.update(text)
 
     def on_resize(self, event: events.Resize) -> None:
         self.update_topbar(event.size.width)
