@@ -594,10 +594,12 @@ class MessagePane(VerticalScroll):
             if generation != self._generation or not self.is_attached:
                 return
             widgets = [w for g in groups for w in g.widgets]
+            # From here to the end, nothing awaits: a thread opened (or a jump) in an await
+            # would find its window overwritten by this one's spacers.
             with self.app.batch_update():
                 if up:
                     if widgets:
-                        await self.mount_all(widgets, after=self._top)
+                        self.mount_all(widgets, after=self._top)
                     self._groups[:0] = groups
                     self._lo = start
                     # The spacer gives up the rows the new messages take: nothing below moves.
@@ -609,7 +611,7 @@ class MessagePane(VerticalScroll):
                         self._top.set_rows(left)
                 else:
                     if widgets:
-                        await self.mount_all(widgets, before=self._bottom)
+                        self.mount_all(widgets, before=self._bottom)
                     self._groups += groups
                     rest = self._bottom.rows - assumed
                     if self._hi >= len(heights):
