@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from _common import FrameLog, timed_app
 
 from yachat.core.chat import ChatCore
 from yachat.core.events import TextDelta
+from yachat.server.engines.firehose import firehose_text
 from yachat.settings import Settings
 from yachat.tui.app import YachatApp
 
@@ -81,3 +84,36 @@ async def send_and_time(
         await asyncio.sleep(0.005)
     assert app.frame_log.frames[-1][1] == expected_chars, "the finished answer is not the whole text"
     return progress.finished_frame_at - started
+
+
+# yachat and a bare client take turns this many times in one process, so that each
+# pair sees the same machine; the ratio is taken per pair.
+PAIRS = 5
+
+
+async def yachat_total(server: Any, home: str, run: int, transport: str | None = None) -> float:
+    """yachat streaming the firehose answer: seconds until a frame shows it finished.
+
+    A store of its own per run: a thread holding earlier runs' answers would send them
+    all as history, a bigger request than the bare client's one message.
+    """
+    app = yachat_app(yachat_settings(server, home, store=Path(home) / f"run{run}.db"))
+    if transport is not None:
+        store = app.core.store
+        store.update_assistant(store.default_assistant().id, transport=transport)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        return await send_and_time(app, pilot, "stream it", len(firehose_text()))
+
+
+async def paired_runs(
+    raw: Callable[[], Awaitable[float]], server: Any, home: str, transport: str | None = None
+) -> tuple[float, float, float]:
+    """The medians of the bare client's time, yachat's, and their ratio per pair."""
+    await raw()  # warm the connection and the server's first-request costs
+    raws, totals = [], []
+    for run in range(PAIRS):
+        raws.append(await raw())
+        totals.append(await yachat_total(server, home, run, transport))
+    ratio = statistics.median(t / r for t, r in zip(totals, raws, strict=True))
+    return statistics.median(raws), statistics.median(totals), ratio

@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from _common import FrameLog, firehose_server, percentile, sdk_for, timed_app
-from _yachat import SIZE, send_and_time, yachat_app, yachat_settings
+from _yachat import SIZE, paired_runs, yachat_app, yachat_settings
 from textual import events
-
-from yachat.server.engines.firehose import firehose_text
 
 
 async def raw_sdk(server: Any) -> float:
@@ -70,15 +66,6 @@ async def widget_stream(server: Any, kind: str) -> float:
         return app.frame_log.frames[-1][0] - started
 
 
-async def yachat_total(server: Any, home: str, run: int) -> float:
-    # A store of its own per run: a thread holding earlier runs' answers would send
-    # them all as history, a bigger request than the raw SDK's one message.
-    app = yachat_app(yachat_settings(server, home, store=Path(home) / f"run{run}.db"))
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        return await send_and_time(app, pilot, "stream it", len(firehose_text()))
-
-
 async def keypresses(server: Any, home: str) -> list[float]:
     """Keys posted while an answer streams, each timed to the first frame showing it."""
     app = yachat_app(yachat_settings(server, home))
@@ -102,22 +89,11 @@ async def keypresses(server: Any, home: str) -> list[float]:
     return latencies
 
 
-# yachat and the bare SDK take turns this many times in one process, so that each
-# pair sees the same machine; the ratio is taken per pair.
-PAIRS = 5
-
-
 async def main() -> dict[str, float]:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as home, firehose_server(home=home) as server:
-        await raw_sdk(server)  # warm the channel and the server's first-request costs
-        raws, totals = [], []
-        for run in range(PAIRS):
-            raws.append(await raw_sdk(server))
-            totals.append(await yachat_total(server, home, run))
-        figures["stream_raw_sdk_s"] = statistics.median(raws)
-        figures["stream_total_s"] = statistics.median(totals)
-        figures["stream_total_x_raw"] = statistics.median(t / r for t, r in zip(totals, raws, strict=True))
+        raw, total, ratio = await paired_runs(lambda: raw_sdk(server), server, home)
+        figures.update(stream_raw_sdk_s=raw, stream_total_s=total, stream_total_x_raw=ratio)
         figures["stream_log_s"] = await widget_stream(server, "log")
         figures["stream_stock_markdown_s"] = await widget_stream(server, "markdown")
     with tempfile.TemporaryDirectory() as home, firehose_server(rate=400, home=home) as server:

@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from _common import firehose_server, sdk_for
-from _yachat import SIZE, send_and_time, yachat_app, yachat_settings
-
-from yachat.server.engines.firehose import firehose_text
-
-PAIRS = 5
+from _yachat import paired_runs
 
 
 async def raw_sdk(server: Any) -> float:
@@ -34,29 +28,11 @@ async def raw_sdk(server: Any) -> float:
     return time.perf_counter() - started
 
 
-async def yachat_total(server: Any, home: str, run: int) -> float:
-    app = yachat_app(yachat_settings(server, home, store=Path(home) / f"run{run}.db"))
-    store = app.core.store
-    assistant = store.default_assistant()
-    store.update_assistant(assistant.id, transport="http")
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        return await send_and_time(app, pilot, "stream it", len(firehose_text()))
-
-
 async def main() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home, firehose_server(home=home) as server:
         assert server.http_url, "the firehose server serves no chat API"
-        await raw_sdk(server)  # warm the connection and the server's first-request costs
-        raws, totals = [], []
-        for run in range(PAIRS):
-            raws.append(await raw_sdk(server))
-            totals.append(await yachat_total(server, home, run))
-    return {
-        "stream_chat_raw_sdk_s": statistics.median(raws),
-        "stream_chat_total_s": statistics.median(totals),
-        "stream_chat_total_x_raw": statistics.median(t / r for t, r in zip(totals, raws, strict=True)),
-    }
+        raw, total, ratio = await paired_runs(lambda: raw_sdk(server), server, home, transport="http")
+    return {"stream_chat_raw_sdk_s": raw, "stream_chat_total_s": total, "stream_chat_total_x_raw": ratio}
 
 
 if __name__ == "__main__":
