@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from yachat.core.tools.spec import ToolSpec
+from yachat.core.tools.wire import object_schema
 from yachat.store.models import Assistant, RemoteMcp, WebSearch
 
 WEB_SEARCH_DOMAINS_AT_MOST = 5  # Yandex's limit
@@ -86,7 +87,7 @@ def function_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
             "type": "function",
             "name": tool.name,
             "description": tool.description or tool.name,
-            "parameters": _object_schema(tool.parameters),
+            "parameters": object_schema(tool.parameters),
         }
         for tool in tools
     ]
@@ -137,11 +138,3 @@ def _json_text(arguments: Any) -> str:
     if isinstance(arguments, str):
         return arguments
     return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
-
-
-def _object_schema(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    schema = dict(parameters or {})
-    schema.setdefault("type", "object")
-    if schema["type"] == "object":
-        schema.setdefault("properties", {})
-    return schema

@@ -39,7 +39,7 @@ def sdk_tools(sdk: Any, tools: Sequence[ToolSpec]) -> list[Any]:
     """The SDK's function tools: one kind serves both `models.completions` and `chat.completions`."""
     return [
         sdk.tools.function(
-            _object_schema(tool.parameters),
+            object_schema(tool.parameters),
             name=tool.name,
             description=tool.description or tool.name,
         )
@@ -88,7 +88,7 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def _object_schema(parameters: Mapping[str, Any]) -> dict[str, Any]:
+def object_schema(parameters: Mapping[str, Any]) -> dict[str, Any]:
     # A tool without parameters still needs an object schema: both APIs refuse an empty one.
     schema = dict(parameters or {})
     schema.setdefault("type", "object")
