@@ -113,3 +113,18 @@ async def test_streaming_follows_the_bottom_and_lets_go_on_scroll_up(
         await pilot.press("escape")
         await wait_for(pilot, lambda: pane.live() is None)
         assert pane.thread_length() == LONG + 2
+
+
+async def test_a_failed_pane_step_is_logged_not_swallowed(make_app, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The pane's steps and swaps run unawaited; one that fails says so in the log."""
+
+    async def broken_step() -> None:
+        raise RuntimeError("the step broke")
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        worker = app.pane.run_worker(broken_step(), group="window", exit_on_error=False)
+        await wait_for(pilot, lambda: worker.is_finished)
+        await wait_for(pilot, lambda: "the step broke" in caplog.text)
+    record = next(r for r in caplog.records if r.name == "yachat.tui.message_pane")
+    assert record.levelname == "ERROR" and "failed" in record.getMessage()

@@ -19,6 +19,7 @@ below" jump.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from textual.message import Message as TextualMessage
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
+from textual.worker import Worker, WorkerState
 
 from yachat.store.knowledge import Passage
 from yachat.store.models import Message, Run
@@ -50,6 +52,8 @@ from yachat.tui.textual_compat import anchor_released, clear_style_caches, virtu
 from yachat.tui.thinking import LiveThinking, thinking_parts
 from yachat.tui.thread_pages import ThreadPages
 from yachat.tui.tool_calls import ToolCallState, ToolCallView, states_of
+
+log = logging.getLogger(__name__)
 
 # The blank row above each message (`.message { margin-top: 1 }` in styles.tcss).
 MESSAGE_GAP = 1
@@ -624,6 +628,12 @@ class MessagePane(VerticalScroll):
         finally:
             self._busy = False
             self._schedule_sync()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The pane's workers run unawaited: a failed swap would leave an answer shown as
+        # streaming, with nothing in the log to say why.
+        if event.state == WorkerState.ERROR:
+            log.error("message pane: %s failed", event.worker.name, exc_info=event.worker.error)
 
     def _shift(self, rows: int) -> None:
         """Everything below the top spacer moved by `rows`: keep the view on it."""
