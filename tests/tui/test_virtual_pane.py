@@ -128,3 +128,25 @@ async def test_a_failed_pane_step_is_logged_not_swallowed(make_app, caplog) -> N
         await wait_for(pilot, lambda: "the step broke" in caplog.text)
     record = next(r for r in caplog.records if r.name == "yachat.tui.message_pane")
     assert record.levelname == "ERROR" and "failed" in record.getMessage()
+
+
+async def test_a_window_step_meeting_a_finishing_answer_shows_it_once(make_app, script: Script) -> None:  # type: ignore[no-untyped-def]
+    """The answer's end adds its row to the thread; a step down that starts then reads it
+    from the store while the finished widget is swapped in: one of them must give way."""
+    script.set({"match": "once", "answer": "A short answer.", "chunk_chars": 100})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        finish = pane.finish_live
+
+        def finish_then_step(message, run) -> None:  # type: ignore[no-untyped-def]
+            finish(message, run)
+            pane._extend(up=False)  # as a scroll sync at that moment does
+
+        pane.finish_live = finish_then_step  # type: ignore[method-assign]
+        await type_and_send(pilot, "once please")
+        await wait_for(pilot, lambda: pane.live() is None and len(pane.message_widgets()) >= 2)
+        await wait_for(pilot, lambda: not pane._busy)
+        await pilot.pause()
+        shown = [w.message.text for w in pane.message_widgets()]
+        assert shown == ["once please", "A short answer."]

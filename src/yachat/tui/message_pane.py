@@ -581,8 +581,8 @@ class MessagePane(VerticalScroll):
             if count == 0 or self._pages is None:
                 return
             messages, runs = await anyio.to_thread.run_sync(self._pages.read, start, count)
-            if generation != self._generation:
-                return  # another thread, or a jump, replaced the window meanwhile
+            if self._moved(generation, up, start, count):
+                return
             self._runs.update((r.id, r) for r in runs)
             groups = [self._group(m) for m in messages]
             # A message's own width (the pane's, less its border and padding): rendered at
@@ -595,7 +595,7 @@ class MessagePane(VerticalScroll):
                     if isinstance(widget, MessageWidget) and width > 0:
                         await widget.render_in_slices(width, slices)
                         assumed += widget.rows(width)
-            if generation != self._generation or not self.is_attached:
+            if self._moved(generation, up, start, count) or not self.is_attached:
                 return
             widgets = [w for g in groups for w in g.widgets]
             # From here to the end, nothing awaits: a thread opened (or a jump) in an await
@@ -634,6 +634,12 @@ class MessagePane(VerticalScroll):
         # streaming, with nothing in the log to say why.
         if event.state == WorkerState.ERROR:
             log.error("message pane: %s failed", event.worker.name, exc_info=event.worker.error)
+
+    def _moved(self, generation: int, up: bool, start: int, count: int) -> bool:
+        """Whether the window changed under a step: another thread or a jump replaced it,
+        or a finished answer joined it at the end (the step would mount that one twice)."""
+        edge = self._lo == start + count if up else self._hi == start
+        return generation != self._generation or not edge
 
     def _shift(self, rows: int) -> None:
         """Everything below the top spacer moved by `rows`: keep the view on it."""
@@ -853,6 +859,8 @@ class MessagePane(VerticalScroll):
         position = len(self._heights) - 1
         last = self._groups[-1] if self._groups else None
         if last is not None and last.message.id == message.id:
+            # A step may have read it from the store meanwhile: the swapped-in widgets stay.
+            self._remove(*[w for w in last.widgets if w not in tail])
             last.message, last.widgets = message, tail
         elif self._hi == position:
             self._groups.append(Group(message, tail))
