@@ -122,7 +122,18 @@ TARGETS: dict[str, tuple[str | None, str]] = {
     "startup_mcp_s": ("startup_bare_textual_s", "<= 1.75 x bare Textual, three MCP servers configured"),
     "mcp_all_ready_s": (None, "the three servers ready, from process start"),
     "tool_call_echo_p99_ms": (None, ""),
+    "machine_loop_ms": (None, "reference: this machine's speed today (a fixed pure-Python loop)"),
 }
+
+
+def machine_loop_ms() -> float:
+    """A fixed pure-Python loop, timed: on these shared machines the same code measured
+    ~3x apart on different days; figures from two days compare only through this."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i % 7
+    return (time.perf_counter() - started) * 1000
 
 
 def run_scenario(name: str, repeat: int, timeout: float) -> dict[str, list[float]]:
@@ -178,12 +189,13 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
-    figures: dict[str, list[float]] = {}
+    figures: dict[str, list[float]] = {"machine_loop_ms": [machine_loop_ms()]}
     for name in args.only or SCENARIOS:
         print(f"scenario {name}", file=sys.stderr)
         figures.update(
             run_scenario(name, min(args.repeat, RUNS_AT_MOST.get(name, args.repeat)), args.timeout)
         )
+    figures["machine_loop_ms"].append(machine_loop_ms())
     table = summarize(figures)
     print_table(table)
     if args.json:
