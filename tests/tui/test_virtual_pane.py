@@ -150,3 +150,32 @@ async def test_a_window_step_meeting_a_finishing_answer_shows_it_once(make_app, 
         await pilot.pause()
         shown = [w.message.text for w in pane.message_widgets()]
         assert shown == ["once please", "A short answer."]
+
+
+async def test_a_thread_shown_again_while_its_answer_is_swapped_in_shows_the_answer(  # type: ignore[no-untyped-def]
+    make_app, script: Script
+) -> None:
+    """The finished widget is mounted over a few awaits; a thread shown in one of them (a
+    click on the same thread) has the answer from the store and must keep it."""
+    script.set({"match": "again", "answer": "The answer, kept.", "chunk_chars": 100})
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.pane
+        mount, shown_again = pane.mount, []
+
+        def mount_then_show_again(*widgets, **where):  # type: ignore[no-untyped-def]
+            mounting = mount(*widgets, **where)
+            finished = any(isinstance(w, MessageWidget) and w.message.role == "assistant" for w in widgets)
+            if finished and not shown_again:
+                shown_again.append(True)
+                app.open_thread(app.thread_id)  # inside the swap's await
+            return mounting
+
+        pane.mount = mount_then_show_again  # type: ignore[method-assign]
+        await type_and_send(pilot, "again please")
+        await wait_for(pilot, lambda: bool(shown_again))
+        await wait_for(pilot, lambda: pane.live() is None)
+        await wait_for(pilot, lambda: not pane._busy)
+        await pilot.pause()
+        await wait_for(pilot, lambda: len(pane.message_widgets()) == 2)
+        assert [w.message.text for w in pane.message_widgets()] == ["again please", "The answer, kept."]

@@ -842,6 +842,8 @@ class MessagePane(VerticalScroll):
             if thinking is not None and thinking.is_attached:  # the final message shows it now
                 self._leaving.add(thinking)
                 await thinking.remove()
+            if final in self._leaving or not final.is_attached:
+                return  # a thread was shown meanwhile (this one again, too): it has the answer
             self._adopt_tail(final.message)
         if width > 0 and rendered:
             self.call_after_refresh(self._fill_in, final, width)

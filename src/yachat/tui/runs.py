@@ -115,6 +115,7 @@ class ActiveRun:
     worker: Worker[None] | None = field(default=None, repr=False)
     calls: dict[str, ToolCallState] = field(default_factory=dict)  # this answer's tool calls
     views: dict[str, ToolCallView] = field(default_factory=dict, repr=False)
+    finished: bool = False  # its answer is stored whole: a thread shown now reads it there
 
 
 class RunController:
@@ -308,6 +309,7 @@ class RunController:
                 self._tool_event(run, pane, event, visible)
                 return
             case RunFinished(error=error):
+                run.finished = True
                 if visible:
                     message = store.get_message(event.message_id)
                     if message is not None:
@@ -414,7 +416,7 @@ class RunController:
     def resume_on_screen(self, thread_id: int) -> None:
         """The streaming thread was opened again: show its answer so far, live."""
         run = self.active.get(thread_id)
-        if run is not None and run.message_id is not None:
+        if run is not None and run.message_id is not None and not run.finished:
             pane = self.app.pane
             run.live = pane.start_live(run.message_id, str(run.answer))
             run.thinking = None
